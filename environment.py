@@ -1,0 +1,14 @@
+"""Behave hooks. The work is in harness.hooks: servers, tenants, cleanup, report labels."""
+
+from harness import hooks
+from harness.step_types import register_step_types
+
+register_step_types()
+
+
+def before_all(context):
+    hooks.before_all(context)
+
+
+def before_scenario(context, scenario):
+    hooks.before_scenario(context, scenario)

@@ -1,0 +1,27 @@
+@agents @scripted
+Feature: An agent remembers the conversation it is in
+  Within a session the agent sees the earlier turns, so a follow-up question makes sense.
+  A new session starts with a clean memory, and memory never crosses tenants.
+
+  Background:
+    Given the tenant has a support agent "concierge"
+    And the language model answers "Your name is Ada." only when the prompt mentions "my name is Ada"
+
+  Scenario: The agent remembers an earlier turn in the same session
+    When the user tells the agent "Hello, my name is Ada." in session "morning"
+    And the user asks the agent "What is my name?" in session "morning"
+    Then the agent replies "Your name is Ada."
+    And the prompt sent to the language model contains "Hello, my name is Ada."
+
+  Scenario: Another session does not know the earlier turn
+    When the user tells the agent "Hello, my name is Ada." in session "morning"
+    And the user asks the agent "What is my name?" in session "evening"
+    Then the agent does not reply "Your name is Ada."
+    And the prompt sent to the language model does not contain "my name is Ada"
+
+  Scenario: The same session name in another tenant shares nothing
+    Given the tenant "globex" has a support agent "concierge"
+    When the user tells the agent "Hello, my name is Ada." in session "morning"
+    And a user of the tenant "globex" asks their agent "What is my name?" in session "morning"
+    Then the agent does not reply "Your name is Ada."
+    And the prompt sent to the language model does not contain "my name is Ada"

@@ -1,0 +1,22 @@
+@gateway @scripted
+Feature: Completions through the LLM gateway
+  Every component asks the language model through the gateway. The gateway returns the
+  model's text with the token usage the provider reported, passes the caller's parameters on,
+  and can stream the answer piece by piece.
+
+  Scenario: A completion returns the model's text and its token usage
+    Given the language model answers "Paris is the capital of France." when asked about "capital of France"
+    When a component asks the gateway "What is the capital of France?"
+    Then the gateway returns "Paris is the capital of France."
+    And the token usage the gateway reports is what the language model reported
+
+  Scenario: The caller's parameters reach the model
+    When a component asks the gateway "Write a haiku about rain." with temperature 0.2 and at most 50 tokens
+    Then the language model was asked with temperature 0.2 and at most 50 tokens
+
+  Scenario: Streaming delivers the whole answer in pieces
+    Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"
+    When a component streams the gateway's answer to "How does streaming work?"
+    Then the answer arrives in more than one piece
+    And the pieces join to "Streaming sends the answer a few words at a time."
+    And the streamed answer reports its token usage

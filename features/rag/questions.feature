@@ -1,0 +1,41 @@
+@rag @scripted
+Feature: Answering questions from the knowledge base
+  A question is answered from the passages that match it best, the answer cites the documents
+  it came from, and the model is given those passages and told to stay within them.
+  When nothing relevant is found, the platform says so instead of letting the model invent an answer.
+
+  Background:
+    Given the knowledge base of the tenant holds these documents:
+      | title           | text                                                                                    |
+      | Refund policy   | Annual plans can be refunded within 30 days of purchase. Monthly plans are not refundable. |
+      | Office handbook | The office opens at 8 am and closes at 6 pm. Dogs are welcome in the office on Fridays.  |
+      | Security policy | Passwords are rotated every 90 days and multi-factor authentication is required for all staff. |
+
+  Scenario: A question is answered from the right document, with its source cited
+    Given the language model answers "Annual plans can be refunded within 30 days." when asked about "refund"
+    When the tenant asks the knowledge base "How long do I have to get a refund on an annual plan?"
+    Then the answer is "Annual plans can be refunded within 30 days."
+    And the answer cites "Refund policy"
+    And the answer does not cite "Office handbook"
+
+  Scenario: The model is given the retrieved passage and told to answer from it
+    When the tenant asks the knowledge base "How long do I have to get a refund on an annual plan?"
+    Then the prompt sent to the language model contains "Annual plans can be refunded within 30 days of purchase."
+    And the prompt sent to the language model does not contain "Dogs are welcome"
+    And the prompt sent to the language model tells it to answer only from the passages
+
+  Scenario: A question with no relevant passage gets the "not in the knowledge base" answer
+    When the tenant asks the knowledge base "What is the airspeed velocity of an unladen swallow?"
+    Then the answer says the knowledge base does not cover the question
+    And the answer cites no source
+    And the language model was not asked for an answer
+
+  Scenario Outline: The similarity threshold decides what counts as relevant
+    Given the knowledge base only uses passages with a similarity of at least <threshold>
+    When the tenant asks the knowledge base "When does the office open and close?"
+    Then the answer <outcome>
+
+    Examples:
+      | threshold | outcome                                            |
+      | 0.2       | cites "Office handbook"                            |
+      | 0.95      | says the knowledge base does not cover the question |

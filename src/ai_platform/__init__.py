@@ -1,0 +1,1 @@
+"""The reference LLM platform that the acceptance suite accepts."""

@@ -1,0 +1,166 @@
+"""The LLM gateway: one LiteLLM Router for chat, streaming and embeddings, with typed errors."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# LiteLLM fetches its cost map from the network at import time unless told otherwise.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import litellm  # noqa: E402
+from litellm import Router  # noqa: E402
+
+from ai_platform.gateway.errors import (  # noqa: E402
+    BadRequest,
+    GatewayError,
+    GatewayTimeout,
+    MalformedResponse,
+    ProviderUnavailable,
+    RateLimited,
+)
+from ai_platform.gateway.settings import GatewaySettings  # noqa: E402
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str  # the provider model that actually answered
+    usage: Usage
+
+
+class Stream:
+    """Iterate for the pieces of the answer; `completion` is complete once iteration ends."""
+
+    def __init__(self, chunks: Iterator, model: str, gateway: Gateway) -> None:
+        self._chunks, self._model, self._gateway = chunks, model, gateway
+        self.pieces: list[str] = []
+        self.completion: Completion | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        served, usage = self._model, Usage(0, 0)
+        try:
+            for chunk in self._chunks:
+                served = getattr(chunk, "model", None) or served
+                if getattr(chunk, "usage", None):
+                    usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+                for choice in chunk.choices or []:
+                    piece = getattr(choice.delta, "content", None)
+                    if piece:
+                        self.pieces.append(piece)
+                        yield piece
+        except Exception as exc:
+            raise self._gateway._translate(exc, self._model) from exc
+        self.completion = Completion("".join(self.pieces), served, usage)
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._router = Router(
+            model_list=[
+                {
+                    "model_name": d.name,
+                    "litellm_params": {
+                        "model": d.provider_model,
+                        "api_base": d.api_base,
+                        "api_key": d.api_key,
+                        "timeout": settings.timeout_s,
+                        # Retries are the router's job, counted once, not also the SDK's.
+                        "max_retries": 0,
+                    },
+                }
+                for d in settings.deployments
+            ],
+            fallbacks=[{primary: list(backups)} for primary, backups in settings.fallbacks.items()],
+            num_retries=settings.num_retries,
+            timeout=settings.timeout_s,
+            retry_after=0,
+        )
+
+    def complete(self, messages: list[dict], *, model: str | None = None, temperature: float | None = None,
+                 max_tokens: int | None = None) -> Completion:
+        model = model or self.settings.chat_model
+        try:
+            response = self._router.completion(model=model, messages=messages, **_params(temperature, max_tokens))
+            text = response.choices[0].message.content
+        except Exception as exc:
+            raise self._translate(exc, model) from exc
+        if text is None:
+            raise MalformedResponse(model, "the response carried no message text")
+        usage = response.usage
+        return Completion(text, response.model or model, Usage(usage.prompt_tokens, usage.completion_tokens))
+
+    def stream(self, messages: list[dict], *, model: str | None = None, temperature: float | None = None,
+               max_tokens: int | None = None) -> Stream:
+        model = model or self.settings.chat_model
+        try:
+            chunks = self._router.completion(
+                model=model, messages=messages, stream=True, stream_options={"include_usage": True},
+                **_params(temperature, max_tokens),
+            )
+        except Exception as exc:
+            raise self._translate(exc, model) from exc
+        return Stream(iter(chunks), model, self)
+
+    def embed(self, texts: list[str], *, model: str | None = None) -> list[list[float]]:
+        model = model or self.settings.embedding_model
+        try:
+            response = self._router.embedding(model=model, input=texts)
+            vectors = [item["embedding"] for item in sorted(response.data, key=lambda item: item["index"])]
+        except Exception as exc:
+            raise self._translate(exc, model) from exc
+        if len(vectors) != len(texts):
+            raise MalformedResponse(model, f"asked for {len(texts)} embeddings, received {len(vectors)}")
+        return vectors
+
+    def _translate(self, exc: Exception, model: str) -> GatewayError:
+        if isinstance(exc, GatewayError):
+            return exc
+        cause = _short(exc)
+        if isinstance(exc, litellm.Timeout):
+            return GatewayTimeout(model, cause, self.settings.timeout_s)
+        if isinstance(exc, litellm.RateLimitError):
+            return RateLimited(model, cause)
+        if isinstance(exc, litellm.BadRequestError | litellm.AuthenticationError | litellm.NotFoundError):
+            return BadRequest(model, cause)
+        if isinstance(exc, litellm.ServiceUnavailableError | litellm.InternalServerError |
+                      litellm.APIConnectionError):
+            if "json" in cause.lower() or "decode" in cause.lower() or "expecting" in cause.lower():
+                return MalformedResponse(model, cause)
+            return ProviderUnavailable(model, cause)
+        if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+            return MalformedResponse(model, cause)
+        return GatewayError(model, cause)
+
+
+def _params(temperature: float | None, max_tokens: int | None) -> dict:
+    params = {}
+    if temperature is not None:
+        params["temperature"] = temperature
+    if max_tokens is not None:
+        params["max_tokens"] = max_tokens
+    return params
+
+
+def _short(exc: Exception) -> str:
+    """The first line of a provider error, without LiteLLM's long hints."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:300]

@@ -1,0 +1,45 @@
+"""Ingestion: check, chunk, embed through the gateway, then store in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from ai_platform.gateway import Gateway
+from ai_platform.rag.chunking import ChunkingPolicy, chunk_text
+from ai_platform.rag.errors import EmptyDocument, UnsupportedDocumentType
+from ai_platform.store import NewDocument, Store, StoredDocument
+
+SUPPORTED_TYPES = ("text/plain", "text/markdown")
+
+
+@dataclass(frozen=True)
+class Document:
+    document_id: str
+    title: str
+    content: str
+    content_type: str = "text/plain"
+    metadata: dict = field(default_factory=dict)
+
+
+class Ingestor:
+    def __init__(self, store: Store, gateway: Gateway, policy: ChunkingPolicy | None = None) -> None:
+        self._store, self._gateway, self._policy = store, gateway, policy or ChunkingPolicy()
+
+    def ingest(self, tenant_id: str, document: Document) -> StoredDocument:
+        """Store the document with its chunks and embeddings, or raise and store nothing."""
+        if document.content_type.split(";")[0].strip().lower() not in SUPPORTED_TYPES:
+            raise UnsupportedDocumentType(document.document_id, document.content_type, SUPPORTED_TYPES)
+        chunks = chunk_text(document.content, self._policy)
+        if not chunks:
+            raise EmptyDocument(document.document_id)
+        # Embed everything before the transaction opens: a model failure leaves no rows behind.
+        vectors = self._gateway.embed(chunks)
+        record = NewDocument(
+            document_id=document.document_id,
+            title=document.title,
+            content_type=document.content_type,
+            content_hash=hashlib.sha256(document.content.encode()).hexdigest(),
+            metadata=document.metadata,
+        )
+        return self._store.save_document(tenant_id, record, list(zip(chunks, vectors, strict=True)))

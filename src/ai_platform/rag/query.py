@@ -1,0 +1,70 @@
+"""Retrieval-augmented answers: embed the question, retrieve, ground the prompt, cite sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ai_platform.gateway import Gateway, Usage
+from ai_platform.store import Passage, Store
+
+NOT_IN_KNOWLEDGE_BASE = "I could not find an answer to that in the knowledge base."
+
+GROUNDING_INSTRUCTIONS = (
+    "Answer the question using only the numbered passages below. "
+    "If they do not contain the answer, say that the knowledge base does not cover it. "
+    "Cite passages by their number."
+)
+
+
+@dataclass(frozen=True)
+class RetrievalSettings:
+    top_k: int = 5
+    similarity_threshold: float = 0.7  # the platform's documented default
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
+        if not -1.0 <= self.similarity_threshold <= 1.0:
+            raise ValueError(f"similarity_threshold must be between -1 and 1, got {self.similarity_threshold}")
+
+
+@dataclass(frozen=True)
+class RagAnswer:
+    question: str
+    answer: str
+    sources: list[str]  # document titles, in order of first use
+    passages: list[Passage]
+    usage: Usage
+    grounded: bool  # False when nothing relevant was retrieved and the model was not asked
+
+
+class Retriever:
+    def __init__(self, store: Store, gateway: Gateway, settings: RetrievalSettings = RetrievalSettings()) -> None:
+        self._store, self._gateway, self.settings = store, gateway, settings
+
+    def search(self, tenant_id: str, question: str, settings: RetrievalSettings | None = None) -> list[Passage]:
+        settings = settings or self.settings
+        [vector] = self._gateway.embed([question])
+        return self._store.search(tenant_id, vector, settings.top_k, settings.similarity_threshold)
+
+    def answer(self, tenant_id: str, question: str, settings: RetrievalSettings | None = None) -> RagAnswer:
+        if not question.strip():
+            raise ValueError("the question is empty")
+        passages = self.search(tenant_id, question, settings)
+        if not passages:
+            # Nothing relevant: say so rather than let the model invent an answer.
+            return RagAnswer(question, NOT_IN_KNOWLEDGE_BASE, [], [], Usage(0, 0), grounded=False)
+        completion = self._gateway.complete(grounded_messages(question, passages))
+        return RagAnswer(question, completion.text, _sources(passages), passages, completion.usage, grounded=True)
+
+
+def grounded_messages(question: str, passages: list[Passage]) -> list[dict]:
+    context = "\n\n".join(f"[{i}] ({p.title})\n{p.text}" for i, p in enumerate(passages, start=1))
+    return [
+        {"role": "system", "content": f"{GROUNDING_INSTRUCTIONS}\n\n{context}"},
+        {"role": "user", "content": question},
+    ]
+
+
+def _sources(passages: list[Passage]) -> list[str]:
+    return list(dict.fromkeys(p.title for p in passages))

@@ -1,0 +1,70 @@
+"""Tables: documents, their chunks with text and embeddings (HNSW cosine index), agent memory.
+
+Every table carries tenant_id, and every query filters on it.
+"""
+
+from __future__ import annotations
+
+from pgvector.sqlalchemy import Vector
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
+
+
+def build_tables(dimensions: int) -> tuple[MetaData, Table, Table, Table]:
+    metadata = MetaData()
+    documents = Table(
+        "documents",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("tenant_id", String(128), nullable=False, index=True),
+        Column("document_id", String(256), nullable=False),
+        Column("title", Text, nullable=False),
+        Column("content_type", String(128), nullable=False),
+        Column("content_hash", String(64), nullable=False),
+        Column("metadata", JSON, nullable=False, default=dict),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        UniqueConstraint("tenant_id", "document_id", name="documents_tenant_document_key"),
+    )
+    chunks = Table(
+        "chunks",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("document_pk", BigInteger, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False, index=True),
+        Column("tenant_id", String(128), nullable=False, index=True),
+        Column("ordinal", Integer, nullable=False),
+        Column("text", Text, nullable=False),
+        Column("embedding", Vector(dimensions), nullable=False),
+        Index(
+            "chunks_embedding_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
+    memory = Table(
+        "agent_memory",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("tenant_id", String(128), nullable=False),
+        Column("agent_id", String(128), nullable=False),
+        Column("session_id", String(128), nullable=False),
+        Column("role", String(16), nullable=False),
+        Column("content", Text, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("agent_memory_session", "tenant_id", "agent_id", "session_id", "id"),
+    )
+    return metadata, documents, chunks, memory

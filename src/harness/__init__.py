@@ -1,0 +1,1 @@
+"""The acceptance harness: what the steps drive. Never imported by the platform."""

@@ -1,0 +1,46 @@
+"""Behave hooks, kept here so environment.py stays a list of one-liners."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from harness.reporting import label_scenario
+from harness.session import SuiteSession
+from harness.world import World
+
+NEEDS_SCRIPTED_MODEL = "scripted"
+NEEDS_NATS_CONTROL = "nats-control"
+
+
+def before_all(context) -> None:
+    context.session = SuiteSession(context.config.userdata)
+    # A testrun-level cleanup runs even when a later hook fails or the run is interrupted.
+    context.add_cleanup(_close_session, context.session)
+    if context.session.infra.reaped:
+        print(f"cleaned up after an earlier killed run: {', '.join(context.session.infra.reaped)}", file=sys.stderr)
+
+
+def before_scenario(context, scenario) -> None:
+    label_scenario(scenario)
+    tags = set(scenario.effective_tags)
+    session = context.session
+    if NEEDS_SCRIPTED_MODEL in tags and not session.scripted:
+        scenario.skip("needs the scripted language model (answers or faults); not run with -D llm=live")
+        return
+    if NEEDS_NATS_CONTROL in tags and not session.infra.can_control_nats:
+        scenario.skip(f"stops and restarts NATS, which only the embedded mode can do (mode: {session.infra.mode})")
+        return
+    if not hasattr(session, "first_scenario_at"):
+        session.first_scenario_at = time.perf_counter() - session.began
+    context.world = World(session)
+    context.add_cleanup(context.world.cleanup)
+
+
+def _close_session(session: SuiteSession) -> None:
+    started = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in session.infra.startup_seconds.items())
+    first = getattr(session, "first_scenario_at", None)
+    session.close()
+    if first is not None:
+        print(f"suite: first scenario began after {first:.2f} s; servers started: {started or 'none'}",
+              file=sys.stderr)

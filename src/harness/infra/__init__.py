@@ -1,0 +1,91 @@
+"""Infrastructure providers: embedded (default), containers, external.
+
+Servers start lazily, once per run, when the first step needs them, and stop in close().
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+
+from harness.infra.errors import InfrastructureUnavailable
+from harness.infra.processes import RunRecord, install_exit_guards, reap_stale_runs
+
+MODES = ("embedded", "containers", "external")
+
+
+def select_mode(userdata: Mapping[str, str], environ: Mapping[str, str] = os.environ) -> str:
+    mode = userdata.get("infra")
+    if mode is None:
+        mode = "external" if environ.get("NATS_URL") or environ.get("DATABASE_URL") else "embedded"
+    if mode not in MODES:
+        raise InfrastructureUnavailable(f"unknown infra mode {mode!r}; choose one of {', '.join(MODES)}")
+    return mode
+
+
+class Infrastructure:
+    """The servers of one run. Ask for a URL and the server behind it starts if needed."""
+
+    def __init__(self, mode: str, environ: Mapping[str, str] = os.environ) -> None:
+        self.mode = mode
+        self.startup_seconds: dict[str, float] = {}
+        self.reaped = reap_stale_runs()
+        self.record = RunRecord()
+        install_exit_guards(self.close)
+        if mode == "embedded":
+            from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
+
+            root = self.record.new_temp_dir()
+            self.nats, self.postgres = EmbeddedNats(self.record, root), EmbeddedPostgres(self.record, root)
+        elif mode == "containers":
+            from harness.infra.containers import ContainerNats, ContainerPostgres, require_docker
+
+            require_docker()
+            self.nats, self.postgres = ContainerNats(), ContainerPostgres()
+        else:
+            from harness.infra.external import ExternalServer
+
+            self.nats = ExternalServer(environ.get("NATS_URL", "nats://127.0.0.1:4222"))
+            self.postgres = ExternalServer(_sqlalchemy_url(environ.get("DATABASE_URL", "")))
+        self._started: set[str] = set()
+
+    @property
+    def can_control_nats(self) -> bool:
+        """Only embedded NATS can be stopped and restarted by a scenario."""
+        return self.mode == "embedded"
+
+    def nats_url(self) -> str:
+        self._ensure("nats", self.nats)
+        return self.nats.url
+
+    def database_url(self) -> str:
+        if self.mode == "external" and not self.postgres.url:
+            raise InfrastructureUnavailable("external mode needs DATABASE_URL for scenarios that use PostgreSQL")
+        self._ensure("postgres", self.postgres)
+        return self.postgres.url
+
+    def close(self) -> None:
+        for name, server in (("nats", self.nats), ("postgres", self.postgres)):
+            if name in self._started:
+                self.record.on_close(server.stop)
+        self._started.clear()
+        self.record.close()
+
+    def _ensure(self, name: str, server) -> None:
+        if name in self._started:
+            return
+        began = time.perf_counter()
+        server.start()
+        self._started.add(name)
+        self.startup_seconds[name] = time.perf_counter() - began
+
+
+def _sqlalchemy_url(url: str) -> str:
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme):]
+    return url
+
+
+__all__ = ["Infrastructure", "InfrastructureUnavailable", "select_mode", "MODES"]

@@ -1,0 +1,165 @@
+"""Server processes and temp dirs this run owns, recorded so that nothing outlives us.
+
+Every run writes a record (its own pid, the servers it started, its temp dirs) into a
+state dir. A run that dies by SIGKILL cannot clean up; the next run reads the stale record,
+stops those servers by pid and removes the dirs.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+STATE_DIR = Path(os.environ.get("LLM_ACCEPTANCE_STATE", Path(tempfile.gettempdir()) / "llm-acceptance-state"))
+TEMP_PREFIX = "llm-acceptance-"
+
+
+class RunRecord:
+    """The pid file of one run: what it started and where it wrote."""
+
+    def __init__(self, state_dir: Path = STATE_DIR) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / f"run-{os.getpid()}.json"
+        me = psutil.Process()
+        self._data = {"owner": _identity(me), "processes": [], "temp_dirs": []}
+        self._stoppers: list[Callable[[], None]] = []
+        self._save()
+
+    def add_process(self, pid: int, name: str) -> None:
+        try:
+            self._data["processes"].append({**_identity(psutil.Process(pid)), "name": name})
+        except psutil.NoSuchProcess:
+            return
+        self._save()
+
+    def forget_process(self, pid: int) -> None:
+        self._data["processes"] = [p for p in self._data["processes"] if p["pid"] != pid]
+        self._save()
+
+    def new_temp_dir(self) -> Path:
+        path = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+        self._data["temp_dirs"].append(str(path))
+        self._save()
+        return path
+
+    def on_close(self, stopper: Callable[[], None]) -> None:
+        """Register a graceful stop; run in reverse order by close()."""
+        self._stoppers.append(stopper)
+
+    def close(self) -> None:
+        """Stop everything gracefully, then make sure by pid; idempotent."""
+        errors = []
+        while self._stoppers:
+            stopper = self._stoppers.pop()
+            try:
+                stopper()
+            except Exception as exc:  # keep stopping the rest
+                errors.append(exc)
+        _reap(self._data)
+        self.path.unlink(missing_ok=True)
+        if errors:
+            raise errors[0]
+
+    def _save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self._data))
+        tmp.replace(self.path)
+
+
+def reap_stale_runs(state_dir: Path = STATE_DIR) -> list[str]:
+    """Stop servers and remove temp dirs of earlier runs whose owner is gone."""
+    reaped = []
+    for record_path in sorted(state_dir.glob("run-*.json")):
+        try:
+            data = json.loads(record_path.read_text())
+        except (OSError, ValueError):
+            record_path.unlink(missing_ok=True)
+            continue
+        if _alive(data["owner"]):
+            continue
+        _reap(data)
+        record_path.unlink(missing_ok=True)
+        reaped.append(record_path.name)
+    return reaped
+
+
+def install_exit_guards(close: Callable[[], None]) -> None:
+    """Close on interpreter exit and turn SIGTERM/SIGHUP into a normal exit."""
+    atexit.register(close)
+
+    def _exit(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, budget_s: float, process: psutil.Popen | None = None) -> None:
+    """Poll until something accepts on host:port, or fail after budget_s."""
+    deadline = time.monotonic() + budget_s
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with code {process.returncode} before it was ready")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.005)
+    raise TimeoutError(f"nothing accepted connections on {host}:{port} within {budget_s} s")
+
+
+def kill_tree(pid: int, grace_s: float = 3.0) -> None:
+    """Terminate a process and its children, killing whatever ignores SIGTERM."""
+    try:
+        root = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return
+    procs = [root, *root.children(recursive=True)]
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)
+
+
+def _identity(proc: psutil.Process) -> dict:
+    return {"pid": proc.pid, "create_time": proc.create_time()}
+
+
+def _alive(identity: dict) -> bool:
+    """True when that exact process still runs (a reused pid does not count)."""
+    try:
+        return abs(psutil.Process(identity["pid"]).create_time() - identity["create_time"]) < 0.01
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _reap(data: dict) -> None:
+    for proc in data["processes"]:
+        if _alive(proc):
+            kill_tree(proc["pid"])
+    for temp_dir in data["temp_dirs"]:
+        shutil.rmtree(temp_dir, ignore_errors=True)

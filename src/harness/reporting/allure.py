@@ -1,0 +1,75 @@
+"""Allure attachments and labels. Everything attached goes through redact(): no key or auth
+header ever reaches a report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import allure
+import allure_commons
+from allure_commons.model2 import Label
+from allure_commons.reporter import AllureReporter
+
+SECRET_FIELDS = frozenset(
+    {"api_key", "apikey", "authorization", "proxy-authorization", "x-api-key", "password", "secret",
+     "access_token", "client_secret"}
+)
+REDACTED = "[redacted]"
+_secret_values: set[str] = set()
+
+EPICS = {"rag": "RAG", "agents": "Agents", "gateway": "LLM gateway", "codec": "Message codec",
+         "messaging": "NATS messaging", "telemetry": "Tracing", "services": "HTTP services", "e2e": "End to end"}
+
+
+def register_secret(value: str | None) -> None:
+    """A value (an API key) that must never appear in an attachment, whatever field holds it."""
+    if value and len(value) >= 4:
+        _secret_values.add(value)
+
+
+def redact(value):
+    if isinstance(value, dict):
+        return {k: REDACTED if str(k).lower() in SECRET_FIELDS else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        for secret in _secret_values:
+            value = value.replace(secret, REDACTED)
+        return value
+    return value
+
+
+def attach_text(name: str, text: str) -> None:
+    allure.attach(redact(text), name=name, attachment_type=allure.attachment_type.TEXT)
+
+
+def attach_json(name: str, payload) -> None:
+    body = json.dumps(redact(payload), indent=2, ensure_ascii=False, default=str)
+    allure.attach(body, name=name, attachment_type=allure.attachment_type.JSON)
+
+
+def label_scenario(scenario) -> None:
+    """Epic from the capability folder, story from the scenario (outline) name.
+
+    allure-behave reads labels only from tags; this adds them to the running test instead, so
+    feature files stay free of reporting tags.
+    """
+    reporter = _reporter()
+    if reporter is None:
+        return
+    test = reporter.get_test(None)
+    if test is None:
+        return
+    folder = Path(scenario.filename).parent.name
+    story = getattr(scenario, "_row", None) and scenario.name.split(" -- @")[0] or scenario.name
+    test.labels.append(Label(name="epic", value=EPICS.get(folder, folder.title())))
+    test.labels.append(Label(name="story", value=story))
+
+
+def _reporter() -> AllureReporter | None:
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        logger = getattr(plugin, "logger", None)
+        if isinstance(logger, AllureReporter):
+            return logger
+    return None

@@ -1,0 +1,86 @@
+"""What lives for the whole run: infrastructure, the language model, the shared store."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+
+from ai_platform.gateway import Deployment
+from ai_platform.store import Store
+from harness.infra import Infrastructure, select_mode
+from harness.llm import ScriptedModelServer
+from harness.reporting import register_secret
+
+SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
+# Model roles in the specs, and the provider model names the scripted server sees.
+SCRIPTED_MODELS = {"primary": "scripted-primary", "backup": "scripted-backup", "embedding": "scripted-embedding"}
+PLATFORM_MODEL_NAMES = {"primary": "chat", "backup": "chat-backup", "embedding": "embedding"}
+SCRIPTED_DIMENSIONS = 384
+LIVE_DIMENSIONS = 1536
+
+
+class SuiteSession:
+    def __init__(self, userdata: Mapping[str, str]) -> None:
+        self.began = time.perf_counter()
+        self.llm_profile = userdata.get("llm", "scripted")
+        if self.llm_profile not in ("scripted", "live"):
+            raise ValueError(f"unknown llm profile {self.llm_profile!r}; choose scripted or live")
+        self.infra = Infrastructure(select_mode(userdata))
+        self.dimensions = SCRIPTED_DIMENSIONS if self.scripted else LIVE_DIMENSIONS
+        self._model_server: ScriptedModelServer | None = None
+        self._store: Store | None = None
+        register_secret(SCRIPTED_API_KEY)
+        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
+            register_secret(os.environ.get(name))
+
+    @property
+    def scripted(self) -> bool:
+        return self.llm_profile == "scripted"
+
+    @property
+    def model_server(self) -> ScriptedModelServer:
+        if not self.scripted:
+            raise RuntimeError("this scenario needs the scripted language model, but -D llm=live is selected")
+        if self._model_server is None:
+            self._model_server = ScriptedModelServer(dimensions=self.dimensions).start()
+        return self._model_server
+
+    def deployments(self) -> tuple[Deployment, ...]:
+        if self.scripted:
+            base = self.model_server.base_url
+            return tuple(
+                Deployment(PLATFORM_MODEL_NAMES[role], f"openai/{SCRIPTED_MODELS[role]}", base, SCRIPTED_API_KEY)
+                for role in ("primary", "backup", "embedding")
+            )
+        chat = os.environ.get("LIVE_CHAT_MODEL", "openai/gpt-4o-mini")
+        return (
+            Deployment("chat", chat),
+            Deployment("chat-backup", os.environ.get("LIVE_BACKUP_MODEL", chat)),
+            Deployment("embedding", os.environ.get("LIVE_EMBEDDING_MODEL", "openai/text-embedding-3-small")),
+        )
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            store = Store(self.infra.database_url(), self.dimensions)
+            store.create_schema()
+            self._store = store
+        return self._store
+
+    @property
+    def model_server_started(self) -> bool:
+        return self._model_server is not None
+
+    @property
+    def store_started(self) -> bool:
+        return self._store is not None
+
+    def close(self) -> None:
+        try:
+            if self._store is not None:
+                self._store.close()
+            if self._model_server is not None:
+                self._model_server.close()
+        finally:
+            self.infra.close()
