@@ -18,13 +18,13 @@ Feature: Components exchange their messages through the codec intact
 
   Scenario Outline: A gateway request and its response survive the trip (<format>)
     Given a gateway request message for tenant "acme" asks model "gpt-4o-mini" at temperature 0.2 for at most 256 tokens with the conversation:
-      | role   | content                                  |
-      | system | You answer from the tenant's documents.  |
-      | user   | What were the Q3 risks?                  |
+      | role   | content                                 |
+      | system | You answer from the tenant's documents. |
+      | user   | What were the Q3 risks?                 |
     When the codec carries the message as <format>
     Then the decoded gateway request for tenant "acme" asks model "gpt-4o-mini" at temperature 0.2 for at most 256 tokens with the same conversation
-    Given a gateway response message answers "Currency exposure, supplier delays and churn." with 31 prompt and 9 completion tokens costing 0.000042
-    When the codec carries the message as <format>
+    When a gateway response message answers "Currency exposure, supplier delays and churn." with 31 prompt and 9 completion tokens costing 0.000042
+    And the codec carries the message as <format>
     Then the decoded gateway response to the same request answers "Currency exposure, supplier delays and churn." with 40 tokens in total costing 0.000042
 
     Examples:
@@ -46,8 +46,8 @@ Feature: Components exchange their messages through the codec intact
     Given a RAG query message from tenant "acme" asks "What were the Q3 risks?" for the top 3 passages above similarity 0.75
     When the codec carries the message as <format>
     Then the decoded RAG query from tenant "acme" asks "What were the Q3 risks?" for the top 3 passages above similarity 0.75
-    Given a RAG result message answers "Currency exposure and supplier delays." citing the sources "Q3 report, Risk register" using 120 tokens costing 0.0003
-    When the codec carries the message as <format>
+    When a RAG result message answers "Currency exposure and supplier delays." citing the sources "Q3 report, Risk register" using 120 tokens costing 0.0003
+    And the codec carries the message as <format>
     Then the decoded RAG result to the same query answers "Currency exposure and supplier delays." citing the sources "Q3 report, Risk register"
 
     Examples:

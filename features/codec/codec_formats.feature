@@ -9,7 +9,7 @@ Feature: Messages travel as JSON or MessagePack without losing anything
   the format from the first byte of the message alone: a JSON message starts with "{", a
   MessagePack message starts with a map marker.
 
-  Scenario Outline: A <message type> message comes back unchanged from <format>
+  Scenario Outline: <message type> comes back unchanged from <format>
     Given a sample <message type> message with unicode text, big numbers, decimals and nested metadata
     When the codec encodes the message as <format> and decodes it again
     Then the decoded message equals the original, field by field

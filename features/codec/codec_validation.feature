@@ -9,7 +9,7 @@ Feature: Clear errors for messages that cannot be read
   Background:
     Given a message reader at version 1.0 of every message type
 
-  Scenario Outline: A <message type> message where the producer <change> is refused naming <field>
+  Scenario Outline: The reader refuses <message type> when the producer <change>
     Given a valid <message type> message from a producer
     And the producer <change>
     When the producer's message reaches the reader as json
@@ -17,21 +17,21 @@ Feature: Clear errors for messages that cannot be read
     And the refusal names the field "<field>" as <problem>
 
     Examples: Data fields
-      | message type  | change                                                        | field                         | problem       |
-      | agent_message | leaves out the field "data.content"                          | data.content                  | missing       |
-      | agent_message | leaves out the field "data.source_agent_id"                  | data.source_agent_id          | missing       |
-      | agent_task    | writes the field "data.priority" as "high"                   | data.priority                 | wrong type    |
-      | agent_task    | writes the field "data.priority" as 42                       | data.priority                 | out of range  |
-      | rag_query     | writes the field "data.parameters.top_k" as 0                | data.parameters.top_k         | out of range  |
-      | rag_query     | writes the field "data.parameters.similarity_threshold" as 1.5 | data.parameters.similarity_threshold | out of range |
-      | llm_request   | writes the field "data.parameters.temperature" as "warm"     | data.parameters.temperature   | wrong type    |
-      | rag_document  | writes the field "data.chunks[0].embedding" as "not a vector" | data.chunks[0].embedding     | wrong type    |
-      | rag_document  | writes the field "data.chunks[1].embedding[7]" as "x"        | data.chunks[1].embedding[7]   | wrong type    |
-      | agent_message | writes the field "data.timestamp" as "yesterday"             | data.timestamp                | invalid value |
-      | embedding_request | writes the field "data.texts" as []                      | data.texts                    | out of range  |
+      | message type      | change                                                         | field                                | problem       |
+      | agent_message     | leaves out the field "data.content"                            | data.content                         | missing       |
+      | agent_message     | leaves out the field "data.source_agent_id"                    | data.source_agent_id                 | missing       |
+      | agent_task        | writes the field "data.priority" as "high"                     | data.priority                        | wrong type    |
+      | agent_task        | writes the field "data.priority" as 42                         | data.priority                        | out of range  |
+      | rag_query         | writes the field "data.parameters.top_k" as 0                  | data.parameters.top_k                | out of range  |
+      | rag_query         | writes the field "data.parameters.similarity_threshold" as 1.5 | data.parameters.similarity_threshold | out of range  |
+      | llm_request       | writes the field "data.parameters.temperature" as "warm"       | data.parameters.temperature          | wrong type    |
+      | rag_document      | writes the field "data.chunks[0].embedding" as "not a vector"  | data.chunks[0].embedding             | wrong type    |
+      | rag_document      | writes the field "data.chunks[1].embedding[7]" as "x"          | data.chunks[1].embedding[7]          | wrong type    |
+      | agent_message     | writes the field "data.timestamp" as "yesterday"               | data.timestamp                       | invalid value |
+      | embedding_request | writes the field "data.texts" as []                            | data.texts                           | out of range  |
 
     Examples: Envelope fields
-      | message type  | change                                               | field          | problem       |
+      | message type  | change                                              | field          | problem       |
       | agent_message | writes the field "schema_version" as "one.zero"     | schema_version | invalid value |
       | agent_message | writes the field "schema_version" as "1"            | schema_version | invalid value |
       | agent_message | writes the field "schema_version" as 1.0            | schema_version | wrong type    |
@@ -62,14 +62,14 @@ Feature: Clear errors for messages that cannot be read
     And the refusal says "<says>"
 
     Examples:
-      | bytes                                                  | reason         | says                                           |
-      | a producer sends an empty message                      | empty_payload  | empty                                          |
-      | a producer sends a json message cut off after 40 bytes | truncated      | truncated                                      |
-      | a producer sends a msgpack message cut off after 40 bytes | truncated   | truncated                                      |
-      | a producer sends the text "{not a message}"            | malformed      | JSON message is malformed                      |
-      | a producer sends the bytes "83 c1 c1 c1"               | malformed      | MessagePack message is malformed               |
-      | a producer sends the bytes "ff 00 13 37"               | unknown_format | neither a JSON object nor a MessagePack map    |
-      | a producer sends the text "hello, reader"              | unknown_format | neither a JSON object nor a MessagePack map    |
+      | bytes                                                     | reason         | says                                        |
+      | a producer sends an empty message                         | empty_payload  | empty                                       |
+      | a producer sends a json message cut off after 40 bytes    | truncated      | truncated                                   |
+      | a producer sends a msgpack message cut off after 40 bytes | truncated      | truncated                                   |
+      | a producer sends the text "{not a message}"               | malformed      | JSON message is malformed                   |
+      | a producer sends the bytes "83 c1 c1 c1"                  | malformed      | MessagePack message is malformed            |
+      | a producer sends the bytes "ff 00 13 37"                  | unknown_format | neither a JSON object nor a MessagePack map |
+      | a producer sends the text "hello, reader"                 | unknown_format | neither a JSON object nor a MessagePack map |
 
   Scenario Outline: A message over the size limit is refused before it is decoded (<format>)
     Given the reader's size limit is 65536 bytes

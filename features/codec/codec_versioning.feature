@@ -35,23 +35,23 @@ Feature: Messages from older and newer producers
       | 1.4      | rag_query     | with the new field "rerank_model"  | json    | reads it and ignores the field "rerank_model"  |
 
     Examples: Producer leaves out optional fields
-      | producer | message type  | written                                  | format  | outcome                                                                      |
-      | 1.0      | agent_message | without the optional field "metadata"     | json    | reads it with "metadata" defaulted to {}                                     |
-      | 1.0      | agent_message | without the optional field "message_type" | msgpack | reads it with "message_type" defaulted to "text"                             |
-      | 1.0      | agent_task    | without the optional field "priority"     | json    | reads it with "priority" defaulted to 5                                      |
+      | producer | message type  | written                                   | format  | outcome                                                                           |
+      | 1.0      | agent_message | without the optional field "metadata"     | json    | reads it with "metadata" defaulted to {}                                          |
+      | 1.0      | agent_message | without the optional field "message_type" | msgpack | reads it with "message_type" defaulted to "text"                                  |
+      | 1.0      | agent_task    | without the optional field "priority"     | json    | reads it with "priority" defaulted to 5                                           |
       | 1.0      | rag_query     | without the optional field "parameters"   | msgpack | reads it with "parameters" defaulted to {"top_k": 5, "similarity_threshold": 0.7} |
 
     Examples: Older major with a registered upgrade
-      | producer | message type  | written          | format  | outcome                                                   |
+      | producer | message type  | written          | format  | outcome                                                  |
       | 0.9      | agent_message | in the old shape | json    | upgrades it to version 1.0 with every field carried over |
       | 0.9      | agent_message | in the old shape | msgpack | upgrades it to version 1.0 with every field carried over |
 
     Examples: Refused
-      | producer | message type    | written                  | format  | outcome                                                                                   |
-      | 2.0      | agent_message   | in the current shape     | json    | refuses it as unsupported_version, naming version 2.0 and supported versions 0.9 and 1.0 |
-      | 2.0      | rag_document    | in the current shape     | msgpack | refuses it as unsupported_version, naming version 2.0 and supported versions 1.0         |
-      | 0.9      | agent_task      | in the current shape     | json    | refuses it as unsupported_version, naming version 0.9 and supported versions 1.0         |
-      | 1.0      | agent_heartbeat | as a type it never heard of | json | refuses it as unknown_message_type, naming the type agent_heartbeat and the known types   |
+      | producer | message type    | written                     | format  | outcome                                                                                  |
+      | 2.0      | agent_message   | in the current shape        | json    | refuses it as unsupported_version, naming version 2.0 and supported versions 0.9 and 1.0 |
+      | 2.0      | rag_document    | in the current shape        | msgpack | refuses it as unsupported_version, naming version 2.0 and supported versions 1.0         |
+      | 0.9      | agent_task      | in the current shape        | json    | refuses it as unsupported_version, naming version 0.9 and supported versions 1.0         |
+      | 1.0      | agent_heartbeat | as a type it never heard of | json    | refuses it as unknown_message_type, naming the type agent_heartbeat and the known types  |
 
   Scenario: A 0.9 agent message is upgraded field by field
     Given a producer at version 0.9 sends message type agent_message with these fields:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ai_platform.agents import Agent, KnowledgeBaseTool
+from ai_platform.codec import AgentTask, RAGDocument
 from ai_platform.gateway import Gateway, GatewaySettings
-from ai_platform.rag import ChunkingPolicy, Ingestor, RetrievalSettings, Retriever
-from ai_platform.store import Store
+from ai_platform.rag import ChunkingPolicy, Document, Ingestor, RagAnswer, RetrievalSettings, Retriever
+from ai_platform.store import Store, StoredDocument
 
 
 @dataclass(frozen=True)
@@ -30,3 +31,22 @@ class Platform:
     def agent(self, agent_id: str, tenant_id: str) -> Agent:
         """An agent of this tenant with the knowledge base as its tool."""
         return Agent(agent_id, tenant_id, self.gateway, self.store, [KnowledgeBaseTool(self.retriever)])
+
+    # What the messaging workers call -------------------------------------------------------
+
+    def ingest_message(self, tenant_id: str, message: RAGDocument) -> StoredDocument:
+        metadata = dict(message.metadata)
+        title = str(metadata.get("title") or message.document_id)
+        content_type = str(metadata.get("content_type") or "text/plain")
+        document = Document(message.document_id, title, message.content, content_type, metadata)
+        return self.ingestor.ingest(tenant_id, document)
+
+    def answer_query(self, tenant_id: str, question: str, top_k: int, threshold: float) -> RagAnswer:
+        return self.retriever.answer(tenant_id, question, RetrievalSettings(top_k, threshold))
+
+    def execute_task(self, tenant_id: str, task: AgentTask) -> str:
+        """An "answer" task: the task's agent answers the question in a session of its own."""
+        if task.task_type != "answer":
+            raise ValueError(f"unknown task type {task.task_type!r}; this platform runs 'answer' tasks")
+        question = str(task.parameters.get("question", ""))
+        return self.agent(task.agent_id, tenant_id).ask(tenant_id, f"task-{task.task_id}", question).text

@@ -10,6 +10,7 @@ from ai_platform.gateway import Deployment
 from ai_platform.store import Store
 from harness.infra import Infrastructure, select_mode
 from harness.llm import ScriptedModelServer
+from harness.loop import BackgroundLoop
 from harness.reporting import register_secret
 
 SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
@@ -30,6 +31,7 @@ class SuiteSession:
         self.dimensions = SCRIPTED_DIMENSIONS if self.scripted else LIVE_DIMENSIONS
         self._model_server: ScriptedModelServer | None = None
         self._store: Store | None = None
+        self._loop: BackgroundLoop | None = None
         register_secret(SCRIPTED_API_KEY)
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
             register_secret(os.environ.get(name))
@@ -69,6 +71,12 @@ class SuiteSession:
         return self._store
 
     @property
+    def loop(self) -> BackgroundLoop:
+        if self._loop is None:
+            self._loop = BackgroundLoop()
+        return self._loop
+
+    @property
     def model_server_started(self) -> bool:
         return self._model_server is not None
 
@@ -78,6 +86,8 @@ class SuiteSession:
 
     def close(self) -> None:
         try:
+            if self._loop is not None:
+                self._loop.close()
             if self._store is not None:
                 self._store.close()
             if self._model_server is not None:

@@ -12,9 +12,13 @@ Reading rules (the feature files say the same in business words):
 * Any other major, or an unknown message type, is refused with a typed error naming what
   this reader supports.
 
-Hot path: one typed msgspec decode into a tagged Union of current-version envelopes, then a
-major-version check. Only when that fails does the slow path run, which decodes untyped to
-find the exact reason (bad bytes, unknown type, old or unsupported version, every bad field).
+Hot path: one typed msgspec decode into a Union of current-version envelopes tagged by
+``message_type``, then a set lookup of the version string. Only when either fails does the
+slow path run: it decodes untyped to find the exact reason (bad bytes, unknown type, old or
+unsupported version, every bad field) or to read and upgrade an older major.
+
+JSON has no NaN or Infinity: msgspec writes them as null and readers then refuse the message
+naming the field. Producers that need them must use MessagePack.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from .errors import (
     UnsupportedVersionError,
     ValidationError,
 )
-from .formats import FORMATS, Format, check_format, detect_format
+from .formats import Format, check_format, detect_format
 from .schemas import (
     CURRENT_VERSIONS,
     MESSAGE_TYPES,
@@ -46,7 +50,7 @@ from .schemas import (
     parse_version,
     versions_of,
 )
-from .validation import collect_errors
+from .validation import collect_errors, from_msgspec
 
 DEFAULT_MAX_SIZE = 1024 * 1024  # 1 MiB, the NATS server's default max_payload
 
@@ -89,6 +93,9 @@ _UNTYPED_DECODERS: dict[str, Any] = {
     "json": msgspec.json.Decoder(),
     "msgpack": msgspec.msgpack.Decoder(),
 }
+# msgspec reports bad bytes as DecodeError, but invalid UTF-8 inside a string surfaces as
+# UnicodeDecodeError and absurd nesting as RecursionError; all three mean "malformed".
+_DECODE_FAILURES = (msgspec.MsgspecError, UnicodeDecodeError, RecursionError)
 _ENCODERS: dict[str, Any] = {
     "json": msgspec.json.Encoder(),
     "msgpack": msgspec.msgpack.Encoder(),
@@ -119,6 +126,7 @@ def _writer(message_type: str, version: str | None) -> Any:
 
 
 def new_message_id() -> str:
+    """A fresh message id, unique across processes."""
     return f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
 
 
@@ -211,10 +219,9 @@ def validate(
         return data
     try:
         return msgspec.convert(data, shape)
-    except msgspec.ValidationError:
-        raise ValidationError(
-            collect_errors(data, shape, "data"), message_type=message_type
-        ) from None
+    except msgspec.ValidationError as error:
+        errors = collect_errors(data, shape, "data") or [from_msgspec(error, "data")]
+        raise ValidationError(errors, message_type=message_type) from None
 
 
 def decode(
@@ -239,7 +246,7 @@ def decode(
         check_format(format)
     try:
         wire = decoder.decode(raw)
-    except msgspec.MsgspecError:
+    except _DECODE_FAILURES:
         return _decode_slow(raw, format)
     message_type, current_version, fast_versions = _READ_INFO[type(wire)]
     if wire.schema_version not in fast_versions:
@@ -261,7 +268,7 @@ def _decode_slow(raw: bytes | bytearray | memoryview, format: Format) -> Envelop
     """Find out exactly why the typed decode failed, or read an older major."""
     try:
         obj = _UNTYPED_DECODERS[format].decode(raw)
-    except msgspec.DecodeError as error:
+    except _DECODE_FAILURES as error:
         raise _decode_error(error, format) from None
     if not isinstance(obj, dict):
         raise DecodeError(
@@ -269,8 +276,8 @@ def _decode_slow(raw: bytes | bytearray | memoryview, format: Format) -> Envelop
             reason="not_an_envelope",
         )
 
-    message_type = obj.get("message_type")
-    version = obj.get("schema_version")
+    message_type = obj.get("message_type", _ABSENT)
+    version = obj.get("schema_version", _ABSENT)
     problems: list[FieldError] = []
     if not isinstance(message_type, str):
         problems.append(_envelope_field_problem("message_type", message_type, "a type name"))
@@ -294,8 +301,9 @@ def _decode_slow(raw: bytes | bytearray | memoryview, format: Format) -> Envelop
     target = envelope_type(message_type, shape_version)
     try:
         wire = msgspec.convert(obj, target)
-    except msgspec.ValidationError:
-        raise ValidationError(collect_errors(obj, target), message_type=message_type) from None
+    except msgspec.ValidationError as error:
+        errors = collect_errors(obj, target) or [from_msgspec(error)]
+        raise ValidationError(errors, message_type=message_type) from None
 
     data = wire.data
     if major != _CURRENT_MAJOR[message_type]:
@@ -314,17 +322,25 @@ def _decode_slow(raw: bytes | bytearray | memoryview, format: Format) -> Envelop
     )
 
 
+_ABSENT = object()
+
+
 def _envelope_field_problem(name: str, value: Any, expected: str) -> FieldError:
-    if value is None:
+    if value is _ABSENT:
         return FieldError(name, "missing required field", "missing")
     if not isinstance(value, str):
-        return FieldError(name, f"expected str, got {type(value).__name__}", "wrong_type")
+        got = "null" if value is None else type(value).__name__
+        return FieldError(name, f"expected str, got {got}", "wrong_type")
     return FieldError(name, f"{value!r} is not {expected}", "invalid_value")
 
 
-def _decode_error(error: msgspec.DecodeError, format: str) -> DecodeError:
+def _decode_error(error: Exception, format: str) -> DecodeError:
     text = str(error)
     name = "JSON" if format == "json" else "MessagePack"
+    if isinstance(error, UnicodeDecodeError):
+        return DecodeError(f"The {name} message holds text that is not valid UTF-8.")
+    if isinstance(error, RecursionError):
+        return DecodeError(f"The {name} message is nested too deeply to read.")
     if "truncated" in text:
         return DecodeError(f"The {name} message is truncated.", reason="truncated")
     detail = text.split(": ", 1)[-1]
@@ -333,7 +349,6 @@ def _decode_error(error: msgspec.DecodeError, format: str) -> DecodeError:
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
-    "FORMATS",
     "SUPPORTED_VERSIONS",
     "Envelope",
     "decode",

@@ -87,9 +87,10 @@ class UnsupportedVersionError(CodecError):
         self.message_type = message_type
         self.version = version
         self.supported = tuple(supported)
+        majors = "that major" if len(self.supported) == 1 else "those majors"
         super().__init__(
             f"Schema version {version} of {message_type} is not supported; this reader "
-            f"supports versions {_join(self.supported)} (and newer minors of those majors)."
+            f"supports {_join(self.supported)}, and any newer minor of {majors}."
         )
 
     @property

@@ -56,8 +56,8 @@ def detect_format(raw: bytes | bytearray | memoryview) -> Format:
     if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
         return "msgpack"
     if first in _JSON_WHITESPACE:
-        stripped = bytes(raw[:64]).lstrip(_JSON_WHITESPACE)
-        if stripped[:1] == b"{" or (not stripped and len(raw) > 64):
+        head = bytes(raw[:64]).lstrip(_JSON_WHITESPACE)
+        if head[:1] == b"{" or not head:  # only whitespace so far: the JSON decoder judges
             return "json"
     raise DecodeError(
         f"The message is neither a JSON object nor a MessagePack map (first byte 0x{first:02x}).",

@@ -31,15 +31,15 @@ def collect_errors(value: Any, target: Any, path: str = "") -> list[FieldError]:
 
 def from_msgspec(error: msgspec.ValidationError, path: str = "") -> FieldError:
     """Translate one msgspec error into a FieldError whose path is rooted at ``path``."""
-    text = str(error)
+    text, in_key = str(error), False
     match = _AT.match(text)
     if match:
         text, loc = match["text"], match["loc"]
         if "` in `" in loc:  # a bad mapping key: "key` in `$.metadata"
-            loc = loc.split("` in `", 1)[1]
-            text += " (in a key)"
+            loc, in_key = loc.split("` in `", 1)[1], True
         path = _join(path, loc.removeprefix("$"))
-    return _classify(text, path)
+    found = _classify(text, path)
+    return found._replace(problem=f"{found.problem} for a key") if in_key else found
 
 
 def _classify(text: str, path: str) -> FieldError:

@@ -1,0 +1,25 @@
+@nats @codec
+Feature: Messages that cannot be read are parked, not lost
+  A consumer that meets a message it cannot decode parks it on the dead-letter subject
+  ai.dlq.<component>.<tenant> with the reason and the original bytes, and goes on with the next one.
+
+  Scenario Outline: An unreadable document is parked with its reason, and ingestion goes on
+    Given an ingestion worker of the tenant takes documents from the message bus
+    When a producer publishes <payload> for ingestion
+    And the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
+    Then the message is parked on the RAG dead-letter subject with the reason "<reason>" and its original bytes
+    And the knowledge base of the tenant comes to hold "Refund policy" within 5 seconds
+
+    Examples:
+      | payload                                  | reason              |
+      | garbage bytes                            | unknown_format      |
+      | a truncated envelope                     | truncated           |
+      | an envelope of schema version 9.0        | unsupported_version |
+      | an empty document                        | empty_document      |
+
+  @scripted
+  Scenario: An unreadable completion request is parked and the caller told why
+    Given a gateway worker of the tenant listens for completion requests
+    When a producer sends garbage bytes as a completion request
+    Then the caller is told the request could not be read
+    And the message is parked on the gateway dead-letter subject with the reason "unknown_format" and its original bytes

@@ -1,0 +1,22 @@
+@nats @rag
+Feature: Knowledge base ingestion and questions over NATS
+  Documents published for ingestion go through a JetStream stream to an ingestion worker, which
+  acknowledges each one only after it is stored. Questions go to RAG workers by request/reply.
+
+  Background:
+    Given an ingestion worker of the tenant takes documents from the message bus
+    And a RAG worker of the tenant answers questions from the message bus
+
+  @scripted
+  Scenario: Published documents are stored and become answerable
+    Given the language model answers "Within 30 days." when asked about "refund"
+    When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
+    Then the knowledge base of the tenant comes to hold "Refund policy" within 5 seconds
+    When the API asks over the message bus "How long do I have to get a refund on an annual plan?"
+    Then the answer over the message bus is "Within 30 days." citing "Refund policy"
+
+  Scenario: Publishing the same document twice stores it once
+    When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
+    And the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
+    Then the knowledge base of the tenant comes to hold "Refund policy" within 5 seconds
+    And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk

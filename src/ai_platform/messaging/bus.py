@@ -1,0 +1,149 @@
+"""The NATS connection every component uses: explicit timeouts, reconnects, codec on every payload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+import nats
+import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import RetentionPolicy, StreamConfig
+
+from ai_platform import codec
+from ai_platform.messaging import headers as h
+from ai_platform.messaging.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
+from ai_platform.messaging.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter
+
+log = logging.getLogger("ai_platform.messaging")
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    url: str
+    name: str = "ai-platform"
+    connect_timeout_s: float = 2.0
+    reconnect_time_wait_s: float = 0.2
+    max_reconnect_attempts: int = 150  # about 30 s of trying at the wait above
+    reconnect_buffer_bytes: int = 8 * 1024 * 1024  # publishes held while disconnected
+    drain_timeout_s: float = 5.0
+    dedup_window_s: float = 120.0
+    wire_format: codec.Format = "json"
+
+
+class Bus:
+    def __init__(self, nc: nats.NATS, settings: ConnectionSettings) -> None:
+        self.nc, self.settings = nc, settings
+        self.js: JetStreamContext = nc.jetstream()
+        self.errors: list[str] = []  # asynchronous errors the client reported
+        self.reconnects = 0
+
+    @classmethod
+    async def connect(cls, settings: ConnectionSettings) -> Bus:
+        holder: dict = {}
+
+        async def on_error(exc: Exception) -> None:
+            if "bus" in holder:
+                holder["bus"].errors.append(f"{type(exc).__name__}: {exc}")
+
+        async def on_reconnect() -> None:
+            if "bus" in holder:
+                holder["bus"].reconnects += 1
+
+        try:
+            nc = await asyncio.wait_for(
+                nats.connect(
+                    servers=[settings.url],
+                    name=settings.name,
+                    connect_timeout=settings.connect_timeout_s,
+                    reconnect_time_wait=settings.reconnect_time_wait_s,
+                    max_reconnect_attempts=settings.max_reconnect_attempts,
+                    pending_size=settings.reconnect_buffer_bytes,
+                    allow_reconnect=True,
+                    error_cb=on_error,
+                    reconnected_cb=on_reconnect,
+                ),
+                timeout=settings.connect_timeout_s + 1.0,
+            )
+        except (OSError, TimeoutError, nats.errors.Error) as exc:
+            cause = str(exc) or type(exc).__name__
+            raise MessagingUnavailable(settings.url, cause) from None
+        bus = holder["bus"] = cls(nc, settings)
+        return bus
+
+    async def close(self) -> None:
+        """Drain: finish handling what was received and flush what was published, then close."""
+        if self.nc.is_closed:
+            return
+        try:
+            await asyncio.wait_for(self.nc.drain(), timeout=self.settings.drain_timeout_s)
+        except (TimeoutError, nats.errors.Error):
+            await self.nc.close()
+
+    # streams ---------------------------------------------------------------------------------
+
+    async def ensure_streams(self) -> None:
+        """The ingestion stream (with de-duplication) and the dead-letter stream; idempotent."""
+        for name, subjects in ((INGEST_STREAM, ["ai.rag.ingest.>"]), (DEAD_LETTER_STREAM, ["ai.dlq.>"])):
+            config = StreamConfig(name=name, subjects=subjects, retention=RetentionPolicy.LIMITS,
+                                  duplicate_window=self.settings.dedup_window_s)
+            try:
+                await self.js.add_stream(config)
+            except nats.js.errors.BadRequestError:
+                await self.js.update_stream(config)
+
+    # sending ---------------------------------------------------------------------------------
+
+    def envelope(self, message_type: str, data, tenant_id: str, extra: dict | None = None) -> tuple[bytes, dict]:
+        message_id = codec.new_message_id()
+        payload = codec.encode(message_type, data, format=self.settings.wire_format, message_id=message_id)
+        headers = {**codec.headers_for(self.settings.wire_format), h.TENANT: tenant_id, h.MESSAGE_ID: message_id,
+                   **(extra or {})}
+        return payload, headers
+
+    async def publish(self, subject: str, message_type: str, data, tenant_id: str, extra: dict | None = None) -> None:
+        payload, headers = self.envelope(message_type, data, tenant_id, extra)
+        await self.nc.publish(subject, payload, headers=headers)
+
+    async def request(self, subject: str, message_type: str, data, tenant_id: str,
+                      timeout_s: float) -> codec.Envelope:
+        """Request/reply through a reply inbox. No listener fails at once; a slow one times out."""
+        payload, headers = self.envelope(message_type, data, tenant_id)
+        try:
+            reply = await self.nc.request(subject, payload, timeout=timeout_s, headers=headers)
+        except nats.errors.NoRespondersError:
+            raise NoWorkerAvailable(subject) from None
+        except nats.errors.TimeoutError:
+            raise RequestTimedOut(subject, timeout_s) from None
+        if reply.headers and h.ERROR_CODE in reply.headers:
+            raise WorkerFailed(subject, reply.headers[h.ERROR_CODE], reply.headers.get(h.ERROR_MESSAGE, ""))
+        return codec.decode(reply.data, format=codec.format_from_headers(reply.headers))
+
+    async def reply(self, msg: Msg, message_type: str, data, tenant_id: str) -> None:
+        payload, headers = self.envelope(message_type, data, tenant_id)
+        await self.nc.publish(msg.reply, payload, headers=headers)
+
+    async def reply_error(self, msg: Msg, code: str, message: str) -> None:
+        if msg.reply:
+            await self.nc.publish(msg.reply, b"", headers={h.ERROR_CODE: code, h.ERROR_MESSAGE: message[:500]})
+
+    async def park(self, component: str, tenant_id: str, msg: Msg, reason: str, detail: str) -> None:
+        """Put a message a consumer could not handle on the dead-letter subject, bytes untouched."""
+        headers = {
+            h.DEAD_LETTER_REASON: reason,
+            h.DEAD_LETTER_DETAIL: detail[:500],
+            h.ORIGINAL_SUBJECT: msg.subject,
+            h.TENANT: tenant_id,
+        }
+        if msg.headers and h.MESSAGE_ID in msg.headers:
+            headers[h.MESSAGE_ID] = "dlq-" + msg.headers[h.MESSAGE_ID]
+        await self.js.publish(dead_letter(component, tenant_id), msg.data, headers=headers)
+        log.warning("parked a message from %s: %s (%s)", msg.subject, reason, detail)
+
+
+def decode_message(msg: Msg) -> codec.Envelope:
+    """The envelope of a received message; raises codec.CodecError when it is unreadable."""
+    return codec.decode(msg.data, format=codec.format_from_headers(msg.headers))

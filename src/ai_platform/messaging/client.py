@@ -1,0 +1,73 @@
+"""What callers (the API, other components) use to reach workers over NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+import uuid
+from datetime import UTC, datetime
+
+import nats.errors
+
+from ai_platform import codec
+from ai_platform.messaging import headers as h
+from ai_platform.messaging import subjects
+from ai_platform.messaging.bus import Bus
+from ai_platform.messaging.errors import MessagingUnavailable
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PlatformClient:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    async def complete(self, tenant_id: str, prompt: str, *, timeout_s: float,
+                       model: str = "chat") -> codec.LLMResponse:
+        request = {"request_id": uuid.uuid4().hex, "prompt": prompt, "model": model, "tenant_id": tenant_id,
+                   "timestamp": _now()}
+        reply = await self.bus.request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id,
+                                       timeout_s)
+        return reply.data
+
+    async def query_rag(self, tenant_id: str, question: str, *, timeout_s: float, top_k: int = 5,
+                        similarity_threshold: float = 0.7) -> codec.RAGResult:
+        query = {"query_id": uuid.uuid4().hex, "query": question, "tenant_id": tenant_id, "timestamp": _now(),
+                 "parameters": {"top_k": top_k, "similarity_threshold": similarity_threshold}}
+        reply = await self.bus.request(subjects.rag_queries(tenant_id), "rag_query", query, tenant_id, timeout_s)
+        return reply.data
+
+    async def publish_document(self, tenant_id: str, document_id: str, title: str, content: str, *,
+                               budget_s: float = 15.0) -> str:
+        """Publish for ingestion until JetStream acknowledges it, within budget_s.
+
+        The message id is derived from the document and its content, so a retry, or the same
+        document published again, is dropped by JetStream's de-duplication window.
+        """
+        digest = hashlib.sha256(f"{tenant_id}\0{document_id}\0{content}".encode()).hexdigest()[:32]
+        document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": _now(),
+                    "metadata": {"title": title}}
+        payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
+        deadline = time.monotonic() + budget_s
+        while True:
+            try:
+                await self.bus.js.publish(subjects.rag_ingest(tenant_id), payload, headers=headers, timeout=1.0)
+                return digest
+            except (nats.errors.Error, TimeoutError) as exc:
+                if time.monotonic() >= deadline:
+                    raise MessagingUnavailable(self.bus.settings.url, f"ingestion not acknowledged: {exc}") from None
+                await asyncio.sleep(0.1)
+
+    async def send_agent_message(self, tenant_id: str, source: str, target: str, content: str) -> None:
+        message = {"message_id": uuid.uuid4().hex, "source_agent_id": source, "target_agent_id": target,
+                   "content": content, "timestamp": _now()}
+        await self.bus.publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
+                               {h.SOURCE_AGENT: source, h.TARGET_AGENT: target})
+
+    async def submit_task(self, tenant_id: str, task_id: str, agent_id: str, task_type: str, parameters: dict) -> None:
+        task = {"task_id": task_id, "agent_id": agent_id, "task_type": task_type, "parameters": parameters,
+                "timestamp": _now()}
+        await self.bus.publish(subjects.agent_tasks(tenant_id), "agent_task", task, tenant_id)

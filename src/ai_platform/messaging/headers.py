@@ -1,0 +1,11 @@
+"""NATS header names the platform sets on every message."""
+
+MESSAGE_ID = "Nats-Msg-Id"  # also JetStream's de-duplication key
+TENANT = "X-Tenant-ID"
+SOURCE_AGENT = "X-Source-Agent"
+TARGET_AGENT = "X-Target-Agent"
+ERROR_CODE = "X-Error-Code"
+ERROR_MESSAGE = "X-Error-Message"
+DEAD_LETTER_REASON = "X-Dead-Letter-Reason"
+DEAD_LETTER_DETAIL = "X-Dead-Letter-Detail"
+ORIGINAL_SUBJECT = "X-Original-Subject"

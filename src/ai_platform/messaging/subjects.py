@@ -1,0 +1,48 @@
+"""Subject names: ai.<component>.<operation>.<tenant>, and the queue groups behind them."""
+
+from __future__ import annotations
+
+import re
+
+AGENT_WORKERS = "agent.workers"
+GATEWAY_WORKERS = "gateway.workers"
+RAG_WORKERS = "rag.workers"
+INGEST_STREAM = "AI_RAG_INGEST"
+DEAD_LETTER_STREAM = "AI_DLQ"
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def subject(component: str, operation: str, tenant_id: str) -> str:
+    """A tenant's subject; a tenant id that could widen the subject (dots, wildcards) is refused."""
+    if not _TOKEN.match(tenant_id or ""):
+        raise ValueError(f"tenant id {tenant_id!r} cannot be a subject token: use letters, digits, '-' or '_'")
+    return f"ai.{component}.{operation}.{tenant_id}"
+
+
+def agent_messages(tenant_id: str) -> str:
+    return subject("agent", "message", tenant_id)
+
+
+def agent_tasks(tenant_id: str) -> str:
+    return subject("agent", "tasks", tenant_id)
+
+
+def agent_results(tenant_id: str) -> str:
+    return subject("agent", "results", tenant_id)
+
+
+def gateway_requests(tenant_id: str) -> str:
+    return subject("gateway", "requests", tenant_id)
+
+
+def rag_ingest(tenant_id: str) -> str:
+    return subject("rag", "ingest", tenant_id)
+
+
+def rag_queries(tenant_id: str) -> str:
+    return subject("rag", "queries", tenant_id)
+
+
+def dead_letter(component: str, tenant_id: str) -> str:
+    return f"ai.dlq.{component}.{tenant_id}"

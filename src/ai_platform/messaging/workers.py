@@ -1,0 +1,263 @@
+"""Workers behind the subjects. Each decodes with the codec, checks the tenant, does the work
+through the platform's own components, and parks what it cannot read on the dead-letter subject."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+import nats.errors
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from ai_platform import codec
+from ai_platform.messaging import headers as h
+from ai_platform.messaging import subjects
+from ai_platform.messaging.bus import Bus, decode_message
+
+log = logging.getLogger("ai_platform.messaging")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    """A subscription with a handler; stop() drains it."""
+
+    component = "worker"
+
+    def __init__(self, bus: Bus, tenant_id: str) -> None:
+        self.bus, self.tenant_id = bus, tenant_id
+        self.handled = 0
+        self._subscription: Subscription | None = None
+
+    async def _subscribe(self, subject: str, queue: str) -> None:
+        self._subscription = await self.bus.nc.subscribe(subject, queue=queue, cb=self._on_message)
+
+    async def _on_message(self, msg: Msg) -> None:
+        try:
+            envelope = decode_message(msg)
+        except codec.CodecError as exc:
+            await self.bus.park(self.component, self.tenant_id, msg, exc.reason, str(exc))
+            await self.bus.reply_error(msg, exc.reason, str(exc))
+            return
+        sender_tenant = (msg.headers or {}).get(h.TENANT)
+        if sender_tenant != self.tenant_id:
+            await self.bus.reply_error(msg, "tenant_mismatch", f"this worker serves tenant {self.tenant_id}")
+            return
+        try:
+            await self.handle(envelope, msg)
+            self.handled += 1
+        except Exception as exc:  # the caller gets the reason; the worker keeps serving
+            log.warning("%s failed on %s: %s", self.component, msg.subject, exc)
+            await self.bus.reply_error(msg, getattr(exc, "reason", type(exc).__name__), str(exc))
+
+    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            try:
+                await self._subscription.drain()
+            except nats.errors.Error:
+                pass
+            self._subscription = None
+
+
+class GatewayWorker(Worker):
+    """Answers llm_request with llm_response on ai.gateway.requests.<t>, queue gateway.workers."""
+
+    component = "gateway"
+
+    def __init__(self, bus: Bus, tenant_id: str, complete: Callable) -> None:
+        super().__init__(bus, tenant_id)
+        self._complete = complete  # Gateway.complete
+
+    async def start(self) -> GatewayWorker:
+        await self._subscribe(subjects.gateway_requests(self.tenant_id), subjects.GATEWAY_WORKERS)
+        return self
+
+    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+        request: codec.LLMRequest = envelope.data
+        messages = ([{"role": m.role, "content": m.content} for m in request.messages] if request.messages
+                    else [{"role": "user", "content": request.prompt or ""}])
+        completion = await asyncio.to_thread(
+            self._complete, messages, temperature=request.parameters.temperature,
+            max_tokens=request.parameters.max_tokens,
+        )
+        usage = completion.usage
+        await self.bus.reply(msg, "llm_response", {
+            "request_id": request.request_id, "response": completion.text, "model": completion.model,
+            "tokens": {"prompt": usage.input_tokens, "completion": usage.output_tokens, "total": usage.total_tokens},
+            "timestamp": now(),
+        }, self.tenant_id)
+
+
+class RagQueryWorker(Worker):
+    """Answers rag_query with rag_result on ai.rag.queries.<t>, queue rag.workers."""
+
+    component = "rag"
+
+    def __init__(self, bus: Bus, tenant_id: str, answer: Callable) -> None:
+        super().__init__(bus, tenant_id)
+        self._answer = answer  # (tenant_id, question, top_k, threshold) -> RagAnswer
+
+    async def start(self) -> RagQueryWorker:
+        await self._subscribe(subjects.rag_queries(self.tenant_id), subjects.RAG_WORKERS)
+        return self
+
+    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+        query: codec.RAGQuery = envelope.data
+        result = await asyncio.to_thread(self._answer, self.tenant_id, query.query, query.parameters.top_k,
+                                         query.parameters.similarity_threshold)
+        await self.bus.reply(msg, "rag_result", {
+            "query_id": query.query_id, "answer": result.answer, "sources": result.sources,
+            "metadata": {"tokens": result.usage.total_tokens}, "timestamp": now(),
+        }, self.tenant_id)
+
+
+class TaskWorker(Worker):
+    """Runs agent_task from ai.agent.tasks.<t> (queue agent.workers), reports on ai.agent.results.<t>."""
+
+    component = "agent"
+
+    def __init__(self, bus: Bus, tenant_id: str, worker_id: str, execute: Callable) -> None:
+        super().__init__(bus, tenant_id)
+        self.worker_id = worker_id
+        self._execute = execute  # (tenant_id, AgentTask) -> str
+
+    async def start(self) -> TaskWorker:
+        await self._subscribe(subjects.agent_tasks(self.tenant_id), subjects.AGENT_WORKERS)
+        return self
+
+    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+        task: codec.AgentTask = envelope.data
+        outcome = await asyncio.to_thread(self._execute, self.tenant_id, task)
+        await self.bus.publish(subjects.agent_results(self.tenant_id), "agent_message", {
+            "message_id": f"result-{task.task_id}", "source_agent_id": self.worker_id,
+            "target_agent_id": task.agent_id, "content": outcome, "timestamp": now(),
+            "metadata": {"task_id": task.task_id, "worker_id": self.worker_id, "status": "done"},
+        }, self.tenant_id)
+
+
+class AgentInbox(Worker):
+    """Receives agent_message on ai.agent.message.<t> for one agent id; others' messages are not its own."""
+
+    component = "agent"
+
+    def __init__(self, bus: Bus, tenant_id: str, agent_id: str,
+                 on_message: Callable[[codec.AgentMessage], Awaitable[None]] | None = None) -> None:
+        super().__init__(bus, tenant_id)
+        self.agent_id = agent_id
+        self.received: list[codec.AgentMessage] = []
+        self._on_message_cb = on_message
+
+    async def start(self) -> AgentInbox:
+        # One queue group per agent id: replicas of an agent share its messages.
+        await self._subscribe(subjects.agent_messages(self.tenant_id), f"agent.{self.agent_id}")
+        return self
+
+    async def _on_message(self, msg: Msg) -> None:
+        if (msg.headers or {}).get(h.TARGET_AGENT) != self.agent_id:
+            return  # addressed to another agent
+        await super()._on_message(msg)
+
+    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+        message: codec.AgentMessage = envelope.data
+        if message.target_agent_id != self.agent_id:
+            raise ValueError(f"message for {message.target_agent_id} carried the header of {self.agent_id}")
+        self.received.append(message)
+        if self._on_message_cb:
+            await self._on_message_cb(message)
+
+
+class IngestionWorker:
+    """Stores rag_document messages from the JetStream stream on ai.rag.ingest.<t>.
+
+    A durable pull consumer with explicit acks: a document is acknowledged only after it is
+    stored, so a crash before the ack means redelivery, and idempotent storage means a
+    redelivered document is stored once. Unreadable messages, refused documents and documents
+    that fail max_deliver times are parked on ai.dlq.rag.<t> with the reason.
+    """
+
+    def __init__(self, bus: Bus, tenant_id: str, ingest: Callable, *, ack_wait_s: float = 30.0,
+                 max_deliver: int = 5, permanent_errors: tuple[type[Exception], ...] = ()) -> None:
+        self.bus, self.tenant_id = bus, tenant_id
+        self._ingest = ingest  # (tenant_id, RAGDocument) -> StoredDocument
+        self.ack_wait_s, self.max_deliver = ack_wait_s, max_deliver
+        self._permanent = permanent_errors
+        self.durable = f"rag-ingest-{tenant_id}"
+        self.stored = 0
+        self.deliveries: list[int] = []  # how many times each handled message had been delivered
+        self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> IngestionWorker:
+        await self.bus.ensure_streams()
+        config = ConsumerConfig(
+            durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self.ack_wait_s, max_deliver=self.max_deliver + 1,  # one more, to park it ourselves
+            filter_subject=subjects.rag_ingest(self.tenant_id),
+        )
+        self._subscription = await self.bus.js.pull_subscribe(
+            subjects.rag_ingest(self.tenant_id), durable=self.durable, stream=subjects.INGEST_STREAM, config=config
+        )
+        self._task = asyncio.create_task(self._run(), name=self.durable)
+        return self
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+            try:
+                await self._subscription.unsubscribe()
+            except nats.errors.Error:
+                pass
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                batch = await self._subscription.fetch(10, timeout=0.25)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except nats.errors.Error as exc:  # disconnected, reconnecting: try again shortly
+                log.info("ingestion fetch paused: %s", exc)
+                await asyncio.sleep(0.1)
+                continue
+            for msg in batch:
+                await self._handle(msg)
+
+    async def _handle(self, msg: Msg) -> None:
+        self.deliveries.append(msg.metadata.num_delivered)
+        try:
+            envelope = decode_message(msg)
+        except codec.CodecError as exc:
+            return await self._park(msg, exc.reason, str(exc))
+        try:
+            await asyncio.to_thread(self._ingest, self.tenant_id, envelope.data)
+        except self._permanent as exc:
+            return await self._park(msg, getattr(exc, "reason", "rejected"), str(exc))
+        except Exception as exc:
+            if msg.metadata.num_delivered >= self.max_deliver:
+                return await self._park(msg, "max_deliveries", f"failed {self.max_deliver} times, last: {exc}")
+            log.info("ingestion will retry %s: %s", msg.subject, exc)
+            return await _quietly(msg.nak(delay=0.2))
+        self.stored += 1
+        await _quietly(msg.ack())
+
+    async def _park(self, msg: Msg, reason: str, detail: str) -> None:
+        await self.bus.park("rag", self.tenant_id, msg, reason, detail)
+        await _quietly(msg.term())
+
+
+async def _quietly(action: Awaitable) -> None:
+    """Acks over a connection that is reconnecting may fail; redelivery covers it."""
+    try:
+        await action
+    except nats.errors.Error as exc:
+        log.info("ack not sent: %s", exc)

@@ -1,0 +1,132 @@
+"""Drive the platform over NATS: connect components, start workers, send, request, wait.
+
+Everything started here is registered for cleanup when it is created: workers stop, connections
+drain, the scenario's durable consumer is deleted.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ai_platform.messaging import (
+    AgentInbox,
+    Bus,
+    ConnectionSettings,
+    GatewayWorker,
+    IngestionWorker,
+    PlatformClient,
+    RagQueryWorker,
+    TaskWorker,
+    subjects,
+)
+from ai_platform.rag import DocumentRejected
+from harness.world import World
+
+CONNECT_TIMEOUT_S = 1.0
+
+
+class Messaging:
+    def __init__(self, world: World, add_cleanup) -> None:
+        self.world, self._add_cleanup = world, add_cleanup
+        self.loop = world.session.loop
+        self._client: PlatformClient | None = None
+        self.buses: list[Bus] = []
+
+    def run(self, coro, budget_s: float = 30.0):
+        return self.loop.run(coro, budget_s)
+
+    def connect(self, name: str, url: str | None = None) -> Bus:
+        settings = ConnectionSettings(url or self.world.session.infra.nats_url(), name=name,
+                                      connect_timeout_s=CONNECT_TIMEOUT_S)
+        bus = self.run(Bus.connect(settings))
+        self.buses.append(bus)
+        self._add_cleanup(self.run, bus.close())
+        return bus
+
+    @property
+    def client(self) -> PlatformClient:
+        if self._client is None:
+            self._client = PlatformClient(self.connect("api"))
+        return self._client
+
+    def _start(self, worker):
+        started = self.run(worker.start())
+        self._add_cleanup(self.run, worker.stop())
+        return started
+
+    def gateway_worker(self, tenant_id: str) -> GatewayWorker:
+        return self._start(GatewayWorker(self.connect("gateway-worker"), tenant_id,
+                                         self.world.platform.gateway.complete))
+
+    def rag_worker(self, tenant_id: str) -> RagQueryWorker:
+        return self._start(RagQueryWorker(self.connect("rag-worker"), tenant_id, self.world.platform.answer_query))
+
+    def task_worker(self, tenant_id: str, worker_id: str) -> TaskWorker:
+        return self._start(TaskWorker(self.connect(worker_id), tenant_id, worker_id,
+                                      self.world.platform.execute_task))
+
+    def agent_inbox(self, tenant_id: str, agent_id: str) -> AgentInbox:
+        return self._start(AgentInbox(self.connect(f"agent-{agent_id}"), tenant_id, agent_id))
+
+    def ingestion_worker(self, tenant_id: str, *, ack_wait_s: float = 30.0, max_deliver: int = 5) -> IngestionWorker:
+        bus = self.connect("ingestion-worker")
+        worker = IngestionWorker(bus, tenant_id, self.world.platform.ingest_message, ack_wait_s=ack_wait_s,
+                                 max_deliver=max_deliver, permanent_errors=(DocumentRejected,))
+        self.run(worker.start())
+        self._add_cleanup(self._delete_consumer, worker.durable)
+        self._add_cleanup(self.run, worker.stop())
+        return worker
+
+    def _delete_consumer(self, durable: str) -> None:
+        async def delete():
+            bus = self.client.bus
+            try:
+                await bus.js.delete_consumer(subjects.INGEST_STREAM, durable)
+            except Exception:  # the stream may be gone with a stopped server; nothing is left then
+                pass
+        self.run(delete())
+
+    def parked(self, component: str, tenant_id: str, expected: int, budget_s: float = 5.0) -> list:
+        """Messages on the tenant's dead-letter subject, read from the dead-letter stream."""
+        async def read():
+            sub = await self.client.bus.js.subscribe(subjects.dead_letter(component, tenant_id), ordered_consumer=True)
+            found, deadline = [], time.monotonic() + budget_s
+            while len(found) < expected and time.monotonic() < deadline:
+                try:
+                    found.append(await sub.next_msg(timeout=0.2))
+                except Exception:
+                    continue
+            await sub.unsubscribe()
+            return found
+        return self.run(read(), budget_s + 5)
+
+
+def wait_until(condition, budget_s: float, what: str, interval_s: float = 0.05):
+    """Poll condition() until it is truthy, or fail after budget_s saying what was awaited."""
+    deadline = time.monotonic() + budget_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {budget_s} s for {what}; it did not happen")
+        time.sleep(interval_s)
+
+
+def crash_after_storing(messaging: Messaging, tenant_id: str, ack_wait_s: float, budget_s: float = 10.0) -> None:
+    """A worker that stores the next document, then loses its connection before it can ack."""
+    bus = messaging.connect("crashing-ingestion-worker")
+    crashed = []
+
+    def store_then_crash(tenant: str, message):
+        stored = messaging.world.platform.ingest_message(tenant, message)
+        messaging.loop.submit(bus.nc.close())
+        crashed.append(stored)
+        return stored
+
+    worker = IngestionWorker(bus, tenant_id, store_then_crash, ack_wait_s=ack_wait_s)
+    messaging.run(worker.start())
+    try:
+        wait_until(lambda: crashed, budget_s, "the crashing worker to store the document")
+    finally:
+        messaging.run(worker.stop())
