@@ -2,6 +2,7 @@
 
 import asyncio
 import time
+from urllib.parse import urlsplit
 
 from behave import given, then, when
 
@@ -10,6 +11,7 @@ from ai_platform.messaging import MessagingError, MessagingUnavailable, subjects
 from ai_platform.messaging import headers as h
 from harness.drivers import knowledge_base as kb
 from harness.drivers.messaging import CONNECT_TIMEOUT_S, Messaging, crash_after_storing, wait_until
+from harness.faults import LinkProxy
 
 DEFAULT_TIMEOUT_S = 5.0
 
@@ -381,3 +383,53 @@ def step_parked(context, component, reason):
     msg = parked[0]
     assert msg.headers.get(h.DEAD_LETTER_REASON) == reason, f"expected the reason {reason!r}, got {msg.headers}"
     assert msg.data == context.world.raw_payload, "expected the original bytes to be parked unchanged"
+
+
+# a link that can be cut -------------------------------------------------------------------------
+
+@given("the API reaches NATS through a link that can be cut")
+def step_proxy(context):
+    target = urlsplit(context.world.session.infra.nats_url())
+    proxy = LinkProxy(target.hostname, target.port).start()
+    context.add_cleanup(proxy.close)
+    context.world.proxy = proxy
+    bus_of(context).connect_api_through(proxy.url())
+
+
+@when("the link between the API and NATS is cut")
+def step_cut(context):
+    context.world.proxy.cut()
+
+
+@when("the link between the API and NATS is restored")
+def step_restore(context):
+    context.world.api_reconnects_before = bus_of(context).client.bus.reconnects
+    context.world.proxy.restore()
+
+
+@when("the link between the API and NATS adds {ms:d} milliseconds in each direction")
+def step_latency(context, ms):
+    context.world.proxy.add_latency(ms / 1000)
+
+
+@then("the request fails instead of hanging")
+def step_fails_not_hangs(context):
+    error = context.world.error
+    assert error is not None, f"expected the request to fail while the link is cut, it got {context.world.reply!r}"
+    assert context.world.elapsed_s < context.world.timeout_s + 1.0, (
+        f"expected the failure within the {context.world.timeout_s} s timeout, it took {context.world.elapsed_s:.2f} s"
+    )
+
+
+@then("the API reconnects to NATS within {seconds:d} seconds")
+def step_api_reconnects(context, seconds):
+    bus = bus_of(context).client.bus
+    wait_until(lambda: bus.reconnects > context.world.api_reconnects_before and bus.nc.is_connected, seconds,
+               "the API to reconnect to NATS")
+
+
+@then("the reply took at least {ms:d} milliseconds")
+def step_reply_slow(context, ms):
+    # A lower bound only: it proves the latency was on the path, and never flakes on a busy machine.
+    elapsed = context.world.elapsed_s
+    assert elapsed * 1000 >= ms, f"expected at least {ms} ms, the reply came in {elapsed:.3f} s"

@@ -1,8 +1,9 @@
-@nats @chaos @nats-control @slow
+@nats @chaos @slow
 Feature: Connection failures
   The NATS server can restart, be down when a component starts, and a worker can crash in the
   middle of its work. Clients reconnect, nothing published is lost, and nothing is stored twice.
 
+  @nats-control
   Scenario: The NATS server restarts while documents are flowing
     Given an ingestion worker of the tenant takes documents from the message bus
     When the API publishes 10 documents for ingestion
@@ -11,6 +12,7 @@ Feature: Connection failures
     Then all 20 documents are stored exactly once within 20 seconds
     And the API and the ingestion worker reconnected to NATS
 
+  @nats-control
   Scenario: The server is down when a component starts
     Given the NATS server is stopped
     When a component starts and connects to NATS
@@ -24,3 +26,24 @@ Feature: Connection failures
     And a new ingestion worker of the tenant takes documents from the message bus
     Then the new worker receives the document again within 10 seconds
     And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
+
+  Scenario: A cut link to NATS heals, and requests flow again
+    Given the API reaches NATS through a link that can be cut
+    And a gateway worker of the tenant listens for completion requests
+    And the language model answers "Still here." when asked about "still there"
+    When the link between the API and NATS is cut
+    And the API asks over the message bus for a completion of "Are you still there?" with a timeout of 1 seconds
+    Then the request fails instead of hanging
+    When the link between the API and NATS is restored
+    Then the API reconnects to NATS within 5 seconds
+    When the API asks over the message bus for a completion of "Are you still there?" with a timeout of 5 seconds
+    Then the reply over the message bus says "Still here."
+
+  Scenario: A slow link delays replies but loses none
+    Given the API reaches NATS through a link that can be cut
+    And a gateway worker of the tenant listens for completion requests
+    And the language model answers "Slow but sure." when asked about "slow"
+    When the link between the API and NATS adds 300 milliseconds in each direction
+    And the API asks over the message bus for a completion of "Is the link slow?" with a timeout of 5 seconds
+    Then the reply over the message bus says "Slow but sure."
+    And the reply took at least 600 milliseconds

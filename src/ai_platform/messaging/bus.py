@@ -12,6 +12,7 @@ import nats.js.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StreamConfig
+from opentelemetry import propagate
 
 from ai_platform import codec
 from ai_platform.messaging import headers as h
@@ -102,6 +103,7 @@ class Bus:
         payload = codec.encode(message_type, data, format=self.settings.wire_format, message_id=message_id)
         headers = {**codec.headers_for(self.settings.wire_format), h.TENANT: tenant_id, h.MESSAGE_ID: message_id,
                    **(extra or {})}
+        propagate.inject(headers)  # W3C traceparent of the current span, when there is one
         return payload, headers
 
     async def publish(self, subject: str, message_type: str, data, tenant_id: str, extra: dict | None = None) -> None:

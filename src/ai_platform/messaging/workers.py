@@ -12,6 +12,8 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
 
 from ai_platform import codec
 from ai_platform.messaging import headers as h
@@ -49,12 +51,16 @@ class Worker:
         if sender_tenant != self.tenant_id:
             await self.bus.reply_error(msg, "tenant_mismatch", f"this worker serves tenant {self.tenant_id}")
             return
+        # Work continues the caller's trace: its traceparent came in the headers.
+        token = otel_context.attach(propagate.extract(msg.headers or {}))
         try:
             await self.handle(envelope, msg)
             self.handled += 1
         except Exception as exc:  # the caller gets the reason; the worker keeps serving
             log.warning("%s failed on %s: %s", self.component, msg.subject, exc)
             await self.bus.reply_error(msg, getattr(exc, "reason", type(exc).__name__), str(exc))
+        finally:
+            otel_context.detach(token)
 
     async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
         raise NotImplementedError

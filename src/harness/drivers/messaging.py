@@ -43,6 +43,11 @@ class Messaging:
         self._add_cleanup(self.run, bus.close())
         return bus
 
+    def connect_api_through(self, url: str) -> PlatformClient:
+        """The API's connection goes through url (a fault proxy) instead of straight to NATS."""
+        self._client = PlatformClient(self.connect("api", url))
+        return self._client
+
     @property
     def client(self) -> PlatformClient:
         if self._client is None:
