@@ -207,8 +207,8 @@ def step_late_reply_quiet(context):
 @given("an ingestion worker of the tenant takes documents from the message bus")
 @when("a new ingestion worker of the tenant takes documents from the message bus")
 def step_ingestion_worker(context):
-    ack_wait = getattr(context.world, "ack_wait_s", 30.0)
-    worker = bus_of(context).ingestion_worker(tenant_id(context), ack_wait_s=ack_wait)
+    ack_wait, max_deliver = getattr(context.world, "ack_wait_s", 30.0), getattr(context.world, "max_deliver", 5)
+    worker = bus_of(context).ingestion_worker(tenant_id(context), ack_wait_s=ack_wait, max_deliver=max_deliver)
     context.world.ingestion_workers.append(worker)
 
 
@@ -221,6 +221,7 @@ def step_rag_worker(context):
 def step_publish_document(context, title, text):
     messaging = bus_of(context)
     messaging.run(messaging.client.publish_document(tenant_id(context), kb.document_id(title), title, text))
+    context.world.__dict__.setdefault("raw_payload", messaging.client.last_published)
 
 
 @when("the API publishes {count:d} documents for ingestion")
@@ -314,6 +315,17 @@ def step_connect_fast(context):
         f"expected the failure within the {CONNECT_TIMEOUT_S} s connect timeout, "
         f"it took {context.world.elapsed_s:.2f} s"
     )
+
+
+@given("ingestion workers try a document at most {times:d} times")
+def step_max_deliver(context, times):
+    context.world.max_deliver = times
+
+
+@then("the document was tried {times:d} times")
+def step_tried(context, times):
+    deliveries = context.world.ingestion_workers[-1].deliveries
+    assert deliveries == list(range(1, times + 1)), f"expected deliveries 1 to {times}, they were {deliveries}"
 
 
 @given("ingestion workers wait {seconds:d} second for an acknowledgement")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Mapping
 
 from ai_platform.gateway import Deployment
@@ -23,7 +22,6 @@ LIVE_DIMENSIONS = 1536
 
 class SuiteSession:
     def __init__(self, userdata: Mapping[str, str]) -> None:
-        self.began = time.perf_counter()
         self.llm_profile = userdata.get("llm", "scripted")
         if self.llm_profile not in ("scripted", "live"):
             raise ValueError(f"unknown llm profile {self.llm_profile!r}; choose scripted or live")

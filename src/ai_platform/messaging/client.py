@@ -24,6 +24,8 @@ def _now() -> datetime:
 class PlatformClient:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
+        self.last_published: bytes | None = None
+        self._streams_ready = False
 
     async def complete(self, tenant_id: str, prompt: str, *, timeout_s: float,
                        model: str = "chat") -> codec.LLMResponse:
@@ -51,10 +53,14 @@ class PlatformClient:
         document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": _now(),
                     "metadata": {"title": title}}
         payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
+        if not self._streams_ready:  # publishing first must not depend on a worker having started
+            await self.bus.ensure_streams()
+            self._streams_ready = True
         deadline = time.monotonic() + budget_s
         while True:
             try:
                 await self.bus.js.publish(subjects.rag_ingest(tenant_id), payload, headers=headers, timeout=1.0)
+                self.last_published = payload
                 return digest
             except (nats.errors.Error, TimeoutError) as exc:
                 if time.monotonic() >= deadline:

@@ -30,6 +30,7 @@ class Infrastructure:
     def __init__(self, mode: str, environ: Mapping[str, str] = os.environ) -> None:
         self.mode = mode
         self.startup_seconds: dict[str, float] = {}
+        self._started: set[str] = set()
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
         install_exit_guards(self.close)
@@ -41,14 +42,17 @@ class Infrastructure:
         elif mode == "containers":
             from harness.infra.containers import ContainerNats, ContainerPostgres, require_docker
 
-            require_docker()
+            try:
+                require_docker()
+            except InfrastructureUnavailable:
+                self.record.close()
+                raise
             self.nats, self.postgres = ContainerNats(), ContainerPostgres()
         else:
             from harness.infra.external import ExternalServer
 
             self.nats = ExternalServer(environ.get("NATS_URL", "nats://127.0.0.1:4222"))
             self.postgres = ExternalServer(_sqlalchemy_url(environ.get("DATABASE_URL", "")))
-        self._started: set[str] = set()
 
     @property
     def can_control_nats(self) -> bool:
@@ -66,9 +70,8 @@ class Infrastructure:
         return self.postgres.url
 
     def close(self) -> None:
-        for name, server in (("nats", self.nats), ("postgres", self.postgres)):
-            if name in self._started:
-                self.record.on_close(server.stop)
+        for name in sorted(self._started):  # "nats" and "postgres" are attributes of the same name
+            self.record.on_close(getattr(self, name).stop)
         self._started.clear()
         self.record.close()
 
