@@ -135,3 +135,19 @@ def crash_after_storing(messaging: Messaging, tenant_id: str, ack_wait_s: float,
         wait_until(lambda: crashed, budget_s, "the crashing worker to store the document")
     finally:
         messaging.run(worker.stop())
+
+
+DEFAULT_TIMEOUT_S = 5.0
+
+
+def bus_of(context) -> Messaging:
+    """The scenario's messaging driver, made on first use; what it starts is cleaned up with the scenario."""
+    world = context.world
+    if not hasattr(world, "messaging"):
+        world.messaging = Messaging(world, context.add_cleanup)
+        world.inboxes, world.ingestion_workers, world.gateway_workers = {}, [], []
+    return world.messaging
+
+
+def tenant_id(context, tenant: str | None = None) -> str:
+    return context.world.tenants.id_of(tenant) if tenant else context.world.tenant
