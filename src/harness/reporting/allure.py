@@ -62,7 +62,7 @@ def label_scenario(scenario) -> None:
     if test is None:
         return
     folder = Path(scenario.filename).parent.name
-    story = getattr(scenario, "_row", None) and scenario.name.split(" -- @")[0] or scenario.name
+    story = scenario.name.split(" -- @")[0]  # rows of an outline share their outline's story
     test.labels.append(Label(name="epic", value=EPICS.get(folder, folder.title())))
     test.labels.append(Label(name="story", value=story))
 
