@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import nats
 
 from ai_platform.messaging import Bus, ConnectionSettings
-from ai_platform.messaging.workers import Worker
+from ai_platform.messaging.workers import GatewayWorker, Worker
 from harness.infra import Infrastructure
 
 TENANT = "bench"
@@ -26,6 +26,7 @@ class EchoGateway(Worker):
     """A gateway-shaped worker that answers at once, so the figures are the messaging cost alone."""
 
     component = "gateway"
+    in_flight = GatewayWorker.in_flight  # the real worker's dispatch path
 
     async def start(self) -> EchoGateway:
         await self._subscribe(f"ai.gateway.requests.{TENANT}", "gateway.workers")

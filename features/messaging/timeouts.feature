@@ -20,5 +20,5 @@ Feature: Timeout handling over NATS
     And the primary model takes 2 seconds to answer once
     And the language model answers "Fine again." when asked about "second"
     When the API asks over the message bus for a completion of "first question" with a timeout of 0.5 seconds
-    And the API asks over the message bus for a completion of "second question" with a timeout of 5 seconds
+    And the API asks over the message bus for a completion of "second question" with a timeout of 1 seconds
     Then the reply over the message bus says "Fine again."

@@ -28,17 +28,31 @@ def now() -> datetime:
 
 
 class Worker:
-    """A subscription with a handler; stop() drains it."""
+    """A subscription with a handler; stop() drains it.
+
+    nats-py runs a subscription's callbacks one after another. Request/reply workers set
+    `in_flight` above 1 so one slow request does not hold up the ones behind it.
+    """
 
     component = "worker"
+    in_flight = 1
 
     def __init__(self, bus: Bus, tenant_id: str) -> None:
         self.bus, self.tenant_id = bus, tenant_id
         self.handled = 0
         self._subscription: Subscription | None = None
+        self._slots = asyncio.Semaphore(self.in_flight)
+        self._running: set[asyncio.Task] = set()
 
     async def _subscribe(self, subject: str, queue: str) -> None:
-        self._subscription = await self.bus.nc.subscribe(subject, queue=queue, cb=self._on_message)
+        callback = self._on_message if self.in_flight == 1 else self._dispatch
+        self._subscription = await self.bus.nc.subscribe(subject, queue=queue, cb=callback)
+
+    async def _dispatch(self, msg: Msg) -> None:
+        await self._slots.acquire()  # back-pressure: at most in_flight at once
+        task = asyncio.create_task(self._on_message(msg))
+        self._running.add(task)
+        task.add_done_callback(lambda done: (self._running.discard(done), self._slots.release()))
 
     async def _on_message(self, msg: Msg) -> None:
         try:
@@ -72,12 +86,15 @@ class Worker:
             except nats.errors.Error:
                 pass
             self._subscription = None
+        if self._running:  # let accepted requests finish, as a drain promises
+            await asyncio.gather(*self._running, return_exceptions=True)
 
 
 class GatewayWorker(Worker):
     """Answers llm_request with llm_response on ai.gateway.requests.<t>, queue gateway.workers."""
 
     component = "gateway"
+    in_flight = 16
 
     def __init__(self, bus: Bus, tenant_id: str, complete: Callable) -> None:
         super().__init__(bus, tenant_id)
@@ -107,6 +124,7 @@ class RagQueryWorker(Worker):
     """Answers rag_query with rag_result on ai.rag.queries.<t>, queue rag.workers."""
 
     component = "rag"
+    in_flight = 16
 
     def __init__(self, bus: Bus, tenant_id: str, answer: Callable) -> None:
         super().__init__(bus, tenant_id)
