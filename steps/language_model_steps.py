@@ -84,7 +84,7 @@ def step_model_not_asked(context):
 @then("the {role:ModelRole} model was asked once")
 def step_model_asked_once(context, role):
     model = SCRIPTED_MODELS[role]
-    asked = [e for e in context.world.llm.journal("chat") if e.model == model]
+    asked = [e for e in context.world.llm.journal() if e.model == model]
     assert len(asked) == 1, f"expected the {role} model ({model}) to be asked once, it was asked {len(asked)} time(s)"
 
 

@@ -50,4 +50,5 @@ Feature: Adding documents to the knowledge base
     Given the embedding model fails with HTTP 503
     When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase."
     Then adding the document fails because the model provider is unavailable
+    And the embedding model was asked once
     And nothing is stored for the tenant

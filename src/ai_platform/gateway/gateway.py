@@ -25,6 +25,9 @@ from ai_platform.gateway.settings import GatewaySettings  # noqa: E402
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
+# Retries are the router's job (num_retries). LiteLLM's embedding path reads max_retries=0 as
+# "unset" and falls back to this default, which would add two hidden SDK retries with backoff.
+litellm.DEFAULT_MAX_RETRIES = 0
 for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 
