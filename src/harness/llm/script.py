@@ -46,6 +46,7 @@ class JournalEntry:
     outcome: str  # "answered", or the fault played
     answer: str = ""
     usage: dict = field(default_factory=dict)
+    bearer: str = field(default="", repr=False)  # the API key the caller presented; never attached
     at: float = field(default_factory=time.time)
 
     @property

@@ -75,7 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         answer = script.answer_for(model, messages)
         usage = _usage(count_tokens("\n".join(str(m.get("content", "")) for m in messages)), count_tokens(answer))
-        script.record(JournalEntry("chat", model, tuple(messages), parameters, (), "answered", answer, usage))
+        script.record(JournalEntry("chat", model, tuple(messages), parameters, (), "answered", answer, usage,
+                                   self._bearer()))
         if body.get("stream"):
             return self._stream(model, answer, usage, bool((body.get("stream_options") or {}).get("include_usage")))
         self._json(
@@ -101,7 +102,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self._play_fault("embeddings", model, [], {}, tuple(inputs)):
             return
         dimensions = int(body.get("dimensions") or self.model_server.dimensions)
-        self.model_server.script.record(JournalEntry("embeddings", model, (), {}, tuple(inputs), "answered"))
+        self.model_server.script.record(
+            JournalEntry("embeddings", model, (), {}, tuple(inputs), "answered", bearer=self._bearer())
+        )
         tokens = sum(count_tokens(text) for text in inputs)
         self._json(
             200,
@@ -123,7 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         outcome = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
-        script.record(JournalEntry(endpoint, model, tuple(messages), parameters, inputs, outcome))
+        script.record(JournalEntry(endpoint, model, tuple(messages), parameters, inputs, outcome,
+                                   bearer=self._bearer()))
         if fault.kind == "delay":
             time.sleep(fault.delay_s)  # then answer normally, often to a caller who gave up
             return False
@@ -136,6 +140,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
         return True
+
+    def _bearer(self) -> str:
+        return self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
 
     def _stream(self, model: str, answer: str, usage: dict, include_usage: bool) -> None:
         self.send_response(200)

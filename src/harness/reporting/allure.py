@@ -17,6 +17,8 @@ SECRET_FIELDS = frozenset(
 )
 REDACTED = "[redacted]"
 _secret_values: set[str] = set()
+# Every body handed to Allure in this run, as written, so a scenario can check its own.
+attached: list[str] = []
 
 EPICS = {"rag": "RAG", "agents": "Agents", "gateway": "LLM gateway", "codec": "Message codec",
          "messaging": "NATS messaging", "telemetry": "Tracing", "services": "HTTP services", "e2e": "End to end"}
@@ -41,11 +43,14 @@ def redact(value):
 
 
 def attach_text(name: str, text: str) -> None:
-    allure.attach(redact(text), name=name, attachment_type=allure.attachment_type.TEXT)
+    body = redact(text)
+    attached.append(body)
+    allure.attach(body, name=name, attachment_type=allure.attachment_type.TEXT)
 
 
 def attach_json(name: str, payload) -> None:
     body = json.dumps(redact(payload), indent=2, ensure_ascii=False, default=str)
+    attached.append(body)
     allure.attach(body, name=name, attachment_type=allure.attachment_type.JSON)
 
 
