@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+import nats.errors
+
 from ai_platform.messaging import (
     AgentInbox,
     Bus,
@@ -99,7 +101,7 @@ class Messaging:
             while len(found) < expected and time.monotonic() < deadline:
                 try:
                     found.append(await sub.next_msg(timeout=0.2))
-                except Exception:
+                except nats.errors.TimeoutError:
                     continue
             await sub.unsubscribe()
             return found
