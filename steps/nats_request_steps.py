@@ -1,11 +1,9 @@
 """Steps for request/reply over NATS: completions, parallel tenants, timeouts, no responders."""
 
 import asyncio
-import time
 
 from behave import given, then, when
 
-from ai_platform.messaging import MessagingError
 from harness.drivers.messaging import DEFAULT_TIMEOUT_S, bus_of, tenant_id, wait_until
 
 # completions ------------------------------------------------------------------------------------
@@ -21,13 +19,12 @@ def step_gateway_worker(context, tenant=None):
 @when('the API asks over the message bus for a completion of "{prompt:Q}" with a timeout of {timeout:g} seconds')
 def step_remote_complete(context, prompt, timeout=DEFAULT_TIMEOUT_S):
     messaging = bus_of(context)
-    context.world.timeout_s, began = timeout, time.perf_counter()
-    try:
-        context.world.reply = messaging.run(messaging.client.complete(tenant_id(context), prompt, timeout_s=timeout))
-        context.world.error = None
-    except MessagingError as exc:
-        context.world.error = exc
-    context.world.elapsed_s = time.perf_counter() - began
+    context.world.timeout_s = timeout
+
+    def ask():
+        return messaging.run(messaging.client.complete(tenant_id(context), prompt, timeout_s=timeout))
+
+    context.world.attempt(ask)
 
 
 @when('the tenants "{a:Name}" and "{b:Name}" ask over the message bus at the same time, each introducing itself')
@@ -52,12 +49,13 @@ def step_parallel_answers(context, a, x, b, y):
 @then('the reply over the message bus says "{text:Q}"')
 def step_reply_says(context, text):
     assert context.world.error is None, f"expected the reply {text!r}, the request failed: {context.world.error}"
-    assert context.world.reply.response == text, f"expected {text!r}, the reply said {context.world.reply.response!r}"
+    reply = context.world.result.response
+    assert reply == text, f"expected {text!r}, the reply said {reply!r}"
 
 
 @then("the reply over the message bus carries the token usage")
 def step_reply_usage(context):
-    tokens, reported = context.world.reply.tokens, context.world.llm.journal("chat")[-1].usage
+    tokens, reported = context.world.result.tokens, context.world.llm.journal("chat")[-1].usage
     got = {"prompt_tokens": tokens.prompt, "completion_tokens": tokens.completion, "total_tokens": tokens.total}
     assert got == reported and tokens.total > 0, f"expected the model's usage {reported}, the reply carried {got}"
 

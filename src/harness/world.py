@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import replace
 
 from ai_platform.agents import TenantMismatch
 from ai_platform.gateway import GatewayError, GatewaySettings
+from ai_platform.messaging import MessagingError
 from ai_platform.platform import Platform, PlatformSettings
 from ai_platform.rag import ChunkingPolicy, DocumentRejected, RetrievalSettings
 from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
@@ -16,7 +18,7 @@ from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
 SCRIPTED_THRESHOLD = 0.3
 SCENARIO_TIMEOUT_S = 5.0
 # Errors the platform promises to users; Then steps assert on them. Anything else is "broken".
-PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch)
+PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch, MessagingError)
 
 
 class Tenants:
@@ -47,14 +49,21 @@ class World:
         self._platform: Platform | None = None
         self.result = None
         self.error: Exception | None = None
+        self.elapsed_s = 0.0
 
     def attempt(self, action):
-        """Run a user action; a product error becomes the outcome that Then steps check."""
+        """Run a user action; a product error becomes the outcome that Then steps check.
+
+        Also records how long the action took, for steps about timeouts.
+        """
         self.result, self.error = None, None
+        began = time.perf_counter()
         try:
             self.result = action()
         except PRODUCT_ERRORS as exc:
             self.error = exc
+        finally:
+            self.elapsed_s = time.perf_counter() - began
         return self.result
 
     @property
