@@ -36,26 +36,27 @@ class ConnectionSettings:
 
 
 class Bus:
-    def __init__(self, nc: nats.NATS, settings: ConnectionSettings) -> None:
-        self.nc, self.settings = nc, settings
-        self.js: JetStreamContext = nc.jetstream()
+    """Made by connect(): the client's callbacks count into it from the first moment."""
+
+    nc: nats.NATS
+    js: JetStreamContext
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
         self.errors: list[str] = []  # asynchronous errors the client reported
         self.reconnects = 0
 
+    async def _on_error(self, exc: Exception) -> None:
+        self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    async def _on_reconnect(self) -> None:
+        self.reconnects += 1
+
     @classmethod
     async def connect(cls, settings: ConnectionSettings) -> Bus:
-        holder: dict = {}
-
-        async def on_error(exc: Exception) -> None:
-            if "bus" in holder:
-                holder["bus"].errors.append(f"{type(exc).__name__}: {exc}")
-
-        async def on_reconnect() -> None:
-            if "bus" in holder:
-                holder["bus"].reconnects += 1
-
+        bus = cls(settings)
         try:
-            nc = await asyncio.wait_for(
+            bus.nc = await asyncio.wait_for(
                 nats.connect(
                     servers=[settings.url],
                     name=settings.name,
@@ -64,15 +65,15 @@ class Bus:
                     max_reconnect_attempts=settings.max_reconnect_attempts,
                     pending_size=settings.reconnect_buffer_bytes,
                     allow_reconnect=True,
-                    error_cb=on_error,
-                    reconnected_cb=on_reconnect,
+                    error_cb=bus._on_error,
+                    reconnected_cb=bus._on_reconnect,
                 ),
                 timeout=settings.connect_timeout_s + 1.0,
             )
         except (OSError, TimeoutError, nats.errors.Error) as exc:
             cause = str(exc) or type(exc).__name__
             raise MessagingUnavailable(settings.url, cause) from None
-        bus = holder["bus"] = cls(nc, settings)
+        bus.js = bus.nc.jetstream()
         return bus
 
     async def close(self) -> None:

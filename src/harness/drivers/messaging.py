@@ -79,10 +79,8 @@ class Messaging:
         bus = self.connect("ingestion-worker")
         worker = IngestionWorker(bus, tenant_id, self.world.platform.ingest_message, ack_wait_s=ack_wait_s,
                                  max_deliver=max_deliver, permanent_errors=(DocumentRejected,))
-        self.run(worker.start())
-        self._add_cleanup(self._delete_consumer, worker.durable)
-        self._add_cleanup(self.run, worker.stop())
-        return worker
+        self._add_cleanup(self._delete_consumer, worker.durable)  # runs after the worker has stopped
+        return self._start(worker)
 
     def _delete_consumer(self, durable: str) -> None:
         async def delete():

@@ -43,15 +43,17 @@ def redact(value):
 
 
 def attach_text(name: str, text: str) -> None:
-    body = redact(text)
-    attached.append(body)
-    allure.attach(body, name=name, attachment_type=allure.attachment_type.TEXT)
+    _attach(name, redact(text), allure.attachment_type.TEXT)
 
 
 def attach_json(name: str, payload) -> None:
-    body = json.dumps(redact(payload), indent=2, ensure_ascii=False, default=str)
+    _attach(name, json.dumps(redact(payload), indent=2, ensure_ascii=False, default=str),
+            allure.attachment_type.JSON)
+
+
+def _attach(name: str, body: str, kind) -> None:
     attached.append(body)
-    allure.attach(body, name=name, attachment_type=allure.attachment_type.JSON)
+    allure.attach(body, name=name, attachment_type=kind)
 
 
 def label_scenario(scenario) -> None:
