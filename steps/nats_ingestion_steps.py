@@ -13,8 +13,7 @@ from harness.drivers.messaging import DEFAULT_TIMEOUT_S, bus_of, crash_after_sto
 @given("an ingestion worker of the tenant takes documents from the message bus")
 @when("a new ingestion worker of the tenant takes documents from the message bus")
 def step_ingestion_worker(context):
-    ack_wait, max_deliver = getattr(context.world, "ack_wait_s", 30.0), getattr(context.world, "max_deliver", 5)
-    worker = bus_of(context).ingestion_worker(tenant_id(context), ack_wait_s=ack_wait, max_deliver=max_deliver)
+    worker = bus_of(context).ingestion_worker(tenant_id(context))
     context.world.ingestion_workers.append(worker)
 
 
@@ -82,7 +81,7 @@ def step_reconnected(context):
 
 @given("ingestion workers try a document at most {times:d} times")
 def step_max_deliver(context, times):
-    context.world.max_deliver = times
+    bus_of(context).ingestion_options["max_deliver"] = times
 
 
 @then("the document was tried {times:d} times")
@@ -93,12 +92,12 @@ def step_tried(context, times):
 
 @given("ingestion workers wait {seconds:d} second for an acknowledgement")
 def step_ack_wait(context, seconds):
-    context.world.ack_wait_s = float(seconds)
+    bus_of(context).ingestion_options["ack_wait_s"] = float(seconds)
 
 
 @when("an ingestion worker stores the document and crashes before acknowledging it")
 def step_crash(context):
-    crash_after_storing(bus_of(context), tenant_id(context), context.world.ack_wait_s)
+    crash_after_storing(bus_of(context), tenant_id(context))
 
 
 @then("the new worker receives the document again within {seconds:d} seconds")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import nats
 import nats.errors
@@ -20,6 +21,11 @@ from ai_platform.messaging.errors import MessagingUnavailable, NoWorkerAvailable
 from ai_platform.messaging.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter
 
 log = logging.getLogger("ai_platform.messaging")
+
+
+def now() -> datetime:
+    """A message's timestamp: timezone-aware, as the codec requires."""
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

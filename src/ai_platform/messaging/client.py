@@ -6,19 +6,14 @@ import asyncio
 import hashlib
 import time
 import uuid
-from datetime import UTC, datetime
 
 import nats.errors
 
 from ai_platform import codec
 from ai_platform.messaging import headers as h
 from ai_platform.messaging import subjects
-from ai_platform.messaging.bus import Bus
+from ai_platform.messaging.bus import Bus, now
 from ai_platform.messaging.errors import MessagingUnavailable
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class PlatformClient:
@@ -30,14 +25,14 @@ class PlatformClient:
     async def complete(self, tenant_id: str, prompt: str, *, timeout_s: float,
                        model: str = "chat") -> codec.LLMResponse:
         request = {"request_id": uuid.uuid4().hex, "prompt": prompt, "model": model, "tenant_id": tenant_id,
-                   "timestamp": _now()}
+                   "timestamp": now()}
         reply = await self.bus.request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id,
                                        timeout_s)
         return reply.data
 
     async def query_rag(self, tenant_id: str, question: str, *, timeout_s: float, top_k: int = 5,
                         similarity_threshold: float = 0.7) -> codec.RAGResult:
-        query = {"query_id": uuid.uuid4().hex, "query": question, "tenant_id": tenant_id, "timestamp": _now(),
+        query = {"query_id": uuid.uuid4().hex, "query": question, "tenant_id": tenant_id, "timestamp": now(),
                  "parameters": {"top_k": top_k, "similarity_threshold": similarity_threshold}}
         reply = await self.bus.request(subjects.rag_queries(tenant_id), "rag_query", query, tenant_id, timeout_s)
         return reply.data
@@ -50,7 +45,7 @@ class PlatformClient:
         document published again, is dropped by JetStream's de-duplication window.
         """
         digest = hashlib.sha256(f"{tenant_id}\0{document_id}\0{content}".encode()).hexdigest()[:32]
-        document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": _now(),
+        document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": now(),
                     "metadata": {"title": title}}
         payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
         if not self._streams_ready:  # publishing first must not depend on a worker having started
@@ -69,11 +64,11 @@ class PlatformClient:
 
     async def send_agent_message(self, tenant_id: str, source: str, target: str, content: str) -> None:
         message = {"message_id": uuid.uuid4().hex, "source_agent_id": source, "target_agent_id": target,
-                   "content": content, "timestamp": _now()}
+                   "content": content, "timestamp": now()}
         await self.bus.publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
                                {h.SOURCE_AGENT: source, h.TARGET_AGENT: target})
 
     async def submit_task(self, tenant_id: str, task_id: str, agent_id: str, task_type: str, parameters: dict) -> None:
         task = {"task_id": task_id, "agent_id": agent_id, "task_type": task_type, "parameters": parameters,
-                "timestamp": _now()}
+                "timestamp": now()}
         await self.bus.publish(subjects.agent_tasks(tenant_id), "agent_task", task, tenant_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 import nats.errors
 from nats.aio.msg import Msg
@@ -18,13 +17,9 @@ from opentelemetry import propagate
 from ai_platform import codec
 from ai_platform.messaging import headers as h
 from ai_platform.messaging import subjects
-from ai_platform.messaging.bus import Bus, decode_message
+from ai_platform.messaging.bus import Bus, decode_message, now
 
 log = logging.getLogger("ai_platform.messaging")
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Worker:

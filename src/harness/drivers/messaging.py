@@ -33,6 +33,8 @@ class Messaging:
         self.loop = world.session.loop
         self._client: PlatformClient | None = None
         self.buses: list[Bus] = []
+        # Settings the scenario gave its ingestion workers (ack_wait_s, max_deliver); the rest are defaults.
+        self.ingestion_options: dict[str, float] = {}
 
     def run(self, coro, budget_s: float = 30.0):
         return self.loop.run(coro, budget_s)
@@ -75,10 +77,10 @@ class Messaging:
     def agent_inbox(self, tenant_id: str, agent_id: str) -> AgentInbox:
         return self._start(AgentInbox(self.connect(f"agent-{agent_id}"), tenant_id, agent_id))
 
-    def ingestion_worker(self, tenant_id: str, *, ack_wait_s: float = 30.0, max_deliver: int = 5) -> IngestionWorker:
+    def ingestion_worker(self, tenant_id: str) -> IngestionWorker:
         bus = self.connect("ingestion-worker")
-        worker = IngestionWorker(bus, tenant_id, self.world.platform.ingest_message, ack_wait_s=ack_wait_s,
-                                 max_deliver=max_deliver, permanent_errors=(DocumentRejected,))
+        worker = IngestionWorker(bus, tenant_id, self.world.platform.ingest_message,
+                                 permanent_errors=(DocumentRejected,), **self.ingestion_options)
         self._add_cleanup(self._delete_consumer, worker.durable)  # runs after the worker has stopped
         return self._start(worker)
 
@@ -118,7 +120,7 @@ def wait_until(condition, budget_s: float, what: str, interval_s: float = 0.05):
         time.sleep(interval_s)
 
 
-def crash_after_storing(messaging: Messaging, tenant_id: str, ack_wait_s: float, budget_s: float = 10.0) -> None:
+def crash_after_storing(messaging: Messaging, tenant_id: str, budget_s: float = 10.0) -> None:
     """A worker that stores the next document, then loses its connection before it can ack."""
     bus = messaging.connect("crashing-ingestion-worker")
     crashed = []
@@ -129,7 +131,7 @@ def crash_after_storing(messaging: Messaging, tenant_id: str, ack_wait_s: float,
         crashed.append(stored)
         return stored
 
-    worker = IngestionWorker(bus, tenant_id, store_then_crash, ack_wait_s=ack_wait_s)
+    worker = IngestionWorker(bus, tenant_id, store_then_crash, **messaging.ingestion_options)
     messaging.run(worker.start())
     try:
         wait_until(lambda: crashed, budget_s, "the crashing worker to store the document")
