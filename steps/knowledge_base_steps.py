@@ -1,79 +1,95 @@
 """Steps for the knowledge base: adding documents, asking questions, what is stored."""
 
-
 from behave import given, then, when
 
-from harness.drivers import knowledge_base as kb
+from ai_platform.rag import NOT_IN_KNOWLEDGE_BASE
+from harness.drivers.knowledge_base import document_id
 
 
 @given("documents are split into chunks of at most {size:d} characters that overlap by {overlap:d}")
 def step_chunking(context, size, overlap):
+    """The platform's chunk size and overlap for this scenario."""
     context.world.configure(size=size, overlap=overlap)
 
 
 @given("the knowledge base only uses passages with a similarity of at least {threshold:g}")
 def step_threshold(context, threshold):
+    """The similarity a passage needs before the knowledge base uses it."""
     context.world.configure(similarity_threshold=threshold)
 
 
 @given("the knowledge base of the tenant holds these documents:")
 def step_documents_table(context):
+    """The default tenant's knowledge base holds the documents of the table (title, text)."""
     for row in context.table:
-        kb.add_document(context.world, row["title"], row["text"])
+        context.world.knowledge_base.add(row["title"], row["text"])
 
 
 @given('the tenant has added the document "{title:Q}" with the text "{text:Q}"')
 @given('the tenant "{tenant:Name}" has added the document "{title:Q}" with the text "{text:Q}"')
 def step_has_added(context, title, text, tenant=None):
-    kb.add_document(context.world, title, text, tenant=tenant)
+    """A document already in a tenant's knowledge base."""
+    context.world.knowledge_base.add(title, text, tenant=tenant)
 
 
 @when('the tenant adds the document "{title:Q}" with the text "{text:Q}"')
 def step_add_document(context, title, text):
-    context.world.attempt(lambda: kb.add_document(context.world, title, text))
+    """The tenant adds a document; a refusal is the outcome."""
+    world = context.world
+    world.attempt(lambda: world.knowledge_base.add(title, text))
 
 
 @when('the tenant adds the document "{title:Q}" with this text:')
 def step_add_document_text(context, title):
-    context.world.document_text = context.text
-    context.world.attempt(lambda: kb.add_document(context.world, title, context.text))
+    """The tenant adds a document whose text is the step's text block."""
+    world = context.world
+    world.attempt(lambda: world.knowledge_base.add(title, context.text))
 
 
 @when('the tenant adds the document "{title:Q}" of type "{content_type:Q}" with the text "{text:Q}"')
 def step_add_typed_document(context, title, content_type, text):
-    context.world.attempt(lambda: kb.add_document(context.world, title, text, content_type=content_type))
+    """The tenant adds a document of a given content type."""
+    world = context.world
+    world.attempt(lambda: world.knowledge_base.add(title, text, content_type=content_type))
 
 
 @when('the tenant asks the knowledge base "{question:Q}"')
 @when('the tenant "{tenant:Name}" asks the knowledge base "{question:Q}"')
 def step_ask(context, question, tenant=None):
-    context.world.answer = kb.ask(context.world, question, tenant=tenant)
+    """A tenant asks its knowledge base a question."""
+    world = context.world
+    world.attempt(lambda: world.knowledge_base.ask(question, tenant=tenant))
 
 
 @then('the knowledge base of the tenant holds the document "{title:Q}"')
 def step_holds(context, title):
-    assert context.world.error is None, f"expected the document to be stored, it was refused: {context.world.error}"
-    held = kb.titles(context.world)
-    assert kb.document_id(title) in held, f"expected {title!r} in the knowledge base, it holds {held}"
+    """The document is stored for the default tenant."""
+    context.world.outcome.expect_result(f"{title!r} stored")
+    held = context.world.knowledge_base.document_ids()
+    assert document_id(title) in held, f"expected {title!r} in the knowledge base, it holds {held}"
 
 
 @then('the knowledge base of the tenant holds the document "{title:Q}" once, as {count:d} chunk')
 def step_holds_once(context, title, count):
-    held = kb.titles(context.world)
-    assert held == [kb.document_id(title)], f"expected only {title!r} once, the knowledge base holds {held}"
-    chunks = kb.chunks_of(context.world, title)
+    """The document is stored once, with exactly that many chunks."""
+    kb = context.world.knowledge_base
+    held = kb.document_ids()
+    assert held == [document_id(title)], f"expected only {title!r} once, the knowledge base holds {held}"
+    chunks = kb.chunks(title)
     assert len(chunks) == count, f"expected {count} chunk(s) of {title!r}, found {len(chunks)}"
 
 
 @then('the knowledge base of the tenant "{tenant:Name}" holds only "{title:Q}"')
 def step_holds_only(context, tenant, title):
-    held = kb.titles(context.world, tenant=tenant)
-    assert held == [kb.document_id(title)], f"expected tenant {tenant} to hold only {title!r}, it holds {held}"
+    """A tenant's knowledge base holds that one document and nothing else."""
+    held = context.world.knowledge_base.document_ids(tenant=tenant)
+    assert held == [document_id(title)], f"expected tenant {tenant} to hold only {title!r}, it holds {held}"
 
 
 @then('"{title:Q}" is stored as {count:d} chunks of at most {size:d} characters')
 def step_chunk_count(context, title, count, size):
-    chunks = kb.chunks_of(context.world, title)
+    """The stored chunks of a document: how many, and how long at most."""
+    chunks = context.world.knowledge_base.chunks(title)
     lengths = [len(c.text) for c in chunks]
     assert len(chunks) == count, f"expected {count} chunks of {title!r}, found {len(chunks)} of lengths {lengths}"
     assert max(lengths) <= size, f"expected no chunk longer than {size} characters, lengths were {lengths}"
@@ -81,8 +97,9 @@ def step_chunk_count(context, title, count, size):
 
 @then('every chunk of "{title:Q}" keeps its text and an embedding from the embedding model')
 def step_chunks_embedded(context, title):
+    """Each stored chunk has text and an embedding of the model's dimensions."""
     dimensions = context.world.session.dimensions
-    for chunk in kb.chunks_of(context.world, title):
+    for chunk in context.world.knowledge_base.chunks(title):
         assert chunk.text.strip(), f"chunk {chunk.ordinal} of {title!r} has no text"
         assert chunk.dimensions == dimensions, (
             f"chunk {chunk.ordinal} has an embedding of {chunk.dimensions} dimensions, expected {dimensions}"
@@ -91,9 +108,11 @@ def step_chunks_embedded(context, title):
 
 @then('the chunks of "{title:Q}" together cover the whole text, in order')
 def step_chunks_cover(context, title):
-    text = " ".join(context.world.document_text.split())
+    """The stored chunks, read in order, leave no part of the document out."""
+    kb = context.world.knowledge_base
+    text = " ".join(kb.texts[title].split())
     covered_to, position = 0, 0
-    for chunk in kb.chunks_of(context.world, title):
+    for chunk in kb.chunks(title):
         piece = " ".join(chunk.text.split())
         found = text.find(piece, position)
         assert found != -1, f"chunk {chunk.ordinal} is not a passage of the document, in order: {piece!r}"
@@ -105,58 +124,68 @@ def step_chunks_cover(context, title):
 
 @then('the stored text of "{title:Q}" mentions "{present:Q}" and not "{absent:Q}"')
 def step_stored_text(context, title, present, absent):
-    text = " ".join(c.text for c in kb.chunks_of(context.world, title))
+    """What the stored chunks of a document say."""
+    text = " ".join(c.text for c in context.world.knowledge_base.chunks(title))
     assert present in text and absent not in text, f"expected {present!r} and not {absent!r} in {text!r}"
 
 
-@then("the document is refused because it {reason}")
+@then("the document is refused because it {reason:Phrase}")
 def step_refused(context, reason):
-    error = context.world.error
-    assert error is not None, f"expected the document to be refused because it {reason}, it was stored"
+    """Adding the document failed, and the refusal says why."""
+    error = context.world.outcome.expect_error(f"the document refused because it {reason}")
     assert reason in str(error), f"expected the refusal to say {reason!r}, it said: {error}"
 
 
 @then("adding the document fails because the model provider is unavailable")
 def step_ingest_provider_down(context):
-    error = context.world.error
-    assert error is not None and getattr(error, "reason", "") == "provider_unavailable", (
+    """Adding the document failed with provider_unavailable."""
+    error = context.world.outcome.expect_error("adding the document to fail")
+    assert getattr(error, "reason", "") == "provider_unavailable", (
         f"expected adding the document to fail with provider_unavailable, got: {error!r}"
     )
 
 
 @then("nothing is stored for the tenant")
-def step_nothing_stored(context):
-    rows = kb.rows_of(context.world)
+@then('nothing is stored for the tenant "{tenant:Name}"')
+def step_nothing_stored(context, tenant=None):
+    """An independent read of the database finds no row of the tenant."""
+    rows = context.world.knowledge_base.row_counts(tenant=tenant)
     assert not any(rows.values()), f"expected no rows for the tenant, found {rows}"
 
 
 @then('the answer is "{text:Q}"')
 def step_answer_is(context, text):
-    assert context.world.answer.answer == text, f"expected the answer {text!r}, got {context.world.answer.answer!r}"
+    """The knowledge base's answer, word for word."""
+    answer = context.world.outcome.expect_result("an answer").answer
+    assert answer == text, f"expected the answer {text!r}, got {answer!r}"
 
 
 @then('the answer cites "{title:Q}"')
 def step_cites(context, title):
-    sources = context.world.answer.sources
+    """The answer names the document among its sources."""
+    sources = context.world.outcome.expect_result("an answer").sources
     assert title in sources, f"expected {title!r} among the sources, the answer cited {sources}"
 
 
 @then('the answer does not cite "{title:Q}"')
 def step_not_cites(context, title):
-    sources = context.world.answer.sources
+    """The answer does not name the document among its sources."""
+    sources = context.world.outcome.expect_result("an answer").sources
     assert title not in sources, f"expected {title!r} not to be cited, the answer cited {sources}"
 
 
 @then("the answer cites no source")
 def step_no_sources(context):
-    assert context.world.answer.sources == [], f"expected no sources, got {context.world.answer.sources}"
+    """The answer names no source."""
+    sources = context.world.outcome.expect_result("an answer").sources
+    assert sources == [], f"expected no sources, got {sources}"
 
 
 @then("the answer says the knowledge base does not cover the question")
 def step_not_covered(context):
-    answer = context.world.answer
-    says_so = "not find" in answer.answer and "knowledge base" in answer.answer
-    assert says_so and not answer.grounded, (
-        f"expected the 'not in the knowledge base' answer, got {answer.answer!r} "
+    """The caller gets the platform's 'not in the knowledge base' answer, with no passage."""
+    answer = context.world.outcome.expect_result("an answer")
+    assert answer.answer == NOT_IN_KNOWLEDGE_BASE and not answer.passages, (
+        f"expected the answer {NOT_IN_KNOWLEDGE_BASE!r} with no passages, got {answer.answer!r} "
         f"from passages {[(p.title, round(p.score, 3)) for p in answer.passages]}"
     )

@@ -1,92 +1,115 @@
 """Steps for agents over NATS: messages between agents, tasks shared by workers."""
 
+from collections import Counter
+
 from behave import given, then, when
 
-from ai_platform import codec
-from ai_platform.messaging import subjects
-from harness.drivers.messaging import bus_of, tenant_id, wait_until
+from harness.drivers.messaging import DELIVERY_BUDGET_S
+from harness.waiting import wait_until
 
-# agents -----------------------------------------------------------------------------------------
 
 @given('the agents "{a:Name}", "{b:Name}" and "{c:Name}" of the tenant listen on the message bus')
 def step_agents_listen(context, a, b, c):
+    """Three agents of the default tenant listen on the tenant's agent subject."""
     for agent in (a, b, c):
-        context.world.inboxes[(None, agent)] = bus_of(context).agent_inbox(tenant_id(context), agent)
+        context.world.messaging.agent_inbox(agent)
 
 
 @given('the agent "{agent:Name}" of the tenant "{tenant:Name}" listens on the message bus')
 def step_agent_listens(context, agent, tenant):
-    context.world.inboxes[(tenant, agent)] = bus_of(context).agent_inbox(tenant_id(context, tenant), agent)
+    """An agent of another tenant listens on its own tenant's agent subject."""
+    context.world.messaging.agent_inbox(agent, tenant)
 
 
 @when('"{source:Name}" sends "{text:Q}" to "{target:Name}"')
 def step_send(context, source, text, target):
-    messaging = bus_of(context)
-    messaging.run(messaging.client.send_agent_message(tenant_id(context), source, target, text))
+    """One agent of the default tenant sends a message to another."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.send_agent_message(source, target, text))
 
 
 @then('"{agent:Name}" receives "{text:Q}" from "{source:Name}"')
 def step_receives(context, agent, text, source):
-    inbox = context.world.inboxes[(None, agent)]
-    wait_until(lambda: inbox.received, 5, f"{agent} to receive a message")
-    got = [(m.source_agent_id, m.content) for m in inbox.received]
+    """The agent is handed that message, once, and nothing else."""
+    inbox = context.world.messaging.received[(None, agent)]
+    wait_until(lambda: inbox, DELIVERY_BUDGET_S, f"{agent} to receive a message")
+    got = [(m.source_agent_id, m.content) for m in inbox]
     assert got == [(source, text)], f"expected {agent} to receive only {text!r} from {source}, it received {got}"
 
 
 @then('"{agent:Name}" has received nothing')
 @then('"{agent:Name}" of the tenant "{tenant:Name}" has received nothing')
 def step_received_nothing(context, agent, tenant=None):
+    """Nothing but a probe, sent after the message, reached the agent."""
     # A probe sent after the message arrives after it; once the probe is in, nothing else is coming.
-    inbox, messaging = context.world.inboxes[(tenant, agent)], bus_of(context)
-    messaging.run(messaging.client.send_agent_message(tenant_id(context, tenant), "probe", agent, "probe"))
-    wait_until(lambda: inbox.received, 5, f"the probe to reach {agent}")
-    got = [m.content for m in inbox.received if m.source_agent_id != "probe"]
+    messaging = context.world.messaging
+    inbox = messaging.received[(tenant, agent)]
+    messaging.send_agent_message("probe", agent, "probe", tenant)
+    wait_until(lambda: inbox, DELIVERY_BUDGET_S, f"the probe to reach {agent}")
+    got = [m.content for m in inbox if m.source_agent_id != "probe"]
     assert got == [], f"expected {agent} to have received nothing, it received {got}"
 
 
-# tasks ------------------------------------------------------------------------------------------
-
 @given("{count:d} agent workers of the tenant take tasks from the message bus")
 def step_task_workers(context, count):
-    messaging = bus_of(context)
-    context.world.task_workers = [messaging.task_worker(tenant_id(context), f"worker-{i}") for i in range(1, count + 1)]
+    """Agent workers worker-1 to worker-N share the tenant's task subject."""
+    for i in range(1, count + 1):
+        context.world.messaging.task_worker(f"worker-{i}")
 
 
 @when("the manager submits {count:d} tasks to the agent workers")
 def step_submit_tasks(context, count):
-    messaging, tenant = bus_of(context), tenant_id(context)
-    results = context.world.task_results = []
-
-    async def collect(msg):
-        results.append(codec.decode(msg.data).data)
-
-    messaging.run(messaging.client.bus.nc.subscribe(subjects.agent_results(tenant), cb=collect))
-    context.world.submitted = [f"task-{i:02d}" for i in range(1, count + 1)]
-    for task_id in context.world.submitted:
-        messaging.run(messaging.client.submit_task(tenant, task_id, "helper", "answer",
-                                                   {"question": f"Please handle task number {task_id}."}))
+    """The manager listens for results, then submits the tasks."""
+    context.world.messaging.submit_tasks(count)
 
 
 @then("{count:d} results come back within {seconds:d} seconds")
 def step_results_back(context, count, seconds):
-    wait_until(lambda: len(context.world.task_results) >= count, seconds, f"{count} task results")
+    """Exactly that many results arrive on the tenant's results subject."""
+    results = context.world.messaging.task_results.messages
+    wait_until(lambda: len(results) >= count, seconds, f"{count} task results")
+    assert len(results) == count, f"expected {count} results, {len(results)} came back"
 
 
 @then("every task was done exactly once")
 def step_tasks_once(context):
-    done = sorted(r.metadata["task_id"] for r in context.world.task_results)
-    handled = sum(w.handled for w in context.world.task_workers)
-    assert done == context.world.submitted, f"expected each of {len(context.world.submitted)} tasks once, got {done}"
-    assert handled == len(done), f"expected {len(done)} executions in all, the workers ran {handled}"
+    """Each submitted task has one result, and no task has two."""
+    messaging = context.world.messaging
+    results, submitted = messaging.task_results.messages, messaging.submitted_tasks
+    wait_until(lambda: {r.metadata["task_id"] for r in results} >= set(submitted), DELIVERY_BUDGET_S,
+               "a result for every task")
+    done = Counter(r.metadata["task_id"] for r in results)
+    twice = {task: n for task, n in done.items() if n != 1}
+    assert sorted(done) == sorted(submitted) and not twice, (
+        f"expected each of {len(submitted)} tasks done once, seen {len(done)} tasks, done more than once: {twice}"
+    )
 
 
 @then('every result says "{text:Q}"')
 def step_results_say(context, text):
-    contents = {r.content for r in context.world.task_results}
+    """Every result carries the agent's answer."""
+    contents = {r.content for r in context.world.messaging.task_results.messages}
     assert contents == {text}, f"expected every result to say {text!r}, they said {contents}"
 
 
 @then("more than one worker did some of the work")
 def step_shared(context):
-    shares = {w.worker_id: w.handled for w in context.world.task_workers}
-    assert sum(1 for n in shares.values() if n) > 1, f"expected the queue group to share tasks, shares were {shares}"
+    """The results name more than one worker."""
+    shares = Counter(r.metadata["worker_id"] for r in context.world.messaging.task_results.messages)
+    assert len(shares) > 1, f"expected the queue group to share tasks, shares were {dict(shares)}"
+
+
+@when('"{source:Name}" sends "{text:Q}" to "{target:Name}" as part of a traced operation')
+def step_send_traced(context, source, text, target):
+    """The sender sends inside an operation of its own trace."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.send_traced_agent_message(source, target, text))
+
+
+@then('"{agent:Name}" handles the message within the sender\'s trace')
+def step_handled_in_trace(context, agent):
+    """The W3C trace context crossed NATS: the receiving agent ran in the sender's trace."""
+    trace_id = context.world.outcome.expect_result("the message sent")
+    traces = context.world.messaging.traces_seen[(None, agent)]
+    wait_until(lambda: traces, DELIVERY_BUDGET_S, f"{agent} to handle the message")
+    assert traces == [trace_id], f"expected {agent} to run in the trace {trace_id}, it ran in {traces}"

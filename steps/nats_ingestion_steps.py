@@ -2,158 +2,171 @@
 
 from behave import given, then, when
 
-from ai_platform import codec
 from ai_platform.messaging import headers as h
-from ai_platform.messaging import subjects
-from harness.drivers import knowledge_base as kb
-from harness.drivers.messaging import DEFAULT_TIMEOUT_S, bus_of, crash_after_storing, tenant_id, wait_until
+from harness.drivers.knowledge_base import document_id
+from harness.waiting import wait_until
 
-# ingestion and questions ------------------------------------------------------------------------
+DEAD_LETTER_COMPONENTS = {"RAG": "rag", "gateway": "gateway"}  # as the specs name them -> subject token
+
 
 @given("an ingestion worker of the tenant takes documents from the message bus")
-@when("a new ingestion worker of the tenant takes documents from the message bus")
 def step_ingestion_worker(context):
-    worker = bus_of(context).ingestion_worker(tenant_id(context))
-    context.world.ingestion_workers.append(worker)
+    """The tenant's ingestion worker pulls from the durable ingestion consumer."""
+    context.world.messaging.ingestion_worker()
+
+
+@when("a new ingestion worker of the tenant takes documents from the message bus")
+def step_new_ingestion_worker(context):
+    """Another ingestion worker joins the same durable consumer."""
+    context.world.messaging.ingestion_worker("new-ingestion-worker")
 
 
 @given("a RAG worker of the tenant answers questions from the message bus")
 def step_rag_worker(context):
-    bus_of(context).rag_worker(tenant_id(context))
+    """A RAG worker in the queue group rag.workers serves the tenant's questions."""
+    context.world.messaging.rag_worker()
 
 
 @when('the API publishes the document "{title:Q}" with the text "{text:Q}" for ingestion')
 def step_publish_document(context, title, text):
-    messaging = bus_of(context)
-    messaging.run(messaging.client.publish_document(tenant_id(context), kb.document_id(title), title, text))
-    context.world.__dict__.setdefault("raw_payload", messaging.client.last_published)
+    """The API publishes a document to the tenant's ingestion subject until JetStream acknowledges it."""
+    context.world.messaging.publish_document(title, text)
 
 
 @when("the API publishes {count:d} documents for ingestion")
 @when("the API publishes {count:d} more documents for ingestion")
 def step_publish_many(context, count):
-    messaging = bus_of(context)
-    published = context.world.__dict__.setdefault("published", [])
+    """The API publishes numbered bulletins, each with text of its own."""
+    messaging = context.world.messaging
     for _ in range(count):
-        n = len(published) + 1
-        title = f"Bulletin {n:03d}"
-        messaging.run(messaging.client.publish_document(
-            tenant_id(context), kb.document_id(title), title, f"Bulletin number {n} announces change {n * 7}."
-        ))
-        published.append(kb.document_id(title))
+        n = len(messaging.published) + 1
+        messaging.publish_document(f"Bulletin {n:03d}", f"Bulletin number {n} announces change {n * 7}.")
 
 
 @then('the knowledge base of the tenant comes to hold "{title:Q}" within {seconds:d} seconds')
 def step_comes_to_hold(context, title, seconds):
-    wait_until(lambda: kb.document_id(title) in kb.titles(context.world), seconds, f"{title!r} to be stored")
+    """An independent read of the database finds the document within the budget."""
+    kb = context.world.knowledge_base
+    wait_until(lambda: document_id(title) in kb.document_ids(), seconds, f"{title!r} to be stored")
 
 
 @when('the API asks over the message bus "{question:Q}"')
 def step_remote_question(context, question):
-    messaging, threshold = bus_of(context), context.world.retrieval.similarity_threshold
-    context.world.rag_result = messaging.run(messaging.client.query_rag(
-        tenant_id(context), question, timeout_s=DEFAULT_TIMEOUT_S, similarity_threshold=threshold))
+    """The API's question to the tenant's RAG workers, by request/reply."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.ask_rag(question))
 
 
 @then('the answer over the message bus is "{text:Q}" citing "{title:Q}"')
 def step_remote_answer(context, text, title):
-    result = context.world.rag_result
+    """The RAG result's answer and its only source."""
+    result = context.world.outcome.expect_result("an answer over the message bus").envelope.data
     assert (result.answer, result.sources) == (text, [title]), (
         f"expected {text!r} citing [{title!r}], got {result.answer!r} citing {result.sources}"
     )
 
 
+@then("the ingestion stream holds the document once")
+def step_stream_holds_once(context):
+    """JetStream itself kept one message on the tenant's ingestion subject: the duplicate was dropped."""
+    held = context.world.messaging.ingest_stream_count()
+    assert held == 1, f"expected the ingestion stream to hold the document once, it holds {held} messages"
+
+
 @then("all {count:d} documents are stored exactly once within {seconds:d} seconds")
 def step_all_stored(context, count, seconds):
-    expected = sorted(context.world.published)
+    """Every published document is in the database, each with one chunk, no more."""
+    messaging, kb = context.world.messaging, context.world.knowledge_base
+    expected = sorted(messaging.published)
     assert len(expected) == count, f"the scenario published {len(expected)} documents, not {count}"
-    wait_until(lambda: kb.titles(context.world) == expected, seconds, f"all {count} documents to be stored")
-    rows = kb.rows_of(context.world)
+    wait_until(lambda: kb.document_ids() == expected, seconds, f"all {count} documents to be stored")
+    rows = kb.row_counts()
     assert rows["documents"] == count and rows["chunks"] == count, f"expected {count} documents once each, got {rows}"
 
 
-@then("the API and the ingestion worker reconnected to NATS")
+@then("the API and the ingestion worker reach NATS again")
 def step_reconnected(context):
-    counts = {"api": context.world.messaging.client.bus.reconnects,
-              "ingestion worker": context.world.ingestion_workers[0].bus.reconnects}
-    assert all(counts.values()), f"expected both to reconnect after the restart, reconnects were {counts}"
+    """Both connections round-trip to the restarted server."""
+    messaging = context.world.messaging
+    for name in ("api", "ingestion-worker"):
+        wait_until(lambda name=name: messaging.reaches_nats(name), 5, f"the {name} to reach NATS again")
 
 
 @given("ingestion workers try a document at most {times:d} times")
 def step_max_deliver(context, times):
-    bus_of(context).ingestion_options["max_deliver"] = times
+    """How many deliveries a failing document gets before it is parked."""
+    context.world.messaging.ingestion_options["max_deliver"] = times
 
 
 @then("the document was tried {times:d} times")
 def step_tried(context, times):
-    deliveries = context.world.ingestion_workers[-1].deliveries
-    assert deliveries == list(range(1, times + 1)), f"expected deliveries 1 to {times}, they were {deliveries}"
+    """Each try embedded the document once: the embedding model saw that many requests."""
+    tries = context.world.model.requests_to("embedding")
+    assert len(tries) == times, f"expected {times} tries of the document, the embedding model saw {len(tries)}"
 
 
 @given("ingestion workers wait {seconds:d} second for an acknowledgement")
 def step_ack_wait(context, seconds):
-    bus_of(context).ingestion_options["ack_wait_s"] = float(seconds)
+    """How long JetStream waits for an ack before it delivers again."""
+    context.world.messaging.ingestion_options["ack_wait_s"] = float(seconds)
 
 
 @when("an ingestion worker stores the document and crashes before acknowledging it")
 def step_crash(context):
-    crash_after_storing(bus_of(context), tenant_id(context))
+    """A worker stores the next document, then its connection dies before the ack."""
+    context.world.messaging.crash_after_storing()
 
 
-@then("the new worker receives the document again within {seconds:d} seconds")
+@then("the document is delivered again and acknowledged within {seconds:d} seconds")
 def step_redelivered(context, seconds):
-    worker = context.world.ingestion_workers[-1]
-    wait_until(lambda: worker.stored >= 1, seconds, "the document to be delivered again")
-    assert max(worker.deliveries) >= 2, f"expected a redelivery, delivery counts were {worker.deliveries}"
+    """The durable consumer delivered the one document a second time, and that delivery was acked."""
+    messaging = context.world.messaging
+
+    def delivered_twice_and_acked():
+        info = messaging.ingest_consumer()
+        return info.delivered.consumer_seq >= 2 and info.num_ack_pending == 0 and info
+    info = wait_until(delivered_twice_and_acked, seconds, "the document to be delivered again and acknowledged")
+    assert info.delivered.stream_seq == info.ack_floor.stream_seq, f"expected the redelivery acked, seen {info}"
 
 
-# dead letters -----------------------------------------------------------------------------------
-
-def _payload(context, kind: str) -> bytes:
-    document = {"document_id": "odd-one", "content": "Some text.", "tenant_id": tenant_id(context),
-                "timestamp": "2026-11-21T10:00:00+00:00"}
-    if kind == "garbage bytes":
-        return b"\x00\xffthis is not a message"
-    if kind == "a truncated envelope":
-        whole = codec.encode("rag_document", document)
-        return whole[: len(whole) // 2]
-    if kind == "an envelope of schema version 9.0":
-        return codec.encode("rag_document", document).replace(b'"1.0"', b'"9.0"', 1)
-    if kind == "an empty document":
-        return codec.encode("rag_document", {**document, "content": ""})
-    raise ValueError(f"no payload called {kind!r}")
-
-
-@when("a producer publishes {payload} for ingestion")
+@when("a producer publishes {payload:Phrase} for ingestion")
 def step_publish_raw(context, payload):
-    messaging, raw = bus_of(context), _payload(context, payload)
-    context.world.raw_payload = raw
-    messaging.run(messaging.client.bus.js.publish(subjects.rag_ingest(tenant_id(context)), raw,
-                                                  headers={h.TENANT: tenant_id(context)}))
+    """A producer publishes bytes the ingestion worker cannot use."""
+    context.world.messaging.publish_raw(payload)
 
 
 @when("a producer sends garbage bytes as a completion request")
 def step_request_raw(context):
-    messaging, raw = bus_of(context), b"\x00\xffthis is not a message"
-    context.world.raw_payload = raw
-    context.world.raw_reply = messaging.run(messaging.client.bus.nc.request(
-        subjects.gateway_requests(tenant_id(context)), raw, timeout=DEFAULT_TIMEOUT_S,
-        headers={h.TENANT: tenant_id(context)}))
+    """A producer sends bytes that are no message to the gateway workers."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.request_raw(b"\x00\xffthis is not a message"))
 
 
-@then("the caller is told the request could not be read")
-def step_told_unreadable(context):
-    headers = context.world.raw_reply.headers or {}
-    assert headers.get(h.ERROR_CODE) == "unknown_format", f"expected an unknown_format error reply, got {headers}"
+@when("a producer sends a completion request on the tenant's subject that claims to come from "
+      'the tenant "{tenant:Name}"')
+def step_request_claiming(context, tenant):
+    """A valid request whose tenant header names another tenant."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.request_as(tenant))
 
 
-@then('the message is parked on the {component} dead-letter subject '
-      'with the reason "{reason:Q}" and its original bytes')
+@then('the caller is told, in the headers and in an error envelope, that the request was refused as "{reason:Reason}"')
+def step_told_refused(context, reason):
+    """The reason is in the reply headers and in a codec error envelope that plain JSON can read."""
+    reply = context.world.outcome.expect_result("an error reply")
+    code = (reply.headers or {}).get(h.ERROR_CODE)
+    body = context.world.messaging.error_body(reply)
+    seen = (code, body.get("message_type"), body.get("data", {}).get("code"))
+    assert seen == (reason, "error", reason), f"expected ({reason!r}, 'error', {reason!r}), seen {seen}"
+    assert body["data"].get("message"), f"expected the error envelope to say why, it says {body}"
+
+
+@then('the message is parked on the {component:Phrase} dead-letter subject with the reason "{reason:Q}" '
+      "and its original bytes")
 def step_parked(context, component, reason):
-    name = {"RAG": "rag", "gateway": "gateway"}[component]
-    parked = bus_of(context).parked(name, tenant_id(context), expected=1)
-    where = subjects.dead_letter(name, tenant_id(context))
-    assert len(parked) == 1, f"expected one parked message on {where}, found {len(parked)}"
+    """Exactly one message on the tenant's dead-letter subject: the original bytes, with the reason."""
+    parked = context.world.messaging.parked(DEAD_LETTER_COMPONENTS[component], expected=1)
+    assert len(parked) == 1, f"expected one parked message, found {len(parked)}: {[m.headers for m in parked]}"
     msg = parked[0]
     assert msg.headers.get(h.DEAD_LETTER_REASON) == reason, f"expected the reason {reason!r}, got {msg.headers}"
-    assert msg.data == context.world.raw_payload, "expected the original bytes to be parked unchanged"
+    assert msg.data == context.world.messaging.raw_payload, "expected the original bytes to be parked unchanged"

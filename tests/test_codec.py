@@ -54,6 +54,10 @@ def sample(message_type: str) -> msgspec.Struct:
             query_id="q1", answer="because", sources=["doc"], timestamp=WHEN,
             metadata=codec.ResultMetadata(tokens=10, cost=0.5),
         ),
+        "error": codec.ErrorReply(
+            code="rate_limited", message="Tenant acme is over its limit.", request_id="r1",
+            details={"limit": 60, "retry_after_s": 2.5}, timestamp=WHEN,
+        ),
     }[message_type]
 
 
@@ -541,3 +545,145 @@ def test_a_bad_mapping_key_names_the_mapping():
     assert error.value.errors == (
         codec.FieldError("data.metadata", "expected str, got int for a key", "wrong_type"),
     )
+
+
+# ------------------------------------------------------------------------------ strictness
+
+
+@pytest.mark.parametrize("version", ["1.0\n", " 1.0", "1.0 ", "1.0\t", "\n1.0", "1.\u0660", "1.0\n\n"])
+def test_a_version_with_anything_around_it_is_refused(version):
+    assert parse_version(version) is None
+    for fmt in FORMATS:
+        raw = wire(envelope("agent_message", version, builtins(sample("agent_message"))), fmt)
+        for _ in range(2):  # and it never becomes a known-good version for the fast path
+            with pytest.raises(codec.ValidationError) as error:
+                codec.decode(raw)
+            assert [(e.path, e.kind) for e in error.value.errors] == [("schema_version", "invalid_value")]
+
+
+def test_the_published_schema_refuses_a_version_with_a_line_break():
+    schema = codec.json_schema("agent_message", "1.0")
+    message = json.loads(codec.encode("agent_message", sample("agent_message")))
+    jsonschema.validate({**message, "schema_version": "1.7"}, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**message, "schema_version": "1.0\n"}, schema)
+
+
+def refuse_duplicates(raw: bytes) -> list[tuple[str, str]]:
+    with pytest.raises(codec.ValidationError) as error:
+        codec.decode(raw)
+    assert error.value.reason == "validation_failed"
+    return [(e.path, e.kind) for e in error.value.errors]
+
+
+@pytest.mark.parametrize(
+    ("raw", "paths"),
+    [
+        # as this codec would write it, but with one key twice (the fast path's re-encode differs)
+        (b'{"message_type":"rag_query","schema_version":"1.0","schema_version":"1.0",', ["schema_version"]),
+        (b'{"message_type":"rag_query","message_type":"rag_query","schema_version":"1.0",', ["message_type"]),
+        # another producer's spacing, and a key escaped differently: still the same key
+        (b'{"message_type": "rag_query", "schema_version": "1.0", "schema_v\\u0065rsion": "1.1", ',
+         ["schema_version"]),
+    ],
+)
+def test_a_json_envelope_key_written_twice_is_refused(raw, paths):
+    rest = b'"message_id":"x","created_at":"2024-05-01T09:30:15Z","data":' + wire(builtins(sample("rag_query")))
+    assert [p for p, _ in refuse_duplicates(raw + rest + b"}")] == paths
+
+
+def test_json_data_keys_written_twice_are_all_named():
+    data = json.dumps(builtins(sample("rag_document")), default=str)
+    data = data.replace('"content": "text", "metadata"', '"content": "text", "content": "other", "metadata"')
+    data = data.replace('"chunk_id": "c0"', '"chunk_id": "c0", "chunk_id": "c0"')
+    data = data.replace('"ratio": 0.1', '"ratio": 0.1, "ratio": 0.2')
+    raw = wire(envelope("rag_document", "1.0", {}))[:-3] + data.encode() + b"}"
+    assert refuse_duplicates(raw) == [
+        ("data.content", "duplicate"), ("data.metadata.ratio", "duplicate"), ("data.chunks[0].chunk_id", "duplicate"),
+    ]
+
+
+def msgpack_map(*pairs: tuple[object, object], wide: bool = False) -> bytes:
+    """A MessagePack map written pair by pair, so a key can appear twice; bytes are taken as written."""
+    def packed(value: object) -> bytes:
+        return value if isinstance(value, bytes) else msgspec.msgpack.encode(value)
+
+    head = b"\xde" + len(pairs).to_bytes(2, "big") if wide else bytes([0x80 | len(pairs)])
+    return head + b"".join(packed(key) + packed(value) for key, value in pairs)
+
+
+def msgpack_envelope(data: bytes, *, wide: bool = False, extra: tuple = ()) -> bytes:
+    return msgpack_map(
+        ("message_type", "agent_message"), ("schema_version", "1.0"), ("message_id", "x"),
+        ("created_at", WHEN), ("data", data), *extra, wide=wide,
+    )
+
+
+def test_msgpack_keys_written_twice_are_refused():
+    fields = list(builtins(sample("agent_message")).items())
+    twice = msgpack_map(*fields, ("content", "smuggled"))
+    assert refuse_duplicates(msgpack_envelope(twice)) == [("data.content", "duplicate")]
+    nested = msgpack_map(*fields[:-1], ("metadata", msgpack_map(("a", 1), ("b", 2), ("a", 1))))
+    assert refuse_duplicates(msgpack_envelope(nested, wide=True)) == [("data.metadata.a", "duplicate")]
+    envelope_twice = msgpack_envelope(msgpack_map(*fields), extra=(("message_id", "y"),))
+    assert refuse_duplicates(envelope_twice) == [("message_id", "duplicate")]
+    old_shape = msgpack_map(("id", "m9"), ("from", "a"), ("to", "b"), ("text", "hi"), ("time", WHEN),
+                            ("to", "c"))
+    raw = msgpack_map(("message_type", "agent_message"), ("schema_version", "0.9"), ("message_id", "x"),
+                      ("created_at", WHEN), ("data", old_shape))
+    assert refuse_duplicates(raw) == [("data.to", "duplicate")]  # the slow path looks too
+
+
+def test_other_producers_bytes_without_duplicates_are_read():
+    expected = sample("agent_message")
+    spaced = json.dumps(envelope("agent_message", "1.0", builtins(expected)), default=str, indent=2)
+    assert strictly_equal(codec.decode(spaced.encode()).data, expected)
+    # map16 headers and every key re-ordered: not what msgspec writes, yet nothing repeats
+    fields = reversed(list(builtins(expected).items()))
+    raw = msgpack_envelope(msgpack_map(*fields, wide=True), wide=True)
+    assert raw != codec.encode("agent_message", expected, format="msgpack")
+    assert strictly_equal(codec.decode(raw).data, expected)
+    doc = sample("rag_document")
+    unordered = {**builtins(doc), "chunks": [{**c, "embedding": c["embedding"][:3] + [7, 0.5]}
+                                             for c in builtins(doc)["chunks"]]}
+    assert codec.decode(wire(envelope("rag_document", "1.0", unordered), "msgpack")).data.chunks
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_typed_message_is_validated_before_anything_is_written(fmt):
+    task = msgspec.structs.replace(sample("agent_task"), priority=42, agent_id="")
+    with pytest.raises(codec.ValidationError) as error:
+        codec.encode("agent_task", task, format=fmt)
+    assert [(e.path, e.kind) for e in error.value.errors] == [
+        ("data.agent_id", "out_of_range"), ("data.priority", "out_of_range"),
+    ]
+    naive = msgspec.structs.replace(sample("rag_query"), timestamp=datetime(2024, 5, 1))
+    with pytest.raises(codec.ValidationError) as error:
+        codec.encode("rag_query", naive, format=fmt)
+    assert error.value.fields == ("data.timestamp",)
+    with pytest.raises(codec.ValidationError):
+        codec.validate("agent_task", task)
+
+
+def test_a_value_no_format_can_carry_is_refused_on_write():
+    task = msgspec.structs.replace(sample("agent_task"), parameters={"handle": object()})
+    with pytest.raises(codec.EncodeError):
+        codec.encode("agent_task", task)
+
+
+def test_an_error_reply_has_its_documented_shape():
+    reply = codec.validate("error", {"code": "no_responders", "message": "Nobody serves it.", "timestamp": WHEN})
+    assert (reply.details, reply.request_id) == ({}, None)
+    for code in ("Rate limited", "RateLimited", "rate_limited\n", "", "x" * 65):
+        with pytest.raises(codec.ValidationError) as error:
+            codec.validate("error", {"code": code, "message": "m", "timestamp": WHEN})
+        assert error.value.fields == ("data.code",)
+    with pytest.raises(codec.ValidationError) as error:
+        codec.validate("error", {"details": [], "timestamp": "2024-05-01T09:30:00"})
+    assert [(e.path, e.kind) for e in error.value.errors] == [
+        ("data.code", "missing"), ("data.message", "missing"), ("data.details", "wrong_type"),
+        ("data.timestamp", "invalid_value"),
+    ]
+    schema = codec.json_schema("error", "1.0")["$defs"]["ErrorReply"]
+    assert set(schema["required"]) == {"code", "message", "timestamp"}
+    assert codec.ErrorReply is codec.schemas.v1.ErrorReply

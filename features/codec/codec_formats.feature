@@ -3,7 +3,9 @@ Feature: Messages travel as JSON or MessagePack without losing anything
   Every message type can be written as JSON, which people can read in logs and tools, or as
   MessagePack, which is smaller and faster. Either way a message comes back exactly as it was
   written: text in any script, whole numbers up to 64 bits, decimals to the last digit,
-  nested metadata, and RAG chunks with their full 1536-number embeddings.
+  nested metadata, and RAG chunks with their full 1536-number embeddings. That holds for the
+  messages components exchange: agents talking to each other, requests to the gateway,
+  documents and questions for the RAG workers, and the error replies workers send back.
 
   A reader knows how to decode a message from its Content-Type header, and can also tell
   the format from the first byte of the message alone: a JSON message starts with "{", a
@@ -25,6 +27,7 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | rag_document      | json   |
       | rag_query         | json   |
       | rag_result        | json   |
+      | error             | json   |
 
     Examples: MessagePack
       | message type      | format  |
@@ -36,6 +39,7 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | rag_document      | msgpack |
       | rag_query         | msgpack |
       | rag_result        | msgpack |
+      | error             | msgpack |
 
   Scenario Outline: Embeddings of 1536 numbers survive <format> to the last bit
     Given a sample rag_document message with unicode text, big numbers, decimals and nested metadata
@@ -46,6 +50,46 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | format  |
       | json    |
       | msgpack |
+
+  Scenario Outline: A RAG document of 10 KB in 10 embedded chunks reaches the RAG worker intact (<format>)
+    Given the API sends the RAG document "Q3 report" for tenant "acme" with 10 KB of text in 10 chunks embedded with 1536 numbers each
+    When the codec carries the message as <format>, labelled with its Content-Type
+    Then the RAG worker reads the document "Q3 report" with its text, its 10 chunks and every embedding number unchanged
+
+    Examples:
+      | format  |
+      | json    |
+      | msgpack |
+
+  Scenario Outline: A gateway request keeps its conversation and parameters (<format>)
+    Given a component sends the gateway a request for tenant "acme" to model "gpt-4o-mini" at temperature 0.2 for at most 256 tokens with the conversation:
+      | role      | content                                 |
+      | system    | You answer from the tenant's documents. |
+      | user      | What were the Q3 risks?                 |
+      | assistant | Which quarter do you mean?              |
+      | user      | Q3 2024, für Zürich.                    |
+    When the codec carries the message as <format>, labelled with its Content-Type
+    Then the gateway worker reads a request for tenant "acme" to model "gpt-4o-mini" at temperature 0.2 for at most 256 tokens with the same conversation
+
+    Examples:
+      | format  |
+      | json    |
+      | msgpack |
+
+  Scenario Outline: A RAG question asked <asked> reaches the RAG worker (<format>)
+    Given the API asks the RAG workers "Who signed the contract?" for tenant "acme" <asked>
+    When the codec carries the message as <format>, labelled with its Content-Type
+    Then the RAG worker reads the question "Who signed the contract?" for tenant "acme" with the top <top k> passages above similarity <threshold>
+
+    Examples: The documented defaults
+      | asked              | format  | top k | threshold |
+      | with no parameters | json    | 5     | 0.7       |
+      | with no parameters | msgpack | 5     | 0.7       |
+
+    Examples: Parameters of the caller
+      | asked                                           | format  | top k | threshold |
+      | for the top 3 passages above similarity 0.75    | json    | 3     | 0.75      |
+      | for the top 100 passages above similarity 0.0   | msgpack | 100   | 0.0       |
 
   Scenario Outline: The format of a <format> message is known from its first byte and its header
     Given a sample agent_message message encoded by the codec as <format>
@@ -60,7 +104,8 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | msgpack | application/msgpack |
 
   Scenario Outline: The Content-Type "<content type>" means <format>
-    Then the codec understands the Content-Type "<content type>" as <format>
+    When a reader looks up the format of the Content-Type "<content type>"
+    Then the reader takes the Content-Type as <format>
 
     Examples:
       | content type                    | format  |
@@ -72,7 +117,9 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | application/vnd.msgpack         | msgpack |
 
   Scenario: A Content-Type the codec does not speak is refused
-    Then the codec refuses the Content-Type "application/xml" as unsupported_format
+    When a reader looks up the format of the Content-Type "application/xml"
+    Then the reader refuses the message with reason "unsupported_format"
+    And the refusal says "application/xml"
 
   Scenario: The Content-Type header wins over a guess from the bytes
     Given a sample agent_message message encoded by the codec as msgpack

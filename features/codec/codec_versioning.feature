@@ -40,6 +40,9 @@ Feature: Messages from older and newer producers
       | 1.0      | agent_message | without the optional field "message_type" | msgpack | reads it with "message_type" defaulted to "text"                                  |
       | 1.0      | agent_task    | without the optional field "priority"     | json    | reads it with "priority" defaulted to 5                                           |
       | 1.0      | rag_query     | without the optional field "parameters"   | msgpack | reads it with "parameters" defaulted to {"top_k": 5, "similarity_threshold": 0.7} |
+      | 1.0      | rag_query     | without the optional field "parameters"   | json    | reads it with "parameters" defaulted to {"top_k": 5, "similarity_threshold": 0.7} |
+      | 1.0      | error         | without the optional field "details"      | json    | reads it with "details" defaulted to {}                                           |
+      | 1.0      | error         | without the optional field "request_id"   | msgpack | reads it with "request_id" defaulted to null                                      |
 
     Examples: Older major with a registered upgrade
       | producer | message type  | written          | format  | outcome                                                  |
@@ -53,14 +56,14 @@ Feature: Messages from older and newer producers
       | 0.9      | agent_task      | in the current shape        | json    | refuses it as unsupported_version, naming version 0.9 and supported versions 1.0         |
       | 1.0      | agent_heartbeat | as a type it never heard of | json    | refuses it as unknown_message_type, naming the type agent_heartbeat and the known types  |
 
-  Scenario: A 0.9 agent message is upgraded field by field
+  Scenario: A 0.9 agent message is upgraded field by field, its type and metadata included
     Given a producer at version 0.9 sends message type agent_message with these fields:
       | field | value                          |
       | id    | msg-0042                       |
       | from  | planner                        |
       | to    | researcher                     |
       | text  | Find the Q3 revenue for Zürich |
-      | type  | text                           |
+      | type  | question                       |
       | time  | 2024-05-01T09:30:00Z           |
       | meta  | {"conversation_id": "conv-7"}  |
     When the producer's message reaches the reader as json
@@ -70,7 +73,7 @@ Feature: Messages from older and newer producers
       | source_agent_id | planner                        |
       | target_agent_id | researcher                     |
       | content         | Find the Q3 revenue for Zürich |
-      | message_type    | text                           |
+      | message_type    | question                       |
       | timestamp       | 2024-05-01T09:30:00Z           |
       | metadata        | {"conversation_id": "conv-7"}  |
 

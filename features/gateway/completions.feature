@@ -5,9 +5,9 @@ Feature: Completions through the LLM gateway
   and can stream the answer piece by piece.
 
   Scenario: A completion returns the model's text and its token usage
-    Given the language model answers "Paris is the capital of France." when asked about "capital of France"
+    Given the language model answers "Paris, on the Seine, has been the capital of France since 987." when asked about "capital of France"
     When a component asks the gateway "What is the capital of France?"
-    Then the gateway returns "Paris is the capital of France."
+    Then the gateway returns "Paris, on the Seine, has been the capital of France since 987."
     And the token usage the gateway reports is what the language model reported
 
   Scenario: The caller's parameters reach the model
@@ -19,4 +19,4 @@ Feature: Completions through the LLM gateway
     When a component streams the gateway's answer to "How does streaming work?"
     Then the answer arrives in more than one piece
     And the pieces join to "Streaming sends the answer a few words at a time."
-    And the streamed answer reports its token usage
+    And the streamed answer reports the token usage the language model reported

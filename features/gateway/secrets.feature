@@ -9,5 +9,6 @@ Feature: Secrets stay out of reports and logs
     When a component asks the gateway "Hello, is anyone there?"
     And a component streams the gateway's answer to "Tell me more."
     Then the language model received the platform's API key on every request
+    And the report shows the request headers the language model received, with the authorization redacted
     And no report attachment of this scenario contains the API key or an authorization header
     And nothing the platform logged contains the API key

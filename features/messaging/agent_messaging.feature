@@ -17,3 +17,7 @@ Feature: Agents message each other over NATS
     When "planner" sends "Please collect the refund rules." to "researcher"
     Then "researcher" receives "Please collect the refund rules." from "planner"
     And "researcher" of the tenant "globex" has received nothing
+
+  Scenario: The receiving agent continues the sender's trace
+    When "planner" sends "Please collect the refund rules." to "researcher" as part of a traced operation
+    Then "researcher" handles the message within the sender's trace

@@ -21,7 +21,7 @@ Feature: Messages that cannot be read are parked, not lost
   Scenario: An unreadable completion request is parked and the caller told why
     Given a gateway worker of the tenant listens for completion requests
     When a producer sends garbage bytes as a completion request
-    Then the caller is told the request could not be read
+    Then the caller is told, in the headers and in an error envelope, that the request was refused as "unknown_format"
     And the message is parked on the gateway dead-letter subject with the reason "unknown_format" and its original bytes
 
   @scripted

@@ -1,15 +1,16 @@
 @nats @gateway @scripted
 Feature: Completions over NATS
   The API asks for a completion on the tenant's gateway subject and waits for the reply in its
-  own reply inbox; a gateway worker of the queue group "gateway.workers" answers with the
-  model's text and token usage.
+  own reply inbox; gateway workers of the queue group "gateway.workers" share the requests and
+  answer each with the model's text and token usage. A worker serves only its own tenant and the
+  models its gateway offers, and says so in an error reply when asked for anything else.
 
   Scenario: A completion request queued by the API is answered by a gateway worker
     Given a gateway worker of the tenant listens for completion requests
-    And the language model answers "Paris is the capital of France." when asked about "capital of France"
+    And the language model answers "Paris, on the Seine, has been the capital of France since 987." when asked about "capital of France"
     When the API asks over the message bus for a completion of "What is the capital of France?"
-    Then the reply over the message bus says "Paris is the capital of France."
-    And the reply over the message bus carries the token usage
+    Then the reply over the message bus says "Paris, on the Seine, has been the capital of France since 987."
+    And the reply over the message bus carries the token usage the language model reported
 
   Scenario: Two tenants asking at the same time each get their own answer
     Given a gateway worker of the tenant "acme" listens for completion requests
@@ -18,3 +19,30 @@ Feature: Completions over NATS
     And the language model answers "Hello, Globex." when asked about "I am Globex"
     When the tenants "acme" and "globex" ask over the message bus at the same time, each introducing itself
     Then the tenant "acme" gets "Hello, Acme." and the tenant "globex" gets "Hello, Globex."
+
+  Scenario: Two gateway workers share the requests, and each request is handled once
+    Given the gateway workers "gateway-east" and "gateway-west" of the tenant listen for completion requests
+    When the API asks over the message bus for 12 completions
+    Then every request gets the answer to its own request
+    And the language model was asked 12 times
+    And both gateway workers answered some of the requests
+
+  @security
+  Scenario: A request that claims to come from another tenant is refused before the model is asked
+    Given a gateway worker of the tenant listens for completion requests
+    When a producer sends a completion request on the tenant's subject that claims to come from the tenant "globex"
+    Then the caller is told, in the headers and in an error envelope, that the request was refused as "tenant_mismatch"
+    And the language model was not asked for an answer
+
+  @security
+  Scenario: A request whose body names another tenant is refused
+    Given a gateway worker of the tenant listens for completion requests
+    When the API asks over the message bus for a completion whose request names the tenant "globex"
+    Then the request is refused as "tenant_mismatch", naming "globex"
+    And the language model was not asked for an answer
+
+  Scenario: A request for a model the gateway does not offer is refused with the models it does offer
+    Given a gateway worker of the tenant listens for completion requests
+    When the API asks over the message bus for a completion by the model "gpt-9-turbo"
+    Then the request is refused as "unknown_model", naming "gpt-9-turbo"
+    And the language model was not asked for an answer

@@ -19,4 +19,5 @@ Feature: Knowledge base ingestion and questions over NATS
     When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
     And the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
     Then the knowledge base of the tenant comes to hold "Refund policy" within 5 seconds
+    And the ingestion stream holds the document once
     And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk

@@ -32,6 +32,10 @@ class Platform:
         """An agent of this tenant with the knowledge base as its tool."""
         return Agent(agent_id, tenant_id, self.gateway, self.store, [KnowledgeBaseTool(self.retriever)])
 
+    def remove_tenant(self, tenant_id: str) -> None:
+        """Delete everything the tenant stored: documents, chunks and agent memory."""
+        self.store.purge_tenant(tenant_id)
+
     # What the messaging workers call -------------------------------------------------------
 
     def ingest_message(self, tenant_id: str, message: RAGDocument) -> StoredDocument:

@@ -35,8 +35,8 @@ def before_scenario(context, scenario) -> None:
         return
     if not hasattr(session, "first_scenario_at"):  # seconds since the behave process started
         session.first_scenario_at = time.time() - psutil.Process().create_time()
-    context.world = World(session)
-    context.add_cleanup(context.world.cleanup)
+    context.world = World(session, context.add_cleanup)
+    context.add_cleanup(context.world.cleanup)  # registered first, so it runs after every driver's cleanup
 
 
 def _close_session(session: SuiteSession) -> None:

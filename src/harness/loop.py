@@ -23,8 +23,10 @@ class BackgroundLoop:
         try:
             return future.result(timeout=budget_s)
         except TimeoutError:
+            if future.done():  # the coroutine's own timeout (a NATS timeout, say): report it as it is
+                raise
             future.cancel()
-            raise TimeoutError(f"the step's time budget of {budget_s} s ran out") from None
+            raise TimeoutError(f"the step's time budget of {budget_s:g} s ran out before the work ended") from None
 
     def submit(self, coro: Coroutine) -> None:
         """Schedule a coroutine without waiting for it (from any thread)."""

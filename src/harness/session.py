@@ -11,6 +11,7 @@ from harness.infra import Infrastructure, select_mode
 from harness.llm import ScriptedModelServer
 from harness.loop import BackgroundLoop
 from harness.reporting import register_secret
+from harness.waiting import set_scale
 
 SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
 # Model roles in the specs, and the provider model names the scripted server sees.
@@ -25,6 +26,7 @@ class SuiteSession:
         self.llm_profile = userdata.get("llm", "scripted")
         if self.llm_profile not in ("scripted", "live"):
             raise ValueError(f"unknown llm profile {self.llm_profile!r}; choose scripted or live")
+        set_scale(float(userdata.get("timeout_scale", 1)))
         self.infra = Infrastructure(select_mode(userdata))
         self.dimensions = SCRIPTED_DIMENSIONS if self.scripted else LIVE_DIMENSIONS
         self._model_server: ScriptedModelServer | None = None

@@ -1,4 +1,8 @@
-"""Parameter types for step sentences, so "{role:ModelRole}" matches only the names we use."""
+"""Parameter types for step sentences. Every field in a step pattern names one of these (or
+parse's own `d` and `g` for numbers), so a sentence matches only the values it is written for
+and steps do not swallow each other's text."""
+
+import json
 
 import parse
 from behave import register_type
@@ -6,20 +10,38 @@ from behave import register_type
 from harness.session import SCRIPTED_MODELS
 
 
-@parse.with_pattern("|".join(SCRIPTED_MODELS))
-def _model_role(text: str) -> str:
-    return text
+def _typed(pattern: str, convert=None):
+    def typed(text: str):  # a function of its own per type: with_pattern marks the function it gets
+        return convert(text) if convert else text
+    return parse.with_pattern(pattern)(typed)
 
 
-@parse.with_pattern(r"[a-z][a-z0-9-]*")
-def _name(text: str) -> str:
-    return text
-
-
-@parse.with_pattern(r'[^"]*')
-def _quoted(text: str) -> str:
-    return text
+TYPES = {
+    # a model role in the specs: primary, backup, embedding
+    "ModelRole": _typed("|".join(SCRIPTED_MODELS)),
+    # a tenant, agent or worker name: lower case, digits and dashes
+    "Name": _typed(r"[a-z][a-z0-9-]*"),
+    # the text between double quotes
+    "Q": _typed(r'[^"]*'),
+    # a few plain words with no quotes: a reason, a description, a sample's name
+    "Phrase": _typed(r"[^\"]+?"),
+    # a schema version, MAJOR.MINOR
+    "Version": _typed(r"\d+\.\d+"),
+    # versions listed in prose: "0.9 and 1.0", "1.0"
+    "Versions": _typed(r"\d+\.\d+(?:(?:, | and )\d+\.\d+)*",
+                       lambda text: tuple(text.replace(" and ", ", ").split(", "))),
+    # a codec message type name, such as agent_message
+    "MessageType": _typed(r"[a-z][a-z_]*"),
+    # a short reason code, such as unsupported_version
+    "Reason": _typed(r"[a-z][a-z_]*"),
+    # a wire format of the codec
+    "WireFormat": _typed(r"json|msgpack"),
+    # a field path such as data.chunks[0].embedding
+    "FieldPath": _typed(r"[A-Za-z_][A-Za-z0-9_.\[\]]*"),
+    # a JSON value written in the sentence: 42, "high", [], {"top_k": 5}
+    "Json": _typed(r".+", json.loads),
+}
 
 
 def register_step_types() -> None:
-    register_type(ModelRole=_model_role, Name=_name, Q=_quoted)
+    register_type(**TYPES)

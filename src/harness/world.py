@@ -1,12 +1,21 @@
-"""What one scenario sees: its tenants, its platform configuration, and its cleanup."""
+"""What one scenario sees: its tenants, its drivers, the platform it configured, one outcome.
+
+Steps reach everything through `context.world`. The drivers are declared here and built on first
+use; each registers its own cleanup when it creates something. World has `__slots__`, so a step
+cannot hang state of its own on it: state lives in the driver that owns it.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from importlib import import_module
+from typing import Any
 
 from ai_platform.agents import TenantMismatch
+from ai_platform.codec import CodecError
 from ai_platform.gateway import GatewayError, GatewaySettings
 from ai_platform.messaging import MessagingError
 from ai_platform.platform import Platform, PlatformSettings
@@ -16,9 +25,9 @@ from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
 # The scripted embedder scores related passages lower than a real model does (about 0.4 to 0.7
 # rather than 0.8 and up), so the suite's default threshold is lower than the platform's 0.7.
 SCRIPTED_THRESHOLD = 0.3
-SCENARIO_TIMEOUT_S = 5.0
+GATEWAY_TIMEOUT_S = 5.0
 # Errors the platform promises to users; Then steps assert on them. Anything else is "broken".
-PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch, MessagingError)
+PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch, MessagingError, CodecError)
 
 
 class Tenants:
@@ -28,7 +37,10 @@ class Tenants:
         self._ids: dict[str, str] = {}
         self.current = self.id_of("default")
 
-    def id_of(self, name: str) -> str:
+    def id_of(self, name: str | None = None) -> str:
+        """The id of a named tenant; no name means the scenario's default tenant."""
+        if name is None:
+            return self.current
         if name not in self._ids:
             self._ids[name] = f"{name}-{uuid.uuid4().hex[:10]}"
         return self._ids[name]
@@ -37,81 +49,139 @@ class Tenants:
         return list(self._ids.values())
 
 
+@dataclass
+class Outcome:
+    """What the last user action gave: a result, or a product error, and how long it took."""
+
+    result: Any = None
+    error: Exception | None = None
+    elapsed_s: float = 0.0
+
+    def expect_result(self, what: str):
+        """The result, or an assertion that says the action failed when `what` was expected."""
+        assert self.error is None, f"expected {what}, the action failed: {type(self.error).__name__}: {self.error}"
+        return self.result
+
+    def expect_error(self, what: str) -> Exception:
+        assert self.error is not None, f"expected {what}, the action succeeded with {self.result!r}"
+        return self.error
+
+
+@dataclass
+class PlatformConfig:
+    """The settings a scenario gives the platform it drives; changing one rebuilds it."""
+
+    retrieval: RetrievalSettings
+    chunking: ChunkingPolicy = field(default_factory=lambda: ChunkingPolicy(size=300, overlap=50))
+    gateway_timeout_s: float = GATEWAY_TIMEOUT_S
+    fallbacks: dict[str, list[str]] = field(default_factory=dict)
+
+
+class Driver:
+    """Declares a driver on World: `knowledge_base = Driver("harness.drivers.knowledge_base:KnowledgeBase")`.
+
+    The class is imported and built with the world the first time a step uses it.
+    """
+
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, world: World | None, owner=None):
+        if world is None:
+            return self
+        if self.name not in world._drivers:
+            module, cls = self.target.split(":")
+            world._drivers[self.name] = getattr(import_module(module), cls)(world)
+        return world._drivers[self.name]
+
+
 class World:
-    def __init__(self, session: SuiteSession) -> None:
+    __slots__ = ("session", "tenants", "outcome", "config", "_add_cleanup", "_drivers", "_platform")
+
+    model = Driver("harness.drivers.model:ScriptedModel")
+    knowledge_base = Driver("harness.drivers.knowledge_base:KnowledgeBase")
+    agents = Driver("harness.drivers.agents:Agents")
+    gateway = Driver("harness.drivers.gateway:GatewayDriver")
+    messaging = Driver("harness.drivers.messaging:Messaging")
+    codec = Driver("harness.drivers.codec:CodecDriver")
+    faults = Driver("harness.drivers.faults:Faults")
+    database = Driver("harness.drivers.database:Database")
+    evidence = Driver("harness.drivers.evidence:Evidence")
+
+    def __init__(self, session: SuiteSession, add_cleanup: Callable) -> None:
         self.session = session
         self.tenants = Tenants()
+        self.outcome = Outcome()
         threshold = SCRIPTED_THRESHOLD if session.scripted else RetrievalSettings().similarity_threshold
-        self.retrieval = RetrievalSettings(top_k=5, similarity_threshold=threshold)
-        self.chunking = ChunkingPolicy(size=300, overlap=50)
-        self.gateway_timeout_s = SCENARIO_TIMEOUT_S
-        self.fallbacks: dict[str, list[str]] = {}
+        self.config = PlatformConfig(RetrievalSettings(top_k=5, similarity_threshold=threshold))
+        self._add_cleanup = add_cleanup
+        self._drivers: dict[str, Any] = {}
         self._platform: Platform | None = None
-        self.result = None
-        self.error: Exception | None = None
-        self.elapsed_s = 0.0
 
-    def attempt(self, action):
+    def add_cleanup(self, cleanup: Callable, *args) -> None:
+        """Run at the end of the scenario, last registered first, whatever its result."""
+        self._add_cleanup(cleanup, *args)
+
+    def attempt(self, action: Callable[[], Any]):
         """Run a user action; a product error becomes the outcome that Then steps check.
 
-        Also records how long the action took, for steps about timeouts.
+        Only the action is timed: anything to warm up happens before the call.
         """
-        self.result, self.error = None, None
+        self.outcome = Outcome()
         began = time.perf_counter()
         try:
-            self.result = action()
+            self.outcome.result = action()
         except PRODUCT_ERRORS as exc:
-            self.error = exc
+            self.outcome.error = exc
         finally:
-            self.elapsed_s = time.perf_counter() - began
-        return self.result
+            self.outcome.elapsed_s = time.perf_counter() - began
+        return self.outcome.result
 
     @property
     def tenant(self) -> str:
         return self.tenants.current
 
     @property
-    def llm(self):
-        """The scripted language model's script: answers, faults, journal."""
-        return self.session.model_server.script
-
-    @property
     def platform(self) -> Platform:
+        """The platform under test, built with this scenario's settings on first use."""
         if self._platform is None:
             gateway = GatewaySettings(
                 deployments=self.session.deployments(),
                 chat_model=PLATFORM_MODEL_NAMES["primary"],
                 embedding_model=PLATFORM_MODEL_NAMES["embedding"],
-                fallbacks=self.fallbacks,
-                timeout_s=self.gateway_timeout_s,
+                fallbacks=self.config.fallbacks,
+                timeout_s=self.config.gateway_timeout_s,
             )
             store = self.session.store
             settings = PlatformSettings(store.engine.url.render_as_string(hide_password=False), gateway,
-                                        self.session.dimensions, self.chunking, self.retrieval)
+                                        self.session.dimensions, self.config.chunking, self.config.retrieval)
             self._platform = Platform(settings, store=store)
         return self._platform
 
     def configure(self, **changes) -> None:
         """Change the platform's settings; it is rebuilt with them on next use."""
+        self._platform = None
         for name, value in changes.items():
             if name in ("top_k", "similarity_threshold"):
-                self.retrieval = replace(self.retrieval, **{name: value})
+                self.config.retrieval = replace(self.config.retrieval, **{name: value})
             elif name in ("size", "overlap"):
-                self.chunking = ChunkingPolicy(**{"size": self.chunking.size, "overlap": self.chunking.overlap,
-                                                  name: value})
-            elif hasattr(self, name):
-                setattr(self, name, value)
+                self.config.chunking = replace(self.config.chunking, **{name: value})
+            elif name in ("gateway_timeout_s", "fallbacks"):
+                setattr(self.config, name, value)
             else:
                 raise AttributeError(f"no platform setting called {name!r}")
-        self._platform = None
 
     def use_fallback(self, primary_role: str = "primary", backup_role: str = "backup") -> None:
         self.configure(fallbacks={PLATFORM_MODEL_NAMES[primary_role]: [PLATFORM_MODEL_NAMES[backup_role]]})
 
     def cleanup(self) -> None:
-        """Remove every row this scenario's tenants made and forget the model's script."""
-        if self.session.store_started:
+        """Remove every row this scenario's tenants made, as the platform removes a tenant, and
+        forget the model's script."""
+        if self._platform is not None or self.session.store_started:
             for tenant_id in self.tenants.all_ids():
-                self.session.store.purge_tenant(tenant_id)
+                self.platform.remove_tenant(tenant_id)
         if self.session.model_server_started:
-            self.llm.reset()
+            self.session.model_server.script.reset()

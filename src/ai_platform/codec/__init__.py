@@ -6,7 +6,9 @@
 
 The messaging layer puts ``headers_for(format)`` on NATS messages, reads them back with
 ``format_from_headers(headers)``, and parks any :class:`CodecError` on a dead-letter subject
-with ``error.reason``.
+with ``error.reason``. A worker that cannot serve a request replies with an ``error`` message
+(:class:`ErrorReply`: a snake_case ``code``, a one-sentence ``message``, ``details``, the
+``request_id`` and a ``timestamp``).
 """
 
 from .envelope import (
@@ -51,6 +53,7 @@ from .schemas.v1 import (
     ChatMessage,
     Chunk,
     EmbeddingRequest,
+    ErrorReply,
     LLMParameters,
     LLMRequest,
     LLMResponse,
@@ -79,6 +82,7 @@ __all__ = [
     "EmbeddingRequest",
     "EncodeError",
     "Envelope",
+    "ErrorReply",
     "FieldError",
     "Format",
     "LLMParameters",

@@ -11,11 +11,19 @@ Reading rules (the feature files say the same in business words):
   the reader sees the current shape, and ``source_version`` tells what was on the wire.
 * Any other major, or an unknown message type, is refused with a typed error naming what
   this reader supports.
+* A key written twice in one object or map is refused (``validation_failed``, each such field
+  listed as ``duplicate``): readers disagree on which copy wins. ``schema_version`` is exactly
+  MAJOR.MINOR, nothing around it.
+
+Writing validates too: a mapping is converted to the shape, and a shape Struct (which msgspec
+builds without checking its constraints) is checked before a byte is written.
 
 Hot path: one typed msgspec decode into a Union of current-version envelopes tagged by
-``message_type``, then a set lookup of the version string. Only when either fails does the
-slow path run: it decodes untyped to find the exact reason (bad bytes, unknown type, old or
-unsupported version, every bad field) or to read and upgrade an older major.
+``message_type``, a set lookup of the version string, and a re-encode compared with the input
+(equal bytes cannot hold a key twice; other bytes are walked key by key). Only when the
+decode or the version lookup fails does the slow path run: it decodes untyped to find the
+exact reason (bad bytes, unknown type, old or unsupported version, every bad field) or to read
+and upgrade an older major.
 
 JSON has no NaN or Infinity: msgspec writes them as null and readers then refuse the message
 naming the field. Producers that need them must use MessagePack.
@@ -32,6 +40,7 @@ from typing import Any, Union
 import msgspec
 
 from . import migrations
+from .duplicates import duplicate_keys
 from .errors import (
     DecodeError,
     EncodeError,
@@ -177,17 +186,17 @@ def encode(
 ) -> bytes:
     """Wrap ``data`` in an envelope and encode it.
 
-    ``data`` is a mapping (validated, every bad field reported) or an instance of the shape
-    Struct (taken as built; readers still validate). ``version`` defaults to the current
-    version; a known older version writes the legacy shape, as an old producer would.
+    ``data`` is a mapping or an instance of the shape Struct; either is validated first, every
+    bad field reported, and nothing is written for an invalid message. ``version`` defaults to
+    the current version; a known older version writes the legacy shape, as an old producer
+    would.
     """
     writer = _WRITERS.get((message_type, version)) or _writer(message_type, version)
     shape, wire_type, shape_version = writer
     encoder = _ENCODERS.get(format)
     if encoder is None:
         check_format(format)
-    if type(data) is not shape:
-        data = validate(message_type, data, version=shape_version)
+    data = validate(message_type, data, version=shape_version)
     if created_at is None:
         created_at = datetime.now(UTC)
     elif created_at.tzinfo is None:
@@ -213,15 +222,29 @@ def encode(
 def validate(
     message_type: str, data: Mapping[str, Any] | msgspec.Struct, *, version: str | None = None
 ) -> msgspec.Struct:
-    """Check ``data`` against a message type's shape; return it typed or list every problem."""
+    """Check ``data`` against a message type's shape; return it typed or list every problem.
+
+    A Struct of the shape is checked too (msgspec builds Structs without checking their
+    constraints) and returned as it is.
+    """
     shape, _, _ = _WRITERS.get((message_type, version)) or _writer(message_type, version)
-    if type(data) is shape:
-        return data
+    built = type(data) is shape
+    plain = data
+    if built:
+        try:
+            plain = msgspec.to_builtins(data, builtin_types=_KEPT_ON_CHECK)
+        except (TypeError, ValueError, OverflowError) as error:
+            raise EncodeError(f"The {message_type} message holds a value that cannot be written: {error}.") from None
     try:
-        return msgspec.convert(data, shape)
+        typed = msgspec.convert(plain, shape)
     except msgspec.ValidationError as error:
-        errors = collect_errors(data, shape, "data") or [from_msgspec(error, "data")]
+        errors = collect_errors(plain, shape, "data") or [from_msgspec(error, "data")]
         raise ValidationError(errors, message_type=message_type) from None
+    return data if built else typed
+
+
+# Kept as they are when a Struct is checked, so the check sees them as a reader would.
+_KEPT_ON_CHECK = (datetime,)
 
 
 def decode(
@@ -251,6 +274,8 @@ def decode(
     message_type, current_version, fast_versions = _READ_INFO[type(wire)]
     if wire.schema_version not in fast_versions:
         return _decode_slow(raw, format)
+    if not _written_as_is(wire, raw, format):
+        _refuse_duplicate_keys(raw, format, message_type)
     # Positional: this runs for every message, and keywords cost a measurable share of it.
     return Envelope(
         message_type,
@@ -275,6 +300,10 @@ def _decode_slow(raw: bytes | bytearray | memoryview, format: Format) -> Envelop
             f"The {format} message holds a {type(obj).__name__}, not an envelope object.",
             reason="not_an_envelope",
         )
+    if not _written_as_is(obj, raw, format):
+        name = obj.get("message_type")
+        known = name if isinstance(name, str) and name in CURRENT_VERSIONS else None
+        _refuse_duplicate_keys(raw, format, known)
 
     message_type = obj.get("message_type", _ABSENT)
     version = obj.get("schema_version", _ABSENT)
@@ -323,6 +352,27 @@ def _decode_slow(raw: bytes | bytearray | memoryview, format: Format) -> Envelop
 
 
 _ABSENT = object()
+
+
+def _written_as_is(decoded: Any, raw: bytes | bytearray | memoryview, format: Format) -> bool:
+    """True when encoding what was read gives back the very bytes: then no key is there twice,
+    because an encoder writes each key of a dict or Struct once."""
+    try:
+        return _ENCODERS[format].encode(decoded) == raw
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
+def _refuse_duplicate_keys(raw: bytes | bytearray | memoryview, format: Format, message_type: str | None) -> None:
+    """Raise ValidationError naming every key the message holds twice, if any."""
+    try:
+        paths = duplicate_keys(raw, format)
+    except ValueError as error:
+        name = "JSON" if format == "json" else "MessagePack"
+        raise DecodeError(f"The {name} message is malformed: {error}.", reason="malformed") from None
+    if paths:
+        problems = [FieldError(path, "key written more than once", "duplicate") for path in paths]
+        raise ValidationError(problems, message_type=message_type)
 
 
 def _envelope_field_problem(name: str, value: Any, expected: str) -> FieldError:

@@ -125,7 +125,7 @@ class FieldError(NamedTuple):
 
     path: str  # e.g. "data.chunks[0].embedding"
     problem: str  # e.g. "expected int, got str"
-    kind: str  # missing | wrong_type | out_of_range | invalid_value
+    kind: str  # missing | wrong_type | out_of_range | invalid_value | duplicate (a key written twice)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.problem}"

@@ -18,7 +18,8 @@ from opentelemetry import propagate
 from ai_platform import codec
 from ai_platform.messaging import headers as h
 from ai_platform.messaging.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
-from ai_platform.messaging.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter
+from ai_platform.messaging.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter, ingest_durable
+from ai_platform.messaging.subjects import of_tenant as subjects_of_tenant
 
 log = logging.getLogger("ai_platform.messaging")
 
@@ -74,10 +75,11 @@ class Bus:
                     error_cb=bus._on_error,
                     reconnected_cb=bus._on_reconnect,
                 ),
-                timeout=settings.connect_timeout_s + 1.0,
+                timeout=settings.connect_timeout_s,  # the whole connect, retries included
             )
         except (OSError, TimeoutError, nats.errors.Error) as exc:
-            cause = str(exc) or type(exc).__name__
+            # The client retries a refused server until the timeout; its last error says why.
+            cause = bus.errors[-1] if bus.errors else (str(exc) or type(exc).__name__)
             raise MessagingUnavailable(settings.url, cause) from None
         bus.js = bus.nc.jetstream()
         return bus
@@ -103,6 +105,19 @@ class Bus:
             except nats.js.errors.BadRequestError:
                 await self.js.update_stream(config)
 
+    async def purge_tenant(self, tenant_id: str) -> None:
+        """Remove a tenant from the streams: its queued and parked messages, and its consumer."""
+        for stream in (INGEST_STREAM, DEAD_LETTER_STREAM):
+            for subject in subjects_of_tenant(tenant_id):
+                try:
+                    await self.js.purge_stream(stream, subject=subject)
+                except nats.js.errors.NotFoundError:
+                    pass  # no stream yet: nothing of the tenant's is kept
+        try:
+            await self.js.delete_consumer(INGEST_STREAM, ingest_durable(tenant_id))
+        except nats.js.errors.NotFoundError:
+            pass
+
     # sending ---------------------------------------------------------------------------------
 
     def envelope(self, message_type: str, data, tenant_id: str, extra: dict | None = None) -> tuple[bytes, dict]:
@@ -120,6 +135,12 @@ class Bus:
     async def request(self, subject: str, message_type: str, data, tenant_id: str,
                       timeout_s: float) -> codec.Envelope:
         """Request/reply through a reply inbox. No listener fails at once; a slow one times out."""
+        envelope, _ = await self.exchange(subject, message_type, data, tenant_id, timeout_s)
+        return envelope
+
+    async def exchange(self, subject: str, message_type: str, data, tenant_id: str,
+                       timeout_s: float) -> tuple[codec.Envelope, dict[str, str]]:
+        """A request and its reply's envelope and headers; an error reply raises WorkerFailed."""
         payload, headers = self.envelope(message_type, data, tenant_id)
         try:
             reply = await self.nc.request(subject, payload, timeout=timeout_s, headers=headers)
@@ -127,17 +148,24 @@ class Bus:
             raise NoWorkerAvailable(subject) from None
         except nats.errors.TimeoutError:
             raise RequestTimedOut(subject, timeout_s) from None
-        if reply.headers and h.ERROR_CODE in reply.headers:
-            raise WorkerFailed(subject, reply.headers[h.ERROR_CODE], reply.headers.get(h.ERROR_MESSAGE, ""))
-        return codec.decode(reply.data, format=codec.format_from_headers(reply.headers))
+        envelope = codec.decode(reply.data, format=codec.format_from_headers(reply.headers))
+        if envelope.message_type == "error":
+            raise WorkerFailed(subject, envelope.data.code, envelope.data.message)
+        return envelope, dict(reply.headers or {})
 
     async def reply(self, msg: Msg, message_type: str, data, tenant_id: str) -> None:
-        payload, headers = self.envelope(message_type, data, tenant_id)
+        payload, headers = self.envelope(message_type, data, tenant_id, {h.SERVED_BY: self.settings.name})
         await self.nc.publish(msg.reply, payload, headers=headers)
 
-    async def reply_error(self, msg: Msg, code: str, message: str) -> None:
-        if msg.reply:
-            await self.nc.publish(msg.reply, b"", headers={h.ERROR_CODE: code, h.ERROR_MESSAGE: message[:500]})
+    async def reply_error(self, msg: Msg, tenant_id: str, code: str, message: str,
+                          request_id: str | None = None) -> None:
+        """An error envelope in the body, and the code in the headers, for callers in any language."""
+        if not msg.reply:
+            return
+        error = {"code": code, "message": message[:500], "request_id": request_id, "timestamp": now()}
+        payload, headers = self.envelope("error", error, tenant_id, {
+            h.ERROR_CODE: code, h.ERROR_MESSAGE: message[:500], h.SERVED_BY: self.settings.name})
+        await self.nc.publish(msg.reply, payload, headers=headers)
 
     async def park(self, component: str, tenant_id: str, msg: Msg, reason: str, detail: str) -> None:
         """Put a message a consumer could not handle on the dead-letter subject, bytes untouched."""

@@ -9,3 +9,4 @@ ERROR_MESSAGE = "X-Error-Message"
 DEAD_LETTER_REASON = "X-Dead-Letter-Reason"
 DEAD_LETTER_DETAIL = "X-Dead-Letter-Detail"
 ORIGINAL_SUBJECT = "X-Original-Subject"
+SERVED_BY = "X-Served-By"  # the connection name of the worker that answered, for operators

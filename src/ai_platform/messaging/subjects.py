@@ -46,3 +46,14 @@ def rag_queries(tenant_id: str) -> str:
 
 def dead_letter(component: str, tenant_id: str) -> str:
     return f"ai.dlq.{component}.{tenant_id}"
+
+
+def ingest_durable(tenant_id: str) -> str:
+    """The durable consumer through which a tenant's ingestion workers share its documents."""
+    return f"rag-ingest-{tenant_id}"
+
+
+def of_tenant(tenant_id: str) -> list[str]:
+    """Filters for every subject that carries the tenant's messages in a stream."""
+    subject("any", "any", tenant_id)  # refuses a tenant id that could widen the filter
+    return [f"ai.*.*.{tenant_id}"]

@@ -22,6 +22,14 @@ from ai_platform.messaging.bus import Bus, decode_message, now
 log = logging.getLogger("ai_platform.messaging")
 
 
+class RequestRefused(Exception):
+    """A readable request this worker will not serve; the caller is told why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class Worker:
     """A subscription with a handler; stop() drains it.
 
@@ -40,6 +48,7 @@ class Worker:
         self._running: set[asyncio.Task] = set()
 
     async def _subscribe(self, subject: str, queue: str) -> None:
+        await self.bus.ensure_streams()  # where this worker parks what it cannot read
         callback = self._on_message if self.in_flight == 1 else self._dispatch
         self._subscription = await self.bus.nc.subscribe(subject, queue=queue, cb=callback)
 
@@ -54,11 +63,12 @@ class Worker:
             envelope = decode_message(msg)
         except codec.CodecError as exc:
             await self.bus.park(self.component, self.tenant_id, msg, exc.reason, str(exc))
-            await self.bus.reply_error(msg, exc.reason, str(exc))
+            await self.bus.reply_error(msg, self.tenant_id, exc.reason, str(exc))
             return
         sender_tenant = (msg.headers or {}).get(h.TENANT)
         if sender_tenant != self.tenant_id:
-            await self.bus.reply_error(msg, "tenant_mismatch", f"this worker serves tenant {self.tenant_id}")
+            await self.bus.reply_error(msg, self.tenant_id, "tenant_mismatch",
+                                       f"this worker serves tenant {self.tenant_id}, not {sender_tenant}")
             return
         # Work continues the caller's trace: its traceparent came in the headers.
         token = otel_context.attach(propagate.extract(msg.headers or {}))
@@ -67,9 +77,16 @@ class Worker:
             self.handled += 1
         except Exception as exc:  # the caller gets the reason; the worker keeps serving
             log.warning("%s failed on %s: %s", self.component, msg.subject, exc)
-            await self.bus.reply_error(msg, getattr(exc, "reason", type(exc).__name__), str(exc))
+            reason = getattr(exc, "reason", "worker_failed")  # a snake_case code, as the error envelope requires
+            await self.bus.reply_error(msg, self.tenant_id, reason, str(exc))
         finally:
             otel_context.detach(token)
+
+    def _require_tenant(self, body_tenant: str) -> None:
+        """The tenant the message body names must be the one this worker serves."""
+        if body_tenant != self.tenant_id:
+            raise RequestRefused("tenant_mismatch",
+                                 f"the request names tenant {body_tenant}; this worker serves {self.tenant_id}")
 
     async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
         raise NotImplementedError
@@ -91,9 +108,10 @@ class GatewayWorker(Worker):
     component = "gateway"
     in_flight = 16
 
-    def __init__(self, bus: Bus, tenant_id: str, complete: Callable) -> None:
+    def __init__(self, bus: Bus, tenant_id: str, complete: Callable, models: tuple[str, ...]) -> None:
         super().__init__(bus, tenant_id)
         self._complete = complete  # Gateway.complete
+        self.models = models  # the model names this gateway serves
 
     async def start(self) -> GatewayWorker:
         await self._subscribe(subjects.gateway_requests(self.tenant_id), subjects.GATEWAY_WORKERS)
@@ -101,10 +119,14 @@ class GatewayWorker(Worker):
 
     async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
         request: codec.LLMRequest = envelope.data
+        self._require_tenant(request.tenant_id)
+        if request.model not in self.models:
+            raise RequestRefused("unknown_model", f"model {request.model!r} is not served here; "
+                                                  f"served models: {', '.join(self.models)}")
         messages = ([{"role": m.role, "content": m.content} for m in request.messages] if request.messages
                     else [{"role": "user", "content": request.prompt or ""}])
         completion = await asyncio.to_thread(
-            self._complete, messages, temperature=request.parameters.temperature,
+            self._complete, messages, model=request.model, temperature=request.parameters.temperature,
             max_tokens=request.parameters.max_tokens,
         )
         usage = completion.usage
@@ -131,6 +153,7 @@ class RagQueryWorker(Worker):
 
     async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
         query: codec.RAGQuery = envelope.data
+        self._require_tenant(query.tenant_id)
         result = await asyncio.to_thread(self._answer, self.tenant_id, query.query, query.parameters.top_k,
                                          query.parameters.similarity_threshold)
         await self.bus.reply(msg, "rag_result", {
@@ -209,7 +232,7 @@ class IngestionWorker:
         self._ingest = ingest  # (tenant_id, RAGDocument) -> StoredDocument
         self.ack_wait_s, self.max_deliver = ack_wait_s, max_deliver
         self._permanent = permanent_errors
-        self.durable = f"rag-ingest-{tenant_id}"
+        self.durable = subjects.ingest_durable(tenant_id)
         self.stored = 0
         self.deliveries: list[int] = []  # how many times each handled message had been delivered
         self._task: asyncio.Task | None = None

@@ -1,11 +1,16 @@
-"""Attach every prompt sent to the language model, and its answer, during a block of work."""
+"""Attach every prompt sent to the language model, the headers it came with, and its answer.
+
+Everything goes through the redacting attachments, so the API key the model saw is never shown."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from harness.reporting import attach_json, attach_text
-from harness.world import World
+
+if TYPE_CHECKING:
+    from harness.world import World
 
 
 @contextmanager
@@ -13,12 +18,14 @@ def model_exchange(world: World):
     if not world.session.scripted:
         yield
         return
-    seen = len(world.llm.journal("chat"))
+    script = world.session.model_server.script
+    seen = len(script.journal("chat"))
     try:
         yield
     finally:
-        for entry in world.llm.journal("chat")[seen:]:
+        for entry in script.journal("chat")[seen:]:
             attach_json(f"prompt sent to {entry.model}", {"messages": list(entry.messages),
                                                           "parameters": entry.parameters})
+            attach_json(f"request headers seen by {entry.model}", entry.headers)
             attach_text(f"answer from {entry.model}", entry.answer if entry.outcome == "answered"
                         else f"(no answer: {entry.outcome})")

@@ -1,50 +1,60 @@
-"""Drive the knowledge base: add documents, ask questions, look at what is stored."""
+"""Drive the knowledge base: add documents and ask questions as a tenant; read back what is stored."""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from ai_platform.rag import Document, RagAnswer
-from ai_platform.store import StoredChunk, StoredDocument
+from ai_platform.store import StoredDocument
+from harness.drivers.database import ChunkRow
 from harness.drivers.exchange import model_exchange
 from harness.reporting import attach_json
-from harness.world import World
+
+if TYPE_CHECKING:
+    from harness.world import World
 
 
 def document_id(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "untitled"
 
 
-def add_document(world: World, title: str, text: str, *, tenant: str | None = None,
-                 content_type: str = "text/plain") -> StoredDocument:
-    tenant_id = world.tenants.id_of(tenant) if tenant else world.tenant
-    stored = world.platform.ingestor.ingest(tenant_id, Document(document_id(title), title, text, content_type))
-    attach_json(f"stored {title}", {"document_id": stored.document_id, "chunks": stored.chunk_count,
-                                    "created": stored.created})
-    return stored
+class KnowledgeBase:
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self.texts: dict[str, str] = {}  # title -> the text the scenario added last
 
+    def add(self, title: str, text: str, *, tenant: str | None = None,
+            content_type: str = "text/plain") -> StoredDocument:
+        self.texts[title] = text
+        tenant_id = self._world.tenants.id_of(tenant)
+        stored = self._world.platform.ingestor.ingest(tenant_id, Document(document_id(title), title, text,
+                                                                          content_type))
+        attach_json(f"stored {title}", {"document_id": stored.document_id, "chunks": stored.chunk_count,
+                                        "created": stored.created})
+        return stored
 
-def ask(world: World, question: str, *, tenant: str | None = None) -> RagAnswer:
-    tenant_id = world.tenants.id_of(tenant) if tenant else world.tenant
-    with model_exchange(world):
-        answer = world.platform.retriever.answer(tenant_id, question)
-    attach_json("retrieved passages", [
-        {"document": p.title, "chunk": p.ordinal, "score": round(p.score, 4), "text": p.text}
-        for p in answer.passages
-    ])
-    return answer
+    def ask(self, question: str, *, tenant: str | None = None) -> RagAnswer:
+        tenant_id = self._world.tenants.id_of(tenant)
+        retriever = self._world.platform.retriever
+        with model_exchange(self._world):
+            answer = retriever.answer(tenant_id, question)
+        attach_json("retrieved passages", [
+            {"document": p.title, "chunk": p.ordinal, "score": round(p.score, 4), "text": p.text}
+            for p in answer.passages
+        ])
+        return answer
 
+    def remove_tenant(self, tenant: str | None = None) -> None:
+        self._world.platform.remove_tenant(self._world.tenants.id_of(tenant))
 
-def titles(world: World, *, tenant: str | None = None) -> list[str]:
-    tenant_id = world.tenants.id_of(tenant) if tenant else world.tenant
-    return world.platform.store.document_ids(tenant_id)
+    # an independent read of what is stored ------------------------------------------------------
 
+    def document_ids(self, *, tenant: str | None = None) -> list[str]:
+        return self._world.database.document_ids(self._world.tenants.id_of(tenant))
 
-def chunks_of(world: World, title: str, *, tenant: str | None = None) -> list[StoredChunk]:
-    tenant_id = world.tenants.id_of(tenant) if tenant else world.tenant
-    return world.platform.store.stored_chunks(tenant_id, document_id(title))
+    def chunks(self, title: str, *, tenant: str | None = None) -> list[ChunkRow]:
+        return self._world.database.chunks(self._world.tenants.id_of(tenant), document_id(title))
 
-
-def rows_of(world: World, *, tenant: str | None = None) -> dict[str, int]:
-    tenant_id = world.tenants.id_of(tenant) if tenant else world.tenant
-    return world.platform.store.count_rows(tenant_id)
+    def row_counts(self, *, tenant: str | None = None) -> dict[str, int]:
+        return self._world.database.row_counts(self._world.tenants.id_of(tenant))

@@ -1,50 +1,101 @@
-"""Drive the platform over NATS: connect components, start workers, send, request, wait.
+"""Drive the platform over NATS: connect components, host workers, send, request, and observe
+what a neighbouring component could see (results, replies, dead letters, stream contents).
 
 Everything started here is registered for cleanup when it is created: workers stop, connections
-drain, the scenario's durable consumer is deleted.
+drain, the tenant's queued messages and consumers are purged.
 """
 
 from __future__ import annotations
 
-import time
+import asyncio
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import nats.errors
+import nats.js.errors
+from nats.aio.msg import Msg
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 
+from ai_platform import codec
 from ai_platform.messaging import (
     AgentInbox,
     Bus,
     ConnectionSettings,
     GatewayWorker,
     IngestionWorker,
+    MessagingError,
     PlatformClient,
     RagQueryWorker,
     TaskWorker,
+    headers,
     subjects,
 )
+from ai_platform.messaging.bus import now
 from ai_platform.rag import DocumentRejected
-from harness.world import World
+from harness.drivers.knowledge_base import document_id
+from harness.reporting import attach_json, attach_text
+from harness.waiting import scaled, wait_until
+
+if TYPE_CHECKING:
+    from harness.world import World
 
 CONNECT_TIMEOUT_S = 1.0
+REQUEST_TIMEOUT_S = 5.0  # the platform's documented default request timeout
+DELIVERY_BUDGET_S = 5.0  # how long a published message may take to reach its reader here
+
+# Payloads a producer can get wrong, as a sentence names them.
+UNREADABLE = ("garbage bytes", "a truncated envelope", "an envelope of schema version 9.0", "an empty document")
+
+
+@dataclass
+class Reply:
+    """A reply as the requesting component received it."""
+
+    envelope: codec.Envelope
+    served_by: str
+
+
+@dataclass
+class Observed:
+    """Messages a component subscribed to a subject has seen, decoded."""
+
+    messages: list = field(default_factory=list)
 
 
 class Messaging:
-    def __init__(self, world: World, add_cleanup) -> None:
-        self.world, self._add_cleanup = world, add_cleanup
-        self.loop = world.session.loop
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self._loop = world.session.loop
         self._client: PlatformClient | None = None
         self.buses: list[Bus] = []
+        self.workers: dict[str, object] = {}  # by the name the scenario gave them
+        self.received: dict[tuple[str | None, str], list[codec.AgentMessage]] = {}  # (tenant, agent) -> inbox
+        self.published: list[str] = []  # document ids the API published, in order
+        self.raw_payload: bytes | None = None  # the last bytes a producer sent as they were written
         # Settings the scenario gave its ingestion workers (ack_wait_s, max_deliver); the rest are defaults.
         self.ingestion_options: dict[str, float] = {}
+        self.submitted_tasks: list[str] = []
+        self.task_results = Observed()  # what the manager, listening on the results subject, received
+        self.traces_seen: dict[tuple[str | None, str], list[str]] = {}  # (tenant, agent) -> trace ids it ran in
+        self.late_replies: Observed | None = None  # replies that reached reply inboxes, once watched
+        world.add_cleanup(self._purge_tenants)  # registered first, so it runs after the workers stopped
 
     def run(self, coro, budget_s: float = 30.0):
-        return self.loop.run(coro, budget_s)
+        return self._loop.run(coro, scaled(budget_s))
+
+    def tenant(self, name: str | None = None) -> str:
+        return self._world.tenants.id_of(name)
+
+    # connections --------------------------------------------------------------------------------
 
     def connect(self, name: str, url: str | None = None) -> Bus:
-        settings = ConnectionSettings(url or self.world.session.infra.nats_url(), name=name,
+        settings = ConnectionSettings(url or self._world.session.infra.nats_url(), name=name,
                                       connect_timeout_s=CONNECT_TIMEOUT_S)
         bus = self.run(Bus.connect(settings))
         self.buses.append(bus)
-        self._add_cleanup(self.run, bus.close())
+        self._world.add_cleanup(self.run, bus.close())
         return bus
 
     def connect_api_through(self, url: str) -> PlatformClient:
@@ -58,98 +109,284 @@ class Messaging:
             self._client = PlatformClient(self.connect("api"))
         return self._client
 
-    def _start(self, worker):
+    def errors_reported(self) -> dict[str, list[str]]:
+        """Asynchronous errors each connection's client reported."""
+        return {bus.settings.name: bus.errors for bus in self.buses if bus.errors}
+
+    # workers ------------------------------------------------------------------------------------
+
+    def _start(self, name: str, worker):
         started = self.run(worker.start())
-        self._add_cleanup(self.run, worker.stop())
+        self._world.add_cleanup(self.run, worker.stop())
+        self.workers[name] = started
         return started
 
-    def gateway_worker(self, tenant_id: str) -> GatewayWorker:
-        return self._start(GatewayWorker(self.connect("gateway-worker"), tenant_id,
-                                         self.world.platform.gateway.complete))
+    def gateway_worker(self, name: str, tenant: str | None = None) -> GatewayWorker:
+        gateway = self._world.platform.gateway
+        served = tuple(d.name for d in gateway.settings.deployments)
+        return self._start(name, GatewayWorker(self.connect(name), self.tenant(tenant), gateway.complete, served))
 
-    def rag_worker(self, tenant_id: str) -> RagQueryWorker:
-        return self._start(RagQueryWorker(self.connect("rag-worker"), tenant_id, self.world.platform.answer_query))
+    def rag_worker(self, name: str = "rag-worker") -> RagQueryWorker:
+        return self._start(name, RagQueryWorker(self.connect(name), self.tenant(), self._world.platform.answer_query))
 
-    def task_worker(self, tenant_id: str, worker_id: str) -> TaskWorker:
-        return self._start(TaskWorker(self.connect(worker_id), tenant_id, worker_id,
-                                      self.world.platform.execute_task))
+    def task_worker(self, name: str) -> TaskWorker:
+        return self._start(name, TaskWorker(self.connect(name), self.tenant(), name,
+                                            self._world.platform.execute_task))
 
-    def agent_inbox(self, tenant_id: str, agent_id: str) -> AgentInbox:
-        return self._start(AgentInbox(self.connect(f"agent-{agent_id}"), tenant_id, agent_id))
+    def agent_inbox(self, agent: str, tenant: str | None = None) -> None:
+        inbox = self.received.setdefault((tenant, agent), [])
+        traces = self.traces_seen.setdefault((tenant, agent), [])
 
-    def ingestion_worker(self, tenant_id: str) -> IngestionWorker:
-        bus = self.connect("ingestion-worker")
-        worker = IngestionWorker(bus, tenant_id, self.world.platform.ingest_message,
+        async def deliver(message: codec.AgentMessage) -> None:  # what the agent itself is handed
+            inbox.append(message)
+            traces.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+
+        self._start(f"agent {agent} of {tenant}", AgentInbox(self.connect(f"agent-{agent}"), self.tenant(tenant),
+                                                              agent, deliver))
+
+    def ingestion_worker(self, name: str = "ingestion-worker") -> IngestionWorker:
+        worker = IngestionWorker(self.connect(name), self.tenant(), self._world.platform.ingest_message,
                                  permanent_errors=(DocumentRejected,), **self.ingestion_options)
-        self._add_cleanup(self._delete_consumer, worker.durable)  # runs after the worker has stopped
-        return self._start(worker)
+        return self._start(name, worker)
 
-    def _delete_consumer(self, durable: str) -> None:
-        async def delete():
-            bus = self.client.bus
+    def crash_after_storing(self, budget_s: float = 10.0) -> None:
+        """A worker that stores the next document, then loses its connection before it can ack."""
+        bus = self.connect("crashing-ingestion-worker")
+        crashed = []
+
+        def store_then_crash(tenant: str, message):
+            stored = self._world.platform.ingest_message(tenant, message)
+            self._loop.submit(bus.nc.close())
+            crashed.append(stored)
+            return stored
+
+        worker = IngestionWorker(bus, self.tenant(), store_then_crash, **self.ingestion_options)
+        self.run(worker.start())
+        try:
+            wait_until(lambda: crashed, budget_s, "the crashing worker to store the document")
+        finally:
+            self.run(worker.stop())
+
+    # what the API does --------------------------------------------------------------------------
+
+    def publish_document(self, title: str, text: str) -> None:
+        self.run(self.client.publish_document(self.tenant(), document_id(title), title, text))
+        self.raw_payload = self.raw_payload or self.client.last_published
+        self.published.append(document_id(title))
+
+    def complete(self, prompt: str, *, timeout_s: float = REQUEST_TIMEOUT_S, tenant: str | None = None,
+                 model: str = "chat", body_tenant: str | None = None) -> Reply:
+        """Ask for a completion on the tenant's subject; the body may name another tenant."""
+        tenant_id = self.tenant(tenant)
+        request = {"request_id": codec.new_message_id(), "prompt": prompt, "model": model,
+                   "tenant_id": self.tenant(body_tenant) if body_tenant else tenant_id,
+                   "timestamp": now()}
+        return self._request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id, timeout_s)
+
+    def complete_all(self, prompts: dict[str | None, str]) -> dict[str | None, Reply]:
+        """Several tenants ask at the same moment; each prompt is keyed by its tenant."""
+        client = self.client  # connected here, not inside the coroutine below
+
+        async def together():
+            return await asyncio.gather(*(
+                self._request_async(client.bus, subjects.gateway_requests(self.tenant(t)), "llm_request",
+                                    {"request_id": codec.new_message_id(), "prompt": p, "model": "chat",
+                                     "tenant_id": self.tenant(t), "timestamp": now()},
+                                    self.tenant(t), REQUEST_TIMEOUT_S)
+                for t, p in prompts.items()))
+
+        return dict(zip(prompts, self.run(together()), strict=True))
+
+    def ask_rag(self, question: str) -> Reply:
+        threshold = self._world.config.retrieval.similarity_threshold
+        query = {"query_id": codec.new_message_id(), "query": question, "tenant_id": self.tenant(),
+                 "timestamp": now(), "parameters": {"top_k": 5, "similarity_threshold": threshold}}
+        return self._request(subjects.rag_queries(self.tenant()), "rag_query", query, self.tenant(),
+                             REQUEST_TIMEOUT_S)
+
+    def _request(self, subject: str, message_type: str, data: dict, tenant_id: str, timeout_s: float) -> Reply:
+        bus = self.client.bus
+        return self.run(self._request_async(bus, subject, message_type, data, tenant_id, timeout_s), timeout_s + 5)
+
+    @staticmethod
+    async def _request_async(bus: Bus, subject: str, message_type: str, data: dict, tenant_id: str,
+                             timeout_s: float) -> Reply:
+        envelope, reply_headers = await bus.exchange(subject, message_type, data, tenant_id, timeout_s)
+        return Reply(envelope, reply_headers.get(headers.SERVED_BY, ""))
+
+    def submit_tasks(self, count: int) -> None:
+        """The manager listens for results, then submits the tasks."""
+        self.task_results = self.observe(subjects.agent_results(self.tenant()))
+        self.submitted_tasks = [f"task-{i:02d}" for i in range(1, count + 1)]
+        for task_id in self.submitted_tasks:
+            self.run(self.client.submit_task(self.tenant(), task_id, "helper", "answer",
+                                             {"question": f"Please handle task number {task_id}."}))
+
+    def send_agent_message(self, source: str, target: str, text: str, tenant: str | None = None) -> None:
+        self.run(self.client.send_agent_message(self.tenant(tenant), source, target, text))
+
+    def send_traced_agent_message(self, source: str, target: str, text: str) -> str:
+        """Send inside a traced operation of the sender's; returns the operation's trace id."""
+        tracer = TracerProvider().get_tracer("acceptance-suite")
+        client = self.client  # connected here, not inside the coroutine below
+
+        async def send() -> str:
+            with tracer.start_as_current_span("agent.message.send") as span:
+                await client.send_agent_message(self.tenant(), source, target, text)
+                return format(span.get_span_context().trace_id, "032x")
+        return self.run(send())
+
+    # what a producer that gets it wrong does ----------------------------------------------------
+
+    def unreadable_payload(self, kind: str) -> bytes:
+        document = {"document_id": "odd-one", "content": "Some text.", "tenant_id": self.tenant(),
+                    "timestamp": "2026-11-21T10:00:00+00:00"}
+        if kind == "garbage bytes":
+            return b"\x00\xffthis is not a message"
+        if kind == "a truncated envelope":
+            whole = codec.encode("rag_document", document)
+            return whole[: len(whole) // 2]
+        if kind == "an envelope of schema version 9.0":
+            return codec.encode("rag_document", document).replace(b'"1.0"', b'"9.0"', 1)
+        if kind == "an empty document":
+            return codec.encode("rag_document", {**document, "content": ""})
+        raise ValueError(f"no payload called {kind!r}; known: {', '.join(UNREADABLE)}")
+
+    def publish_raw(self, kind: str) -> None:
+        raw = self.raw_payload = self.unreadable_payload(kind)
+        attach_text("bytes the producer published", raw.hex(" "))
+        self.run(self.client.bus.js.publish(subjects.rag_ingest(self.tenant()), raw,
+                                            headers={headers.TENANT: self.tenant()}))
+
+    def request_raw(self, raw: bytes) -> Msg:
+        """Send bytes as a completion request and return the reply as it came back."""
+        self.raw_payload = raw
+        return self.run(self.client.bus.nc.request(subjects.gateway_requests(self.tenant()), raw,
+                                                   timeout=REQUEST_TIMEOUT_S, headers={headers.TENANT: self.tenant()}))
+
+    def request_as(self, sender_tenant: str) -> Msg:
+        """A valid completion request on this tenant's subject whose header claims another tenant."""
+        request = {"request_id": codec.new_message_id(), "prompt": "Show me your documents.", "model": "chat",
+                   "tenant_id": self.tenant(), "timestamp": now()}
+        payload = codec.encode("llm_request", request)
+        return self.run(self.client.bus.nc.request(
+            subjects.gateway_requests(self.tenant()), payload, timeout=REQUEST_TIMEOUT_S,
+            headers={headers.TENANT: self.tenant(sender_tenant), **codec.headers_for("json")}))
+
+    # what a neighbouring component observes -----------------------------------------------------
+
+    def observe(self, subject: str, *, decode: bool = True) -> Observed:
+        """Subscribe, as another component would, and keep everything that arrives (decoded, or as it came)."""
+        observed = Observed()
+
+        async def collect(msg: Msg) -> None:
+            observed.messages.append(codec.decode(msg.data).data if decode else msg)
+
+        observer = self.connect("observer")
+        self.run(observer.nc.subscribe(subject, cb=collect))
+        self.run(observer.nc.flush())
+        return observed
+
+    def watch_replies(self) -> None:
+        """From now on, keep every reply a worker sends to a reply inbox (NATS's default `_INBOX.`)."""
+        self.client  # noqa: B018 - connected first, so its own start is not what is watched
+        if self.late_replies is None:
+            self.late_replies = self.observe("_INBOX.>", decode=False)
+
+    def worker_replies(self) -> list[Msg]:
+        assert self.late_replies is not None, "replies are watched from the API's first request on"
+        return [m for m in self.late_replies.messages if headers.SERVED_BY in (m.headers or {})]
+
+    def reaches_nats(self, name: str = "api") -> bool:
+        """Whether the component's connection round-trips to the server now."""
+        bus = self.client.bus if name == "api" else self.workers[name].bus
+        try:
+            self.run(bus.nc.flush(timeout=1), 2)
+        except (nats.errors.Error, TimeoutError):
+            return False
+        return True
+
+    def ingest_consumer(self):
+        """The tenant's durable ingestion consumer, as the JetStream API reports it."""
+        durable = subjects.ingest_durable(self.tenant())
+        return self.run(self.client.bus.js.consumer_info(subjects.INGEST_STREAM, durable))
+
+    def ingest_stream_count(self) -> int:
+        return self.stream_count(subjects.INGEST_STREAM, subjects.rag_ingest(self.tenant()))
+
+    @staticmethod
+    def error_body(reply: Msg) -> dict:
+        """An error reply's body as a client in any language reads it: plain JSON."""
+        return json.loads(reply.data)
+
+    def parked(self, component: str, expected: int) -> list[Msg]:
+        """Every message on the tenant's dead-letter subject: waits for `expected`, then reads on to the end."""
+        subject = subjects.dead_letter(component, self.tenant())
+        budget = scaled(DELIVERY_BUDGET_S)
+
+        async def read() -> list[Msg]:
+            sub = await self.client.bus.js.subscribe(subject, ordered_consumer=True)
+            found: list[Msg] = []
+            deadline = asyncio.get_running_loop().time() + budget
             try:
-                await bus.js.delete_consumer(subjects.INGEST_STREAM, durable)
-            except Exception:  # the stream may be gone with a stopped server; nothing is left then
-                pass
-        self.run(delete())
-
-    def parked(self, component: str, tenant_id: str, expected: int, budget_s: float = 5.0) -> list:
-        """Messages on the tenant's dead-letter subject, read from the dead-letter stream."""
-        async def read():
-            sub = await self.client.bus.js.subscribe(subjects.dead_letter(component, tenant_id), ordered_consumer=True)
-            found, deadline = [], time.monotonic() + budget_s
-            while len(found) < expected and time.monotonic() < deadline:
-                try:
-                    found.append(await sub.next_msg(timeout=0.2))
-                except nats.errors.TimeoutError:
-                    continue
-            await sub.unsubscribe()
+                while asyncio.get_running_loop().time() < deadline:
+                    try:
+                        msg = await sub.next_msg(timeout=0.2)
+                    except nats.errors.TimeoutError:
+                        continue
+                    found.append(msg)
+                    if len(found) >= expected and msg.metadata.num_pending == 0:
+                        break
+            finally:
+                await sub.unsubscribe()
             return found
-        return self.run(read(), budget_s + 5)
 
+        found = self.run(read(), budget + 5)
+        attach_json(f"parked on {subject}", [{"headers": m.headers, "bytes": len(m.data)} for m in found])
+        return found
 
-def wait_until(condition, budget_s: float, what: str, interval_s: float = 0.05):
-    """Poll condition() until it is truthy, or fail after budget_s saying what was awaited."""
-    deadline = time.monotonic() + budget_s
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"waited {budget_s} s for {what}; it did not happen")
-        time.sleep(interval_s)
+    def stream_count(self, stream: str, subject: str) -> int:
+        """How many messages a JetStream stream holds on a subject, as the NATS API reports it."""
+        async def count() -> int:
+            try:
+                info = await self.client.bus.js.stream_info(stream, subjects_filter=subject)
+            except nats.js.errors.NotFoundError:
+                return 0
+            return (info.state.subjects or {}).get(subject, 0)
+        return self.run(count())
 
+    def tenant_in_streams(self, tenant: str | None = None) -> dict[str, int]:
+        """Messages and consumers of the tenant that NATS keeps, read through the JetStream API."""
+        tenant_id = self.tenant(tenant)
 
-def crash_after_storing(messaging: Messaging, tenant_id: str, budget_s: float = 10.0) -> None:
-    """A worker that stores the next document, then loses its connection before it can ack."""
-    bus = messaging.connect("crashing-ingestion-worker")
-    crashed = []
+        async def read() -> dict[str, int]:
+            js, kept = self.client.bus.js, {}
+            for stream in (subjects.INGEST_STREAM, subjects.DEAD_LETTER_STREAM):
+                try:
+                    info = await js.stream_info(stream, subjects_filter=f"ai.*.*.{tenant_id}")
+                    kept[f"{stream} messages"] = sum((info.state.subjects or {}).values())
+                    consumers = await js.consumers_info(stream)
+                except nats.js.errors.NotFoundError:
+                    continue
+                kept[f"{stream} consumers"] = sum(tenant_id in (c.name or "") for c in consumers)
+            return kept
 
-    def store_then_crash(tenant: str, message):
-        stored = messaging.world.platform.ingest_message(tenant, message)
-        messaging.loop.submit(bus.nc.close())
-        crashed.append(stored)
-        return stored
+        return self.run(read())
 
-    worker = IngestionWorker(bus, tenant_id, store_then_crash, **messaging.ingestion_options)
-    messaging.run(worker.start())
-    try:
-        wait_until(lambda: crashed, budget_s, "the crashing worker to store the document")
-    finally:
-        messaging.run(worker.stop())
+    def remove_tenant(self, tenant: str | None = None) -> None:
+        self.run(self.client.bus.purge_tenant(self.tenant(tenant)))
 
+    # cleanup ------------------------------------------------------------------------------------
 
-DEFAULT_TIMEOUT_S = 5.0
-
-
-def bus_of(context) -> Messaging:
-    """The scenario's messaging driver, made on first use; what it starts is cleaned up with the scenario."""
-    world = context.world
-    if not hasattr(world, "messaging"):
-        world.messaging = Messaging(world, context.add_cleanup)
-        world.inboxes, world.ingestion_workers, world.gateway_workers = {}, [], []
-    return world.messaging
-
-
-def tenant_id(context, tenant: str | None = None) -> str:
-    return context.world.tenants.id_of(tenant) if tenant else context.world.tenant
+    def _purge_tenants(self) -> None:
+        """Remove the scenario's tenants from the streams, over a connection of its own."""
+        try:
+            bus = self.run(Bus.connect(ConnectionSettings(self._world.session.infra.nats_url(), name="cleanup",
+                                                          connect_timeout_s=CONNECT_TIMEOUT_S)), 10)
+        except MessagingError:
+            return  # NATS is gone; nothing of the scenario's is kept where the next one can see it
+        try:
+            for tenant_id in self._world.tenants.all_ids():
+                self.run(bus.purge_tenant(tenant_id), 10)
+        finally:
+            self.run(bus.close(), 10)

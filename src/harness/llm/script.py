@@ -47,6 +47,7 @@ class JournalEntry:
     answer: str = ""
     usage: dict = field(default_factory=dict)
     bearer: str = field(default="", repr=False)  # the API key the caller presented; never attached
+    headers: dict = field(default_factory=dict, repr=False)  # the HTTP headers as received, secret and all
     at: float = field(default_factory=time.time)
 
     @property

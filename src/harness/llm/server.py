@@ -1,13 +1,20 @@
 """The scripted language model: an OpenAI-compatible HTTP server on loopback.
 
-Serves POST /v1/chat/completions (JSON or SSE streaming, with usage) and POST /v1/embeddings
-(deterministic vectors). What it answers and which faults it plays come from a Script.
+Serves GET /v1/models, POST /v1/chat/completions (JSON or SSE streaming, with usage) and
+POST /v1/embeddings (deterministic vectors). What it answers and which faults it plays come from a
+Script; every request it takes is journalled with the headers it saw.
+
+Like a real provider it refuses, with a 4xx JSON error in the OpenAI shape, a body that is not a JSON
+object, fields of the wrong type, dimensions outside 1..MAX_DIMENSIONS, a Content-Length that is not a
+number (400), above MAX_BODY_BYTES (413) or not matched by the bytes that arrive within the read
+timeout (400), an unknown route (404) and a wrong method on a known one (405).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -17,16 +24,21 @@ from harness.llm.embeddings import embed
 from harness.llm.script import JournalEntry, Script, count_tokens
 
 DEFAULT_DIMENSIONS = 384
+MAX_DIMENSIONS = 4096
+MAX_BODY_BYTES = 8 * 1024 * 1024
+READ_TIMEOUT_S = 5.0
+ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST", "/v1/embeddings": "POST"}
 MALFORMED_BODY = b'{"id": "chatcmpl-broken", "choices": [ this is not json'
+_MISSING = object()
 
 
 class ScriptedModelServer:
-    def __init__(self, dimensions: int = DEFAULT_DIMENSIONS, host: str = "127.0.0.1") -> None:
+    def __init__(self, dimensions: int = DEFAULT_DIMENSIONS, host: str = "127.0.0.1",
+                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
         self.script = Script()
         self.dimensions = dimensions
-        handler = type("Handler", (_Handler,), {"model_server": self})
-        self._httpd = ThreadingHTTPServer((host, 0), handler)
-        self._httpd.daemon_threads = True
+        handler = type("Handler", (_Handler,), {"model_server": self, "timeout": read_timeout_s})
+        self._httpd = _Server((host, 0), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-llm", daemon=True)
 
     @property
@@ -43,40 +55,91 @@ class ScriptedModelServer:
         self._httpd.server_close()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a caller that never finishes must not keep the run alive
+    request_queue_size = 512  # the default (5) makes a burst of callers wait out SYN retries
+
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)  # a bug in the handler: show it
+        # else the caller left mid-answer: that is its business, not a failure of the model
+
+
+class _Refused(Exception):
+    """A request the model refuses, as a real provider would."""
+
+    def __init__(self, status: int, message: str, code: str = "invalid_request_error",
+                 headers: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.status, self.code, self.headers = status, code, headers
+
+
 class _Handler(BaseHTTPRequestHandler):
     model_server: ScriptedModelServer
     protocol_version = "HTTP/1.1"
+    timeout: float  # on the socket: a body that never arrives, or an idle caller, frees its thread
+    disable_nagle_algorithm = True  # headers and body go out as two writes; Nagle would hold the body ~40 ms
 
     def log_message(self, *_args) -> None:  # keep the test output clean
         pass
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
-            return self._json(200, {"object": "list", "data": []})
-        self._json(404, _error("not_found", f"no route GET {self.path}"))
+        self._serve()
 
-    def do_POST(self) -> None:
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _serve(self) -> None:
+        route, body = self.path.split("?")[0].rstrip("/"), None
         try:
-            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
-        except ValueError:
-            return self._json(400, _error("invalid_request_error", "request body is not JSON"))
-        route = self.path.rstrip("/")
-        if route == "/v1/chat/completions":
-            return self._chat(body)
-        if route == "/v1/embeddings":
-            return self._embeddings(body)
-        self._json(404, _error("not_found", f"no route POST {self.path}"))
+            method = ROUTES.get(route)
+            if method is None:
+                raise _Refused(404, f"no route {self.command} {self.path}", "not_found")
+            if method != self.command:
+                raise _Refused(405, f"{self.command} is not allowed on {route}, only {method}",
+                               "method_not_allowed", (("Allow", method),))
+            if route == "/v1/models":
+                return self._json(200, {"object": "list", "data": []})
+            body = self._body()
+            if route == "/v1/chat/completions":
+                _check_chat(body)
+                return self._chat(body)
+            _check_embeddings(body)
+            self._embeddings(body)
+        except _Refused as refusal:
+            if body is None:  # the body, if any, is still unread: this connection cannot carry another request
+                self.close_connection = True
+            self._json(refusal.status, _error(refusal.code, str(refusal)), refusal.headers)
+
+    def _body(self) -> dict:
+        length = self.headers.get("Content-Length", "0").strip()
+        if not (length.isascii() and length.isdigit()):
+            raise _Refused(400, f"Content-Length must be a non-negative integer, got {length!r}")
+        if int(length) > MAX_BODY_BYTES:
+            raise _Refused(413, f"request body of {length} bytes is over the limit of {MAX_BODY_BYTES} bytes",
+                           "request_too_large")
+        try:
+            raw = self.rfile.read(int(length))
+        except TimeoutError:
+            raw = b""
+        if len(raw) < int(length):
+            raise _Refused(400, f"request body ended before its Content-Length of {length} bytes arrived")
+        try:
+            body = json.loads(raw or b"{}")
+        except (ValueError, RecursionError):  # RecursionError: absurdly nested arrays
+            raise _Refused(400, "request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise _Refused(400, f"request body must be a JSON object, got {_described(body)}")
+        return body
 
     def _chat(self, body: dict) -> None:
         script = self.model_server.script
-        model, messages = str(body.get("model", "")), list(body.get("messages") or [])
+        model, messages = body["model"], body["messages"]
         parameters = {k: v for k, v in body.items() if k not in ("model", "messages")}
         if self._play_fault("chat", model, messages, parameters, ()):
             return
         answer = script.answer_for(model, messages)
         usage = _usage(count_tokens("\n".join(str(m.get("content", "")) for m in messages)), count_tokens(answer))
-        script.record(JournalEntry("chat", model, tuple(messages), parameters, (), "answered", answer, usage,
-                                   self._bearer()))
+        self._record("chat", model, tuple(messages), parameters, (), "answered", answer, usage)
         if body.get("stream"):
             return self._stream(model, answer, usage, bool((body.get("stream_options") or {}).get("include_usage")))
         self._json(
@@ -94,17 +157,12 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _embeddings(self, body: dict) -> None:
-        model = str(body.get("model", ""))
-        inputs = body.get("input")
-        inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
-        if not all(isinstance(text, str) for text in inputs):
-            return self._json(400, _error("invalid_request_error", "input must be text"))
+        model, inputs = body["model"], body["input"]
+        inputs = [inputs] if isinstance(inputs, str) else inputs
         if self._play_fault("embeddings", model, [], {}, tuple(inputs)):
             return
-        dimensions = int(body.get("dimensions") or self.model_server.dimensions)
-        self.model_server.script.record(
-            JournalEntry("embeddings", model, (), {}, tuple(inputs), "answered", bearer=self._bearer())
-        )
+        dimensions = body.get("dimensions") or self.model_server.dimensions
+        self._record("embeddings", model, (), {}, tuple(inputs), "answered")
         tokens = sum(count_tokens(text) for text in inputs)
         self._json(
             200,
@@ -126,8 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         outcome = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
-        script.record(JournalEntry(endpoint, model, tuple(messages), parameters, inputs, outcome,
-                                   bearer=self._bearer()))
+        self._record(endpoint, model, tuple(messages), parameters, inputs, outcome)
         if fault.kind == "delay":
             time.sleep(fault.delay_s)  # then answer normally, often to a caller who gave up
             return False
@@ -141,8 +198,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         return True
 
-    def _bearer(self) -> str:
-        return self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    def _record(self, *fields) -> None:
+        """Journal this request with the key and the headers the caller presented."""
+        bearer = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        self.model_server.script.record(JournalEntry(*fields, bearer=bearer, headers=dict(self.headers.items())))
 
     def _stream(self, model: str, answer: str, usage: dict, include_usage: bool) -> None:
         self.send_response(200)
@@ -176,18 +235,60 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(b"data: [DONE]\n\n")
         self.wfile.flush()
 
-    def _json(self, status: int, payload: dict) -> None:
-        self._raw(status, "application/json", json.dumps(payload).encode())
+    def _json(self, status: int, payload: dict, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        self._raw(status, "application/json", json.dumps(payload).encode(), headers)
 
-    def _raw(self, status: int, content_type: str, body: bytes) -> None:
+    def _raw(self, status: int, content_type: str, body: bytes, headers: tuple[tuple[str, str], ...] = ()) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the caller timed out and left; that is the scenario
+
+
+def _check_chat(body: dict) -> None:
+    model, messages = body.get("model", _MISSING), body.get("messages", _MISSING)
+    _check(isinstance(model, str), "model", model, "a string")
+    _check(isinstance(messages, list), "messages", messages, "a list of messages")
+    for i, message in enumerate(messages):
+        _check(isinstance(message, dict), f"messages[{i}]", message, "an object")
+        content = message.get("content")
+        parts = isinstance(content, list) and all(isinstance(part, dict) for part in content)
+        _check(content is None or isinstance(content, str) or parts, f"messages[{i}].content", content,
+               "a string, null or a list of content parts")
+    stream, options = body.get("stream"), body.get("stream_options")
+    _check(stream is None or isinstance(stream, bool), "stream", stream, "a boolean")
+    _check(options is None or isinstance(options, dict), "stream_options", options, "an object")
+
+
+def _check_embeddings(body: dict) -> None:
+    model, inputs, dimensions = body.get("model", _MISSING), body.get("input", _MISSING), body.get("dimensions")
+    texts = isinstance(inputs, list) and all(isinstance(text, str) for text in inputs)
+    _check(isinstance(model, str), "model", model, "a string")
+    _check(isinstance(inputs, str) or texts, "input", inputs, "a string or a list of strings")
+    # bool is an int to Python, not to JSON; the cap keeps one request from building gigabyte vectors
+    _check(dimensions is None or (type(dimensions) is int and 0 < dimensions <= MAX_DIMENSIONS), "dimensions",
+           dimensions, f"an integer from 1 to {MAX_DIMENSIONS}")
+
+
+def _check(ok: bool, field: str, value: object, wanted: str) -> None:
+    if not ok:
+        raise _Refused(400, f"'{field}' must be {wanted}, got {_described(value)}")
+
+
+def _described(value: object) -> str:
+    if value is _MISSING:
+        return "nothing"
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"
+    return json.dumps(value)[:40]
 
 
 def _pieces(answer: str) -> list[str]:

@@ -17,8 +17,10 @@ from msgspec import Meta
 
 from . import v0, v1
 
-VERSION_PATTERN = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
-_VERSION_RE = re.compile(VERSION_PATTERN)
+# "(?!\n)$" is the end of the text in both regex dialects: Python's "$" alone (re.search, as
+# Python JSON Schema validators use it) also matches before a final line break.
+VERSION_PATTERN = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?!\n)$"
+_VERSION_RE = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")  # used with fullmatch
 
 MESSAGE_TYPES: tuple[str, ...] = tuple(v1.SHAPES)
 CURRENT_VERSIONS: dict[str, str] = {name: v1.VERSION for name in v1.SHAPES}
@@ -35,8 +37,9 @@ Version = Annotated[str, Meta(description="Version of the data shape, MAJOR.MINO
 
 
 def parse_version(version: str) -> tuple[int, int] | None:
-    """``"1.2"`` -> ``(1, 2)``; None when the text is not MAJOR.MINOR."""
-    match = _VERSION_RE.match(version) if isinstance(version, str) else None
+    """``"1.2"`` -> ``(1, 2)``; None when the text is not exactly MAJOR.MINOR (no spaces, no
+    line break, ASCII digits only)."""
+    match = _VERSION_RE.fullmatch(version) if isinstance(version, str) else None
     return (int(match[1]), int(match[2])) if match else None
 
 
@@ -84,7 +87,7 @@ def json_schema(message_type: str, version: str) -> dict[str, Any]:
     pinned = Annotated[
         str,
         Meta(
-            pattern=rf"^{major}\.(0|[1-9][0-9]*)$",
+            pattern=rf"^{major}\.(0|[1-9][0-9]*)(?!\n)$",
             examples=[version],
             description=f"Version of the data shape; major {major}, any minor.",
         ),

@@ -153,6 +153,27 @@ class RAGResult(msgspec.Struct, kw_only=True):
     timestamp: Timestamp
 
 
+# Short snake_case, like the codec's own reasons; "(?!\n)$" is the end of the text in Python
+# and in JSON Schema alike (Python's "$" alone also matches before a final line break).
+ReasonCode = Annotated[
+    str,
+    Meta(
+        min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*(?!\n)$",
+        description="Short snake_case reason, e.g. rate_limited.",
+    ),
+]
+
+
+class ErrorReply(msgspec.Struct, kw_only=True):
+    """The reply a worker sends instead of a result when it cannot serve a request."""
+
+    code: ReasonCode
+    message: Annotated[str, Meta(min_length=1, description="One sentence for people.")]
+    details: Metadata = {}
+    request_id: Id | None = None
+    timestamp: Timestamp
+
+
 SHAPES: dict[str, type[msgspec.Struct]] = {
     "agent_message": AgentMessage,
     "agent_task": AgentTask,
@@ -162,4 +183,5 @@ SHAPES: dict[str, type[msgspec.Struct]] = {
     "rag_document": RAGDocument,
     "rag_query": RAGQuery,
     "rag_result": RAGResult,
+    "error": ErrorReply,
 }

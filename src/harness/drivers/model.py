@@ -1,0 +1,46 @@
+"""The scripted language model as scenarios see it: what it answers, which faults it plays, and
+its journal of what it was asked."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness.llm import Fault, JournalEntry, Rule
+from harness.session import SCRIPTED_MODELS
+
+if TYPE_CHECKING:
+    from harness.world import World
+
+
+class ScriptedModel:
+    def __init__(self, world: World) -> None:
+        self.script = world.session.model_server.script  # reset by the world's cleanup
+        self.delay_s = 0.0  # the slowest answer scripted, for steps about timeouts
+
+    def answers(self, answer: str, words: str, *, anywhere: bool) -> None:
+        """Answer `answer` when the question (or, anywhere, the whole prompt) mentions `words`."""
+        self.script.add_rule(Rule(answer, (words,), anywhere=anywhere))
+
+    def role_answers(self, role: str, answer: str) -> None:
+        self.script.add_rule(Rule(answer, (), anywhere=True, model=SCRIPTED_MODELS[role]))
+
+    def fails(self, role: str, kind: str, *, status: int = 500) -> None:
+        self.script.add_fault(Fault(kind, model=SCRIPTED_MODELS[role], status=status))
+
+    def is_slow(self, role: str, seconds: float, *, times: int | None = None) -> None:
+        self.script.add_fault(Fault("delay", model=SCRIPTED_MODELS[role], delay_s=seconds, remaining=times))
+        self.delay_s = max(self.delay_s, seconds)
+
+    def chats(self) -> list[JournalEntry]:
+        return self.script.journal("chat")
+
+    def requests(self) -> list[JournalEntry]:
+        return self.script.journal()
+
+    def requests_to(self, role: str) -> list[JournalEntry]:
+        return [e for e in self.script.journal() if e.model == SCRIPTED_MODELS[role]]
+
+    def last_prompt(self) -> str:
+        asked = self.chats()
+        assert asked, "expected a prompt to have been sent to the language model, none was"
+        return asked[-1].prompt

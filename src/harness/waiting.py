@@ -1,0 +1,40 @@
+"""The one way a step waits: poll with a time budget, scaled for slow machines.
+
+Budgets come from the step sentence or a named constant; `-D timeout_scale=3` multiplies every
+one of them for a run on a slow or busy machine (like a test framework's timeout multiplier).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+_scale = 1.0
+
+
+def set_scale(scale: float) -> None:
+    global _scale
+    if not scale > 0:
+        raise ValueError(f"timeout_scale must be a positive number, got {scale!r}")
+    _scale = scale
+
+
+def scaled(budget_s: float) -> float:
+    """A budget as this run allows it."""
+    return budget_s * _scale
+
+
+def wait_until(condition: Callable[[], T], budget_s: float, what: str, interval_s: float = 0.05) -> T:
+    """Poll condition() until it is truthy and return its value, or fail saying what was awaited."""
+    budget = scaled(budget_s)
+    deadline = time.monotonic() + budget
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {budget:g} s for {what}; it did not happen (last seen: {value!r})")
+        time.sleep(interval_s)
