@@ -377,7 +377,7 @@ def step_rag_document(context, title, tenant, kb, count, dims):
     context.world.codec.rag_document(title, tenant, kb, count, dims)
 
 
-@then('the RAG worker reads the document "{title:Q}" with its text, its {count:d} chunks '
+@then('the reader finds the document "{title:Q}" with its text, its {count:d} chunks '
       "and every embedding number unchanged")
 def step_rag_document_read(context, title, count):
     """The document, its chunks and every embedding bit arrive as sent."""
@@ -396,7 +396,7 @@ def step_gateway_request(context, tenant, model, temperature, max_tokens):
     context.world.codec.gateway_request(tenant, model, temperature, max_tokens, conversation)
 
 
-@then('the gateway worker reads a request for tenant "{tenant:Name}" to model "{model:Q}" at temperature '
+@then('the reader finds a request for tenant "{tenant:Name}" to model "{model:Q}" at temperature '
       "{temperature:g} for at most {max_tokens:d} tokens with the same conversation")
 def step_gateway_request_read(context, tenant, model, temperature, max_tokens):
     """The request arrives with its id, parameters and every turn of the conversation."""
@@ -416,7 +416,7 @@ def step_rag_query(context, question, tenant, top_k=None, threshold=None):
     context.world.codec.rag_query(tenant, question, top_k, threshold)
 
 
-@then('the RAG worker reads the question "{question:Q}" for tenant "{tenant:Name}" with the top {top_k:d} '
+@then('the reader finds the question "{question:Q}" for tenant "{tenant:Name}" with the top {top_k:d} '
       "passages above similarity {threshold:g}")
 def step_rag_query_read(context, question, tenant, top_k, threshold):
     """The question arrives with its id, tenant and retrieval parameters."""

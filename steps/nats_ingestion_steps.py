@@ -57,6 +57,13 @@ def step_remote_question(context, question):
     context.world.attempt(lambda: messaging.ask_rag(question))
 
 
+@when('the API asks over the message bus "{question:Q}" in a request that names the tenant "{tenant:Name}"')
+def step_remote_question_other_tenant(context, question, tenant):
+    """A question on the default tenant's subject whose body names another tenant."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.ask_rag(question, body_tenant=tenant))
+
+
 @then('the answer over the message bus is "{text:Q}" citing "{title:Q}"')
 def step_remote_answer(context, text, title):
     """The RAG result's answer and its only source."""
@@ -159,6 +166,15 @@ def step_told_refused(context, reason):
     seen = (code, body.get("message_type"), body.get("data", {}).get("code"))
     assert seen == (reason, "error", reason), f"expected ({reason!r}, 'error', {reason!r}), seen {seen}"
     assert body["data"].get("message"), f"expected the error envelope to say why, it says {body}"
+
+
+@then('{count:d} messages are parked on the {component:Phrase} dead-letter subject, with the reasons "{first:Q}" '
+      'and "{second:Q}"')
+def step_parked_both(context, count, component, first, second):
+    """Every unreadable message is parked, in the order it came, each with its own reason."""
+    parked = context.world.messaging.parked(DEAD_LETTER_COMPONENTS[component], expected=count)
+    reasons = [m.headers.get(h.DEAD_LETTER_REASON) for m in parked]
+    assert reasons == [first, second], f"expected {count} parked with the reasons {[first, second]}, seen {reasons}"
 
 
 @then('the message is parked on the {component:Phrase} dead-letter subject with the reason "{reason:Q}" '

@@ -50,6 +50,25 @@ def step_many_completions(context, count):
     context.world.attempt(lambda: [messaging.complete(f"Question number {i} of {count}?") for i in range(count)])
 
 
+@when("the API sends over the message bus, as {wire_format:WireFormat}, a request at temperature {temperature:g} "
+      "for at most {tokens:d} tokens with the conversation:")
+def step_remote_conversation(context, wire_format, temperature, tokens):
+    """The API asks for the next turn of the table's conversation, in one wire format."""
+    messaging = context.world.messaging
+    conversation = [{"role": row["role"], "content": row["content"]} for row in context.table]
+    context.world.attempt(lambda: messaging.complete_conversation(
+        conversation, temperature=temperature, max_tokens=tokens, wire_format=wire_format))
+
+
+@then("the language model received the whole conversation, in order")
+def step_model_got_conversation(context):
+    """Every turn the API sent reached the model, with its role, in the order sent."""
+    context.world.outcome.expect_result("a reply")
+    seen = [{"role": m.get("role"), "content": m.get("content")} for m in context.world.model.chats()[-1].messages]
+    sent = context.world.messaging.conversation_sent
+    assert seen == sent, f"expected the model to receive {sent}, it received {seen}"
+
+
 @when('the tenants "{a:Name}" and "{b:Name}" ask over the message bus at the same time, each introducing itself')
 def step_parallel(context, a, b):
     """Two tenants' requests are in flight together."""

@@ -51,10 +51,10 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | json    |
       | msgpack |
 
-  Scenario Outline: A RAG document of 10 KB in 10 embedded chunks reaches the RAG worker intact (<format>)
+  Scenario Outline: A RAG document of 10 KB in 10 embedded chunks arrives intact (<format>)
     Given the API sends the RAG document "Q3 report" for tenant "acme" with 10 KB of text in 10 chunks embedded with 1536 numbers each
     When the codec carries the message as <format>, labelled with its Content-Type
-    Then the RAG worker reads the document "Q3 report" with its text, its 10 chunks and every embedding number unchanged
+    Then the reader finds the document "Q3 report" with its text, its 10 chunks and every embedding number unchanged
 
     Examples:
       | format  |
@@ -69,17 +69,17 @@ Feature: Messages travel as JSON or MessagePack without losing anything
       | assistant | Which quarter do you mean?              |
       | user      | Q3 2024, für Zürich.                    |
     When the codec carries the message as <format>, labelled with its Content-Type
-    Then the gateway worker reads a request for tenant "acme" to model "gpt-4o-mini" at temperature 0.2 for at most 256 tokens with the same conversation
+    Then the reader finds a request for tenant "acme" to model "gpt-4o-mini" at temperature 0.2 for at most 256 tokens with the same conversation
 
     Examples:
       | format  |
       | json    |
       | msgpack |
 
-  Scenario Outline: A RAG question asked <asked> reaches the RAG worker (<format>)
+  Scenario Outline: A RAG question asked <asked> arrives with its parameters (<format>)
     Given the API asks the RAG workers "Who signed the contract?" for tenant "acme" <asked>
     When the codec carries the message as <format>, labelled with its Content-Type
-    Then the RAG worker reads the question "Who signed the contract?" for tenant "acme" with the top <top k> passages above similarity <threshold>
+    Then the reader finds the question "Who signed the contract?" for tenant "acme" with the top <top k> passages above similarity <threshold>
 
     Examples: The documented defaults
       | asked              | format  | top k | threshold |

@@ -17,6 +17,12 @@ Feature: Messages that cannot be read are parked, not lost
       | an envelope of schema version 9.0        | unsupported_version |
       | an empty document                        | empty_document      |
 
+  Scenario: Two unreadable documents are both parked, each with its own reason
+    Given an ingestion worker of the tenant takes documents from the message bus
+    When a producer publishes garbage bytes for ingestion
+    And a producer publishes an envelope of schema version 9.0 for ingestion
+    Then 2 messages are parked on the RAG dead-letter subject, with the reasons "unknown_format" and "unsupported_version"
+
   @scripted
   Scenario: An unreadable completion request is parked and the caller told why
     Given a gateway worker of the tenant listens for completion requests

@@ -46,3 +46,19 @@ Feature: Completions over NATS
     When the API asks over the message bus for a completion by the model "gpt-9-turbo"
     Then the request is refused as "unknown_model", naming "gpt-9-turbo"
     And the language model was not asked for an answer
+
+  Scenario Outline: A conversation and its parameters reach the model through a gateway worker (<format>)
+    Given a gateway worker of the tenant listens for completion requests
+    When the API sends over the message bus, as <format>, a request at temperature 0.2 for at most 256 tokens with the conversation:
+      | role      | content                                 |
+      | system    | You answer from the tenant's documents. |
+      | user      | What were the Q3 risks?                 |
+      | assistant | Which quarter do you mean?              |
+      | user      | Q3 2024, für Zürich.                    |
+    Then the language model received the whole conversation, in order
+    And the language model was asked with temperature 0.2 and at most 256 tokens
+
+    Examples:
+      | format  |
+      | json    |
+      | msgpack |

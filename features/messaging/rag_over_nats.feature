@@ -21,3 +21,8 @@ Feature: Knowledge base ingestion and questions over NATS
     Then the knowledge base of the tenant comes to hold "Refund policy" within 5 seconds
     And the ingestion stream holds the document once
     And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
+
+  @security
+  Scenario: A question whose request names another tenant is refused
+    When the API asks over the message bus "How long do I have to get a refund?" in a request that names the tenant "globex"
+    Then the request is refused as "tenant_mismatch", naming "globex"

@@ -76,6 +76,7 @@ class Messaging:
         self.raw_payload: bytes | None = None  # the last bytes a producer sent as they were written
         # Settings the scenario gave its ingestion workers (ack_wait_s, max_deliver); the rest are defaults.
         self.ingestion_options: dict[str, float] = {}
+        self.conversation_sent: list[dict] = []
         self.submitted_tasks: list[str] = []
         self.task_results = Observed()  # what the manager, listening on the results subject, received
         self.traces_seen: dict[tuple[str | None, str], list[str]] = {}  # (tenant, agent) -> trace ids it ran in
@@ -90,9 +91,9 @@ class Messaging:
 
     # connections --------------------------------------------------------------------------------
 
-    def connect(self, name: str, url: str | None = None) -> Bus:
+    def connect(self, name: str, url: str | None = None, wire_format: str = "json") -> Bus:
         settings = ConnectionSettings(url or self._world.session.infra.nats_url(), name=name,
-                                      connect_timeout_s=CONNECT_TIMEOUT_S)
+                                      connect_timeout_s=CONNECT_TIMEOUT_S, wire_format=wire_format)
         bus = self.run(Bus.connect(settings))
         self.buses.append(bus)
         self._world.add_cleanup(self.run, bus.close())
@@ -183,6 +184,18 @@ class Messaging:
                    "timestamp": now()}
         return self._request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id, timeout_s)
 
+    def complete_conversation(self, conversation: list[dict], *, temperature: float, max_tokens: int,
+                              wire_format: str) -> Reply:
+        """The API, writing `wire_format`, asks for the next turn of a conversation with its own parameters."""
+        self.conversation_sent = conversation
+        api = self.connect(f"api-{wire_format}", wire_format=wire_format)
+        request = {"request_id": codec.new_message_id(), "messages": conversation, "model": "chat",
+                   "tenant_id": self.tenant(), "timestamp": now(),
+                   "parameters": {"temperature": temperature, "max_tokens": max_tokens}}
+        subject = subjects.gateway_requests(self.tenant())
+        return self.run(self._request_async(api, subject, "llm_request", request, self.tenant(), REQUEST_TIMEOUT_S),
+                        REQUEST_TIMEOUT_S + 5)
+
     def complete_all(self, prompts: dict[str | None, str]) -> dict[str | None, Reply]:
         """Several tenants ask at the same moment; each prompt is keyed by its tenant."""
         client = self.client  # connected here, not inside the coroutine below
@@ -197,9 +210,10 @@ class Messaging:
 
         return dict(zip(prompts, self.run(together()), strict=True))
 
-    def ask_rag(self, question: str) -> Reply:
+    def ask_rag(self, question: str, *, body_tenant: str | None = None) -> Reply:
+        """Ask the tenant's RAG workers; the request body may name another tenant."""
         threshold = self._world.config.retrieval.similarity_threshold
-        query = {"query_id": codec.new_message_id(), "query": question, "tenant_id": self.tenant(),
+        query = {"query_id": codec.new_message_id(), "query": question, "tenant_id": self.tenant(body_tenant),
                  "timestamp": now(), "parameters": {"top_k": 5, "similarity_threshold": threshold}}
         return self._request(subjects.rag_queries(self.tenant()), "rag_query", query, self.tenant(),
                              REQUEST_TIMEOUT_S)
