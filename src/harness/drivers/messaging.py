@@ -59,7 +59,7 @@ class Reply:
 
 @dataclass
 class Observed:
-    """Messages a component subscribed to a subject has seen, decoded."""
+    """Messages a component subscribed to a subject has seen: decoded data, or the messages as they came."""
 
     messages: list = field(default_factory=list)
 
