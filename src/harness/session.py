@@ -10,6 +10,7 @@ from ai_platform.store import Store
 from harness.infra import Infrastructure, select_mode
 from harness.llm import ScriptedModelServer
 from harness.loop import BackgroundLoop
+from harness.platform import ServiceFleet, service_environment
 from harness.reporting import register_secret
 from harness.waiting import set_scale
 
@@ -32,6 +33,7 @@ class SuiteSession:
         self._model_server: ScriptedModelServer | None = None
         self._store: Store | None = None
         self._loop: BackgroundLoop | None = None
+        self._services: PlatformServices | None = None
         register_secret(SCRIPTED_API_KEY)
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
             register_secret(os.environ.get(name))
@@ -77,6 +79,13 @@ class SuiteSession:
         return self._loop
 
     @property
+    def services(self) -> PlatformServices:
+        """The platform's HTTP services, each started on first use."""
+        if self._services is None:
+            self._services = PlatformServices(self)
+        return self._services
+
+    @property
     def model_server_started(self) -> bool:
         return self._model_server is not None
 
@@ -86,6 +95,8 @@ class SuiteSession:
 
     def close(self) -> None:
         try:
+            if self._services is not None:  # before what they depend on, so they stop quietly
+                self._services.close()
             if self._loop is not None:
                 self._loop.close()
             if self._store is not None:
@@ -94,3 +105,18 @@ class SuiteSession:
                 self._model_server.close()
         finally:
             self.infra.close()
+
+
+class PlatformServices:
+    """The platform's services as this run starts them: one instance per configuration, on first use."""
+
+    def __init__(self, session: SuiteSession) -> None:
+        self._session = session
+        self._fleet = ServiceFleet(session.infra.record)
+
+    def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
+        env = service_environment(self._session, overrides=overrides)
+        return self._fleet.start([name], env)[name].url
+
+    def close(self) -> None:
+        self._fleet.close()

@@ -25,6 +25,8 @@ TYPES = {
     "Q": _typed(r'[^"]*'),
     # a few plain words with no quotes: a reason, a description, a sample's name
     "Phrase": _typed(r"[^\"]+?"),
+    # the name of a sample in the driver's words, which may quote a value: a request "for the model "x""
+    "Sample": _typed(r".+"),
     # a schema version, MAJOR.MINOR
     "Version": _typed(r"\d+\.\d+"),
     # versions listed in prose: "0.9 and 1.0", "1.0"

@@ -110,6 +110,7 @@ class World:
     faults = Driver("harness.drivers.faults:Faults")
     database = Driver("harness.drivers.database:Database")
     evidence = Driver("harness.drivers.evidence:Evidence")
+    services = Driver("harness.drivers.services:Services")
 
     def __init__(self, session: SuiteSession, add_cleanup: Callable) -> None:
         self.session = session

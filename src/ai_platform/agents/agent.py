@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ai_platform.agents.tools import Tool, ToolResult
-from ai_platform.gateway import Gateway, Usage
+from ai_platform.gateway import Usage
 from ai_platform.store import Store, Turn
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use the tool results below when they are relevant."
+
+if TYPE_CHECKING:
+    from ai_platform.gateway import Gateway
 
 
 class TenantMismatch(PermissionError):

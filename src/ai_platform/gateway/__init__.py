@@ -1,4 +1,8 @@
-"""The LLM gateway (LiteLLM Router): chat, streaming, embeddings, fallbacks, timeouts, usage."""
+"""The LLM gateway (LiteLLM Router): chat, streaming, embeddings, fallbacks, timeouts, usage.
+
+`Gateway` and `Stream` load on first use: importing LiteLLM takes seconds, and code that only
+reads results or errors (RAG, agents, most services) never needs it.
+"""
 
 from ai_platform.gateway.errors import (
     BadRequest,
@@ -8,10 +12,18 @@ from ai_platform.gateway.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from ai_platform.gateway.gateway import Completion, Gateway, Stream, Usage
+from ai_platform.gateway.results import Completion, Embeddings, Usage
 from ai_platform.gateway.settings import Deployment, GatewaySettings
 
 __all__ = [
-    "BadRequest", "Completion", "Deployment", "Gateway", "GatewayError", "GatewaySettings",
+    "BadRequest", "Completion", "Deployment", "Embeddings", "Gateway", "GatewayError", "GatewaySettings",
     "GatewayTimeout", "MalformedResponse", "ProviderUnavailable", "RateLimited", "Stream", "Usage",
 ]
+
+
+def __getattr__(name: str):
+    if name in ("Gateway", "Stream"):
+        from ai_platform.gateway import gateway
+
+        return getattr(gateway, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

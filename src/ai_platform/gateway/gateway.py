@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 # LiteLLM fetches its cost map from the network at import time unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -21,6 +20,7 @@ from ai_platform.gateway.errors import (  # noqa: E402
     ProviderUnavailable,
     RateLimited,
 )
+from ai_platform.gateway.results import Completion, Embeddings, Usage  # noqa: E402
 from ai_platform.gateway.settings import GatewaySettings  # noqa: E402
 
 litellm.suppress_debug_info = True
@@ -30,23 +30,6 @@ litellm.telemetry = False
 litellm.DEFAULT_MAX_RETRIES = 0
 for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
     logging.getLogger(_name).setLevel(logging.CRITICAL)
-
-
-@dataclass(frozen=True)
-class Usage:
-    input_tokens: int
-    output_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.input_tokens + self.output_tokens
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    model: str  # the provider model that actually answered
-    usage: Usage
 
 
 class Stream:
@@ -124,15 +107,25 @@ class Gateway:
         return Stream(iter(chunks), model, self)
 
     def embed(self, texts: list[str], *, model: str | None = None) -> list[list[float]]:
+        return self.embeddings(texts, model=model).vectors
+
+    def embeddings(self, texts: list[str], *, model: str | None = None) -> Embeddings:
+        """The vectors in the order of the texts, with the model that made them and the tokens used."""
         model = model or self.settings.embedding_model
         try:
             response = self._router.embedding(model=model, input=texts)
             vectors = [item["embedding"] for item in sorted(response.data, key=lambda item: item["index"])]
+            tokens = getattr(response.usage, "prompt_tokens", 0) or 0
         except Exception as exc:
             raise self._translate(exc, model) from exc
         if len(vectors) != len(texts):
             raise MalformedResponse(model, f"asked for {len(texts)} embeddings, received {len(vectors)}")
-        return vectors
+        return Embeddings(vectors, getattr(response, "model", None) or model, Usage(tokens, 0))
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The model names callers may ask for."""
+        return tuple(d.name for d in self.settings.deployments)
 
     def _translate(self, exc: Exception, model: str) -> GatewayError:
         if isinstance(exc, GatewayError):

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ai_platform.gateway import Gateway
 from ai_platform.rag.chunking import ChunkingPolicy, chunk_text
 from ai_platform.rag.errors import EmptyDocument, UnsupportedDocumentType
 from ai_platform.store import NewDocument, Store, StoredDocument
 
 SUPPORTED_TYPES = ("text/plain", "text/markdown")
+
+if TYPE_CHECKING:
+    from ai_platform.gateway import Gateway
 
 
 @dataclass(frozen=True)

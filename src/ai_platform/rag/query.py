@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ai_platform.gateway import Gateway, Usage
+from ai_platform.gateway import Usage
 from ai_platform.store import Passage, Store
 
 NOT_IN_KNOWLEDGE_BASE = "I could not find an answer to that in the knowledge base."
@@ -14,6 +15,9 @@ GROUNDING_INSTRUCTIONS = (
     "If they do not contain the answer, say that the knowledge base does not cover it. "
     "Cite passages by their number."
 )
+
+if TYPE_CHECKING:
+    from ai_platform.gateway import Gateway
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,19 @@
-"""SQLAlchemy 2 + pgvector storage: documents, chunks with text and embeddings, agent memory."""
+"""SQLAlchemy 2 + pgvector storage: documents, chunks with text and embeddings, agent memory, agents."""
 
-from ai_platform.store.store import NewDocument, Passage, Store, StoredChunk, StoredDocument, StoreError, Turn
+from ai_platform.store.lazy import LazyStore
+from ai_platform.store.store import (
+    AgentDefinition,
+    DocumentSummary,
+    NewDocument,
+    Passage,
+    Store,
+    StoredChunk,
+    StoredDocument,
+    StoreError,
+    Turn,
+)
 
-__all__ = ["NewDocument", "Passage", "Store", "StoreError", "StoredChunk", "StoredDocument", "Turn"]
+__all__ = [
+    "AgentDefinition", "DocumentSummary", "LazyStore", "NewDocument", "Passage", "Store", "StoreError",
+    "StoredChunk", "StoredDocument", "Turn",
+]

@@ -1,4 +1,4 @@
-"""Tables: documents, their chunks with text and embeddings (HNSW cosine index), agent memory.
+"""Tables: documents, their chunks with text and embeddings (HNSW cosine index), agent memory, agents.
 
 Every table carries tenant_id, and every query filters on it.
 """
@@ -68,3 +68,21 @@ def build_tables(dimensions: int) -> tuple[MetaData, Table, Table, Table]:
         Index("agent_memory_session", "tenant_id", "agent_id", "session_id", "id"),
     )
     return metadata, documents, chunks, memory
+
+
+def build_agents_table(metadata: MetaData) -> Table:
+    """Agent definitions, one per (tenant, agent id), as the agent service stores them."""
+    return Table(
+        "agents",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("tenant_id", String(128), nullable=False, index=True),
+        Column("agent_id", String(256), nullable=False),
+        Column("name", Text, nullable=False),
+        Column("description", Text, nullable=False, default=""),
+        Column("system_prompt", Text, nullable=True),
+        Column("tool_ids", JSON, nullable=False, default=list),
+        Column("status", String(16), nullable=False, default="active"),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        UniqueConstraint("tenant_id", "agent_id", name="agents_tenant_agent_key"),
+    )

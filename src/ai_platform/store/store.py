@@ -1,13 +1,16 @@
-"""Document, chunk and memory storage on PostgreSQL + pgvector. Every call is tenant-scoped."""
+"""Document, chunk, memory and agent storage on PostgreSQL + pgvector. Every call is tenant-scoped."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import create_engine, delete, func, select, text
+from sqlalchemy import create_engine, delete, func, literal_column, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
-from ai_platform.store.schema import build_tables
+from ai_platform.store.schema import build_agents_table, build_tables
+
+SCHEMA_LOCK = 7_361_942_018  # pg advisory lock key: services sharing a database create the schema one at a time
 
 
 class StoreError(Exception):
@@ -53,16 +56,42 @@ class Turn:
     content: str
 
 
+@dataclass(frozen=True)
+class DocumentSummary:
+    document_id: str
+    title: str
+    content_type: str
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class AgentDefinition:
+    agent_id: str
+    name: str
+    description: str = ""
+    system_prompt: str | None = None
+    tool_ids: tuple[str, ...] = ()
+    status: str = "active"
+
+
 class Store:
     def __init__(self, database_url: str, dimensions: int, engine: Engine | None = None) -> None:
         self.dimensions = dimensions
         self.engine = engine or create_engine(database_url, pool_pre_ping=True)
         self._metadata, self.documents, self.chunks, self.memory = build_tables(dimensions)
+        self.agents = build_agents_table(self._metadata)
 
     def create_schema(self) -> None:
         with self.engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
         self._metadata.create_all(self.engine)
+
+    def ensure_schema(self) -> None:
+        """create_schema, safe when several processes start on the same database at once."""
+        with self.engine.begin() as conn:
+            conn.execute(select(func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
+            self._metadata.create_all(conn)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -115,6 +144,31 @@ class Store:
             )
             return list(rows.scalars())
 
+    def document_summaries(self, tenant_id: str, document_id: str | None = None) -> list[DocumentSummary]:
+        """The tenant's documents with their chunk counts, by document id; only one when document_id is given."""
+        _require_tenant(tenant_id)
+        d, c = self.documents, self.chunks
+        query = (
+            select(d.c.document_id, d.c.title, d.c.content_type, func.count(c.c.id).label("chunk_count"))
+            .outerjoin(c, c.c.document_pk == d.c.id)
+            .where(d.c.tenant_id == tenant_id)
+            .group_by(d.c.id)
+            .order_by(d.c.document_id)
+        )
+        if document_id is not None:
+            query = query.where(d.c.document_id == document_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [DocumentSummary(r.document_id, r.title, r.content_type, r.chunk_count) for r in rows]
+
+    def delete_document(self, tenant_id: str, document_id: str) -> bool:
+        """Delete a document and its chunks; False when the tenant has no such document."""
+        _require_tenant(tenant_id)
+        d = self.documents
+        with self.engine.begin() as conn:
+            deleted = conn.execute(delete(d).where(d.c.tenant_id == tenant_id, d.c.document_id == document_id))
+        return deleted.rowcount > 0
+
     def stored_chunks(self, tenant_id: str, document_id: str) -> list[StoredChunk]:
         _require_tenant(tenant_id)
         d, c = self.documents, self.chunks
@@ -166,14 +220,41 @@ class Store:
             ).all()
         return [Turn(r.role, r.content) for r in reversed(rows)]
 
+    # agents ----------------------------------------------------------------------------------
+
+    def save_agent(self, tenant_id: str, agent: AgentDefinition) -> bool:
+        """Store the agent's definition, replacing one with the same id; True when it is new."""
+        _require_tenant(tenant_id)
+        a = self.agents
+        values = {"name": agent.name, "description": agent.description, "system_prompt": agent.system_prompt,
+                  "tool_ids": list(agent.tool_ids), "status": agent.status}
+        upsert = pg_insert(a).values(tenant_id=tenant_id, agent_id=agent.agent_id, **values)
+        upsert = upsert.on_conflict_do_update(constraint="agents_tenant_agent_key", set_=values)
+        with self.engine.begin() as conn:
+            # xmax is 0 only on a freshly inserted row version: PostgreSQL's way to tell insert from update.
+            return bool(conn.scalar(upsert.returning(literal_column("xmax = 0"))))
+
+    def agent_definitions(self, tenant_id: str, agent_id: str | None = None) -> list[AgentDefinition]:
+        """The tenant's agents by id; only one when agent_id is given."""
+        _require_tenant(tenant_id)
+        a = self.agents
+        query = select(a).where(a.c.tenant_id == tenant_id).order_by(a.c.agent_id)
+        if agent_id is not None:
+            query = query.where(a.c.agent_id == agent_id)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [AgentDefinition(r.agent_id, r.name, r.description, r.system_prompt, tuple(r.tool_ids), r.status)
+                for r in rows]
+
     # housekeeping ----------------------------------------------------------------------------
 
     def purge_tenant(self, tenant_id: str) -> None:
-        """Delete every row of a tenant (chunks go with their documents)."""
+        """Delete every row of a tenant (chunks go with their documents), agent definitions included."""
         _require_tenant(tenant_id)
         with self.engine.begin() as conn:
             conn.execute(delete(self.documents).where(self.documents.c.tenant_id == tenant_id))
             conn.execute(delete(self.memory).where(self.memory.c.tenant_id == tenant_id))
+            conn.execute(delete(self.agents).where(self.agents.c.tenant_id == tenant_id))
 
     def count_rows(self, tenant_id: str) -> dict[str, int]:
         _require_tenant(tenant_id)
@@ -182,7 +263,7 @@ class Store:
                 table.name: conn.scalar(
                     select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
                 )
-                for table in (self.documents, self.chunks, self.memory)
+                for table in (self.documents, self.chunks, self.memory, self.agents)
             }
 
 

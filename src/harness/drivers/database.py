@@ -14,7 +14,7 @@ from sqlalchemy import text
 if TYPE_CHECKING:
     from harness.world import World
 
-TENANT_TABLES = ("documents", "chunks", "agent_memory")
+TENANT_TABLES = ("documents", "chunks", "agent_memory", "agents")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,56 @@
+@services @gateway
+Feature: The gateway service over HTTP
+  Every component reaches the language model through the gateway service. It answers with the
+  contract's envelope, echoes the caller's request and correlation ids, refuses bad input with a
+  4xx error that names what is wrong, and reports a failing model as a failed dependency.
+  It also speaks the OpenAI wire format, so any OpenAI client can use it.
+
+  @scripted
+  Scenario: A completion over HTTP returns the model's text, its token usage and the caller's ids
+    Given the language model answers "Paris, on the Seine, has been the capital of France since 987." when asked about "capital of France"
+    When a client asks the gateway service "What is the capital of France?" with the request id "req-4711" and the correlation id "journey-42"
+    Then the service answers 200 with the text "Paris, on the Seine, has been the capital of France since 987."
+    And the response carries the request id "req-4711" and the correlation id "journey-42"
+    And the token usage in the response is what the language model reported
+
+  Scenario: A response carries generated request and correlation ids when the caller sent none
+    When a client asks the gateway service "Hello there."
+    Then the response carries a request id and a correlation id of its own
+
+  Scenario Outline: A bad request to the gateway service gets <status> <code>, never a 500
+    When a client sends the gateway service <request>
+    Then the service answers <status> with the error code "<code>" naming "<named>"
+
+    Examples:
+      | request                                             | status | code               | named                  |
+      | a completion request without the tenant header      | 401    | MISSING_TENANT_ID  | X-Tenant-ID            |
+      | a body that is not JSON                             | 422    | MALFORMED_BODY     | JSON                   |
+      | a completion request with the temperature 5         | 400    | VALIDATION_ERROR   | temperature            |
+      | a completion request with neither prompt nor messages | 400  | VALIDATION_ERROR   | prompt or messages     |
+      | a completion request whose max_tokens is "many"     | 400    | VALIDATION_ERROR   | max_tokens             |
+      | a completion request for the model "gpt-9-turbo"    | 400    | VALIDATION_ERROR   | gpt-9-turbo            |
+      | a body of 2 MiB                                     | 413    | PAYLOAD_TOO_LARGE  | bytes                  |
+      | a GET to the completion route                       | 405    | METHOD_NOT_ALLOWED | GET                    |
+      | a request to the route "/api/v1/gateway/teleport"   | 404    | NOT_FOUND          | /api/v1/gateway/teleport |
+
+  @scripted
+  Scenario Outline: A model that fails behind the gateway is a failed dependency (<fault>)
+    Given the primary model <fault>
+    When a client asks the gateway service "Hello, is anyone there?"
+    Then the service answers <status> with the error code "<code>" naming "model provider"
+
+    Examples:
+      | fault                    | status | code             |
+      | fails with HTTP 500      | 502    | DEPENDENCY_ERROR |
+      | fails with HTTP 429      | 502    | DEPENDENCY_ERROR |
+      | drops the connection     | 502    | DEPENDENCY_ERROR |
+      | takes 7 seconds to answer | 504   | DEPENDENCY_TIMEOUT |
+
+  @scripted
+  Scenario: The official OpenAI client chats, streams and embeds through the gateway service
+    Given the language model answers "Refunds take five business days." when asked about "refund"
+    When an OpenAI client asks the gateway service "How long does a refund take?"
+    And an OpenAI client streams the gateway service's answer to "How long does a refund take?"
+    And an OpenAI client embeds "Annual plans can be refunded." and "Dogs are welcome on Fridays." through the gateway service
+    Then the OpenAI client's answer and its stream both say "Refunds take five business days."
+    And the OpenAI client received 2 embeddings of the embedding model's dimensions

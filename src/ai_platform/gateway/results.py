@@ -1,0 +1,30 @@
+"""What a model call gives back. Kept apart from the gateway, so code that only reads results
+(RAG, agents, the HTTP services other than the gateway) never imports LiteLLM."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    model: str  # the provider model that actually answered
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Embeddings:
+    vectors: list[list[float]]
+    model: str
+    usage: Usage

@@ -1,0 +1,170 @@
+"""The agent service: a tenant's agents, defined over HTTP, chatting with session memory and doing tasks.
+
+An agent is the in-process `ai_platform.agents.Agent`; its model is the gateway service and its
+knowledge-base tool the RAG service, both called on the caller's behalf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import httpx
+from fastapi import Request
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
+
+from ai_platform.services.config import dependency_timeout_s, required
+from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.remote import (
+    DEFAULT_INSTRUCTIONS,
+    GATEWAY,
+    RAG,
+    Agent,
+    AgentReply,
+    RemoteGateway,
+    RemoteKnowledgeBase,
+)
+from ai_platform.store import AgentDefinition, LazyStore
+
+KNOWLEDGE_BASE = RemoteKnowledgeBase.name
+NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^/\s]+$")]  # addressable in a URL
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    database_url: str
+    dimensions: int
+    gateway_url: str
+    rag_url: str
+    timeout_s: float
+
+
+def settings_from_env(environ: Mapping[str, str] = os.environ) -> AgentSettings:
+    return AgentSettings(
+        database_url=required("DATABASE_URL", environ), dimensions=int(required("EMBEDDING_DIMENSIONS", environ)),
+        gateway_url=required("GATEWAY_SERVICE_URL", environ), rag_url=required("RAG_SERVICE_URL", environ),
+        timeout_s=dependency_timeout_s(environ))
+
+
+class AgentIn(BaseModel):
+    agent_id: Identifier | None = None
+    name: NonBlank
+    description: str = ""
+    system_prompt: str | None = None
+    tool_ids: list[Literal["knowledge_base_search"]] = Field(default_factory=list)  # the tools this service has
+
+    def definition(self) -> AgentDefinition:
+        agent_id = self.agent_id or re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "agent"
+        return AgentDefinition(agent_id, self.name, self.description, self.system_prompt,
+                               tuple(dict.fromkeys(self.tool_ids)))
+
+
+class ChatIn(BaseModel):
+    message: NonBlank
+    session_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+class AnswerParameters(BaseModel):
+    question: NonBlank
+
+
+class TaskIn(BaseModel):
+    task_type: Literal["answer"]  # the one kind of task agents run
+    parameters: AnswerParameters
+    priority: Annotated[int, Field(ge=0, le=10)] = 0  # accepted for the contract; tasks run at once
+
+
+def create_app():
+    settings = settings_from_env()
+    store = LazyStore(settings.database_url, settings.dimensions)
+    client = httpx.Client()  # one connection pool for every call to the gateway and RAG services
+    dependencies = {GATEWAY: Dependency(GATEWAY, settings.gateway_url, settings.timeout_s),
+                    RAG: Dependency(RAG, settings.rag_url, settings.timeout_s)}
+
+    def definition_of(who: Caller, agent_id: str) -> AgentDefinition:
+        found = store.get().agent_definitions(who.tenant_id, agent_id)
+        if not found:  # another tenant's agent is not found either
+            raise ServiceError(404, "NOT_FOUND", f"There is no agent {agent_id!r}.", {"agent_id": agent_id})
+        return found[0]
+
+    def ask(who: Caller, definition: AgentDefinition, session_id: str, message: str) -> AgentReply:
+        gateway = RemoteGateway(settings.gateway_url, who, settings.timeout_s, client=client)
+        tools = [RemoteKnowledgeBase(settings.rag_url, who, settings.timeout_s, client=client)
+                 for tool in definition.tool_ids if tool == KNOWLEDGE_BASE]
+        agent = Agent(definition.agent_id, who.tenant_id, gateway, store.get(), tools,
+                      definition.system_prompt or DEFAULT_INSTRUCTIONS)
+        return agent.ask(who.tenant_id, session_id, message)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        for dependency in dependencies.values():
+            await dependency.close()
+        client.close()
+        await asyncio.to_thread(store.close)
+
+    async def ready() -> dict[str, str]:
+        names = ["database", *dependencies]
+        problems = await asyncio.gather(asyncio.to_thread(store.problem),
+                                        *(d.ready() for d in dependencies.values()))
+        return {name: problem for name, problem in zip(names, problems, strict=True) if problem}
+
+    app = create_service("agent", ready, lifespan)
+    app.add_exception_handler(OperationalError, database_unreachable)
+
+    @app.post("/api/v1/agents")
+    def define_agent(request: Request, body: AgentIn):
+        definition = body.definition()
+        created = store.get().save_agent(caller(request).tenant_id, definition)
+        return ok(request, described(definition), "Agent created." if created else "Agent replaced.",
+                  201 if created else 200)
+
+    @app.get("/api/v1/agents")
+    def list_agents(request: Request):
+        found = store.get().agent_definitions(caller(request).tenant_id)
+        return ok(request, {"agents": [described(d) for d in found], "count": len(found)})
+
+    @app.get("/api/v1/agents/{agent_id}")
+    def get_agent(request: Request, agent_id: str):
+        return ok(request, described(definition_of(caller(request), agent_id)))
+
+    @app.post("/api/v1/agents/{agent_id}/chat")
+    def chat(request: Request, agent_id: str, body: ChatIn):
+        who = caller(request)
+        session_id = body.session_id or uuid.uuid4().hex
+        reply = ask(who, definition_of(who, agent_id), session_id, body.message)
+        return ok(request, {"session_id": session_id, "message": reply.text, **outcome(reply)})
+
+    @app.post("/api/v1/agents/{agent_id}/execute")
+    def execute(request: Request, agent_id: str, body: TaskIn):
+        who, task_id = caller(request), uuid.uuid4().hex
+        reply = ask(who, definition_of(who, agent_id), f"task-{task_id}", body.parameters.question)
+        return ok(request, {"task_id": task_id, "status": "completed", "task_type": body.task_type,
+                            "priority": body.priority, "result": {"answer": reply.text, **outcome(reply)}})
+
+    return app
+
+
+def described(definition: AgentDefinition) -> dict:
+    return {"agent_id": definition.agent_id, "name": definition.name, "status": definition.status,
+            "description": definition.description, "system_prompt": definition.system_prompt,
+            "tool_ids": list(definition.tool_ids)}
+
+
+def outcome(reply: AgentReply) -> dict:
+    return {"sources": reply.sources, "tools_used": [r.tool for r in reply.tool_results],
+            "usage": {"prompt_tokens": reply.usage.input_tokens, "completion_tokens": reply.usage.output_tokens,
+                      "total_tokens": reply.usage.total_tokens}}
+
+
+async def database_unreachable(request: Request, exc: OperationalError):
+    return error(request, 503, "DEPENDENCY_UNAVAILABLE", "The database cannot be reached.",
+                 {"dependency": "database", "cause": type(exc.orig).__name__})

@@ -1,0 +1,228 @@
+"""The gateway service: the platform's one door to the language models, over HTTP.
+
+Routes of the contract (`/api/v1/gateway/...`, envelopes) and the OpenAI wire format
+(`/v1/chat/completions` with streaming, `/v1/embeddings`), so any OpenAI client can use it.
+The only service that imports LiteLLM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from typing import Annotated, Literal
+
+import httpx
+from fastapi import Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, Field, model_validator
+
+from ai_platform.gateway import (
+    Completion,
+    Deployment,
+    Gateway,
+    GatewayError,
+    GatewaySettings,
+    GatewayTimeout,
+    Stream,
+)
+from ai_platform.services.config import number, required
+from ai_platform.services.http import ServiceError, create_service, ok
+
+PROVIDER = "model provider"
+
+
+class Turn(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+class GenerateRequest(BaseModel):
+    prompt: Annotated[str, Field(min_length=1)] | None = None
+    messages: Annotated[list[Turn], Field(min_length=1)] | None = None
+    model: str | None = None
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
+    stop: list[str] | None = None
+    stream: bool = False
+
+    @model_validator(mode="after")
+    def prompt_or_messages(self) -> GenerateRequest:
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give either prompt or messages, not both and not neither")
+        return self
+
+    def conversation(self) -> list[dict]:
+        if self.messages is not None:
+            return [m.model_dump() for m in self.messages]
+        return [{"role": "user", "content": self.prompt}]
+
+
+class EmbeddingsRequest(BaseModel):
+    texts: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)]
+    model: str | None = None
+
+
+class OpenAIChatRequest(BaseModel):
+    model: str
+    messages: Annotated[list[Turn], Field(min_length=1)]
+    max_tokens: Annotated[int, Field(gt=0)] | None = None
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    stream: bool = False
+
+
+class OpenAIEmbeddingsRequest(BaseModel):
+    model: str
+    input: str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)]
+
+
+def settings_from_env(environ: Mapping[str, str] = os.environ) -> GatewaySettings:
+    base, key = required("LLM_API_BASE", environ), environ.get("LLM_API_KEY") or None
+    models = {"chat": required("LLM_CHAT_MODEL", environ), "embedding": required("LLM_EMBEDDING_MODEL", environ)}
+    if environ.get("LLM_BACKUP_MODEL"):
+        models["chat-backup"] = environ["LLM_BACKUP_MODEL"]
+    fallbacks: dict[str, list[str]] = {}
+    for pair in filter(None, environ.get("GATEWAY_FALLBACKS", "").split(",")):
+        primary, _, backup = pair.partition(":")
+        fallbacks.setdefault(primary.strip(), []).append(backup.strip())
+    return GatewaySettings(
+        deployments=tuple(Deployment(name, provider, base, key) for name, provider in models.items()),
+        fallbacks=fallbacks, timeout_s=number("GATEWAY_TIMEOUT_S", 60.0, environ))
+
+
+def create_app():
+    settings = settings_from_env()
+    gateway = Gateway(settings)
+    base = settings.deployments[0].api_base or ""
+
+    async def ready() -> dict[str, str]:
+        try:
+            async with httpx.AsyncClient(timeout=2.0) as client:
+                answer = await client.get(f"{base.rstrip('/')}/models")
+        except httpx.HTTPError as exc:
+            return {PROVIDER: f"cannot be reached: {type(exc).__name__}"}
+        return {} if answer.status_code < 500 else {PROVIDER: f"answered {answer.status_code}"}
+
+    app = create_service("gateway", ready)
+
+    def model_of(requested: str | None, default: str) -> str:
+        model = requested or default
+        if model not in gateway.models:
+            raise ServiceError(400, "VALIDATION_ERROR", f"Unknown model {model!r}; the gateway offers "
+                               f"{', '.join(gateway.models)}.", {"field": "model", "models": list(gateway.models)})
+        return model
+
+    def completion(body: GenerateRequest | OpenAIChatRequest, conversation: list[dict]) -> Completion:
+        model = model_of(body.model, settings.chat_model)
+        return _guarded(lambda: gateway.complete(conversation, model=model, temperature=body.temperature,
+                                                 max_tokens=body.max_tokens))
+
+    def stream(body: GenerateRequest | OpenAIChatRequest, conversation: list[dict]) -> Stream:
+        model = model_of(body.model, settings.chat_model)
+        return _guarded(lambda: gateway.stream(conversation, model=model, temperature=body.temperature,
+                                               max_tokens=body.max_tokens))
+
+    @app.post("/api/v1/gateway/generate")
+    def generate(request: Request, body: GenerateRequest):
+        if body.stream:
+            return _sse(_contract_events(stream(body, body.conversation())))
+        return ok(request, _generated(completion(body, body.conversation())))
+
+    @app.post("/api/v1/gateway/generate/stream")
+    def generate_stream(body: GenerateRequest):
+        return _sse(_contract_events(stream(body, body.conversation())))
+
+    @app.post("/api/v1/gateway/embeddings")
+    def embeddings(request: Request, body: EmbeddingsRequest):
+        model = model_of(body.model, settings.embedding_model)
+        made = _guarded(lambda: gateway.embeddings(body.texts, model=model))
+        return ok(request, {"embeddings": made.vectors, "model": made.model,
+                            "usage": {"prompt_tokens": made.usage.input_tokens,
+                                      "total_tokens": made.usage.input_tokens}})
+
+    @app.post("/v1/chat/completions")
+    def openai_chat(body: OpenAIChatRequest):
+        conversation = [m.model_dump() for m in body.messages]
+        if body.stream:
+            return _sse(_openai_events(stream(body, conversation), body.model), done=True)
+        done = completion(body, conversation)
+        return JSONResponse({
+            "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
+            "model": done.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text}, "finish_reason": "stop"}],
+            "usage": _usage(done)})
+
+    @app.post("/v1/embeddings")
+    def openai_embeddings(body: OpenAIEmbeddingsRequest):
+        texts = [body.input] if isinstance(body.input, str) else body.input
+        made = _guarded(lambda: gateway.embeddings(texts, model=model_of(body.model, settings.embedding_model)))
+        return JSONResponse({
+            "object": "list", "model": made.model,
+            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(made.vectors)],
+            "usage": {"prompt_tokens": made.usage.input_tokens, "total_tokens": made.usage.input_tokens}})
+
+    return app
+
+
+def _guarded(call):
+    """The gateway's typed errors as the contract's statuses: the provider is this service's dependency."""
+    try:
+        return call()
+    except GatewayTimeout as exc:
+        raise ServiceError(504, "DEPENDENCY_TIMEOUT", str(exc), _details(exc)) from None
+    except GatewayError as exc:
+        raise ServiceError(502, "DEPENDENCY_ERROR", str(exc), _details(exc)) from None
+
+
+def _details(exc: GatewayError) -> dict:
+    return {"dependency": PROVIDER, "model": exc.model, "reason": exc.reason, "cause": exc.cause}
+
+
+def _usage(done: Completion) -> dict:
+    return {"prompt_tokens": done.usage.input_tokens, "completion_tokens": done.usage.output_tokens,
+            "total_tokens": done.usage.total_tokens}
+
+
+def _generated(done: Completion) -> dict:
+    return {"text": done.text, "model": done.model, "usage": _usage(done), "finish_reason": "stop", "cached": False}
+
+
+def _contract_events(stream: Stream) -> Iterator[dict]:
+    """One event per piece, then the usage; a failure midway is an error event, not a cut stream."""
+    try:
+        for piece in stream:
+            yield {"text": piece}
+    except GatewayError as exc:
+        yield {"error": {"code": "DEPENDENCY_ERROR", "message": str(exc), "details": _details(exc)}}
+        return
+    done = stream.completion
+    yield {"done": True, "model": done.model, "usage": _usage(done), "finish_reason": "stop"}
+
+
+def _openai_events(stream: Stream, model: str) -> Iterator[dict]:
+    ident, created = f"chatcmpl-{uuid.uuid4().hex[:16]}", int(time.time())
+
+    def chunk(delta: dict, finish: str | None = None, **extra) -> dict:
+        return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for piece in stream:
+            yield chunk({"content": piece})
+    except GatewayError as exc:
+        yield {"error": {"message": str(exc), "type": exc.reason, "code": "DEPENDENCY_ERROR"}}
+        return
+    yield chunk({}, "stop", usage=_usage(stream.completion))
+
+
+def _sse(events: Iterator[dict], *, done: bool = False) -> StreamingResponse:
+    def lines() -> Iterator[bytes]:
+        for event in events:
+            yield b"data: " + json.dumps(event).encode() + b"\n\n"
+        if done:
+            yield b"data: [DONE]\n\n"
+    return StreamingResponse(lines(), media_type="text/event-stream")

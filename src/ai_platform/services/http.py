@@ -1,0 +1,212 @@
+"""What every platform service shares: the contract's headers, envelopes and status codes.
+
+Success: {success: true, data, message, correlation_id, request_id, timestamp}.
+Error:   {success: false, error: {code, message, details}, correlation_id, request_id, timestamp}.
+Bad input is a 4xx envelope, never a 500; a dependency's failure is 502, 503 or 504 with the
+dependency named in `error.details`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+TENANT = "X-Tenant-ID"
+USER = "X-User-ID"
+REQUEST_ID = "X-Request-ID"
+CORRELATION_ID = "X-Correlation-ID"
+TRACE_HEADERS = ("traceparent", "tracestate")
+MAX_BODY_BYTES = 1024 * 1024
+OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json"})  # no tenant needed
+HTTP_CODES = {400: "VALIDATION_ERROR", 401: "MISSING_TENANT_ID", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+              413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "MALFORMED_BODY"}
+
+
+class ServiceError(Exception):
+    """A failure the caller is told about, with the contract's status and code."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details or {}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is asking, and the ids that travel along every hop."""
+
+    tenant_id: str
+    user_id: str | None
+    request_id: str
+    correlation_id: str
+    trace_headers: dict[str, str]
+
+    def headers(self) -> dict[str, str]:
+        """The headers a call to another service carries on the caller's behalf."""
+        headers = {TENANT: self.tenant_id, REQUEST_ID: self.request_id, CORRELATION_ID: self.correlation_id,
+                   **self.trace_headers}
+        if self.user_id:
+            headers[USER] = self.user_id
+        return headers
+
+
+def caller(request: Request) -> Caller:
+    return request.state.caller
+
+
+def ok(request: Request, data: Any, message: str = "", status: int = 200) -> JSONResponse:
+    ids = _ids(request)
+    return JSONResponse({"success": True, "data": data, "message": message, **ids, "timestamp": _now()},
+                        status_code=status, headers=_id_headers(ids))
+
+
+def error(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
+    ids = _ids(request)
+    body = {"success": False, "error": {"code": code, "message": message, "details": details or {}}, **ids,
+            "timestamp": _now()}
+    return JSONResponse(body, status_code=status, headers=_id_headers(ids))
+
+
+def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
+                   lifespan: Callable[[FastAPI], AbstractAsyncContextManager] | None = None) -> FastAPI:
+    """A FastAPI app with the contract's middleware, error envelopes, /health and /ready.
+
+    `ready()` returns the problems of the service's own dependencies by name; none means ready.
+    """
+    app = FastAPI(title=f"{name} service", lifespan=lifespan)
+
+    @app.middleware("http")
+    async def contract(request: Request, call_next):
+        headers = request.headers
+        request.state.ids = {"correlation_id": headers.get(CORRELATION_ID) or uuid.uuid4().hex,
+                             "request_id": headers.get(REQUEST_ID) or uuid.uuid4().hex}
+        length = headers.get("content-length", "0")
+        if not length.isdigit():
+            return error(request, 400, "VALIDATION_ERROR", "Content-Length must be a number of bytes.")
+        if int(length) > MAX_BODY_BYTES:
+            return error(request, 413, "PAYLOAD_TOO_LARGE",
+                         f"The body has {length} bytes; at most {MAX_BODY_BYTES} are accepted.")
+        tenant = headers.get(TENANT, "").strip()
+        if not tenant and request.url.path not in OPEN_PATHS:
+            return error(request, 401, "MISSING_TENANT_ID", f"The {TENANT} header is required.")
+        ids = request.state.ids
+        request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"],
+                                      {k: headers[k] for k in TRACE_HEADERS if k in headers})
+        response = await call_next(request)
+        for header, value in _id_headers(ids).items():
+            response.headers.setdefault(header, value)
+        return response
+
+    @app.exception_handler(ServiceError)
+    async def service_error(request: Request, exc: ServiceError):
+        return error(request, exc.status, exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"]}
+                    for e in exc.errors()]
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            return error(request, 422, "MALFORMED_BODY", "The body is not valid JSON.", {"errors": problems})
+        fields = ", ".join(p["field"] for p in problems)
+        return error(request, 400, "VALIDATION_ERROR", f"The request has invalid fields: {fields}.",
+                     {"errors": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        code = HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+        message = {404: f"There is no route {request.url.path}.",
+                   405: f"{request.method} is not allowed on {request.url.path}."}.get(exc.status_code, str(exc.detail))
+        response = error(request, exc.status_code, code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.get("/health")
+    async def health(request: Request):
+        return ok(request, {"service": name, "status": "up"})
+
+    @app.get("/ready")
+    async def readiness(request: Request):
+        problems = await ready()
+        if problems:
+            return error(request, 503, "DEPENDENCY_UNAVAILABLE", f"The {name} service is not ready.",
+                         {"dependencies": problems})
+        return ok(request, {"service": name, "status": "ready"})
+
+    return app
+
+
+class Dependency:
+    """Another service this one calls: forwards the caller's tenant and ids, and turns the
+    dependency's failure into the contract's 502, 503 or 504 naming it."""
+
+    def __init__(self, name: str, base_url: str, timeout_s: float) -> None:
+        self.name, self.base_url, self.timeout_s = name, base_url.rstrip("/"), timeout_s
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+
+    async def call(self, method: str, path: str, who: Caller, body: dict | None = None) -> Any:
+        """The `data` of the dependency's success envelope. Only GET is retried, once, on a refused connection."""
+        attempts = 2 if method == "GET" else 1
+        for attempt in range(attempts):
+            try:
+                response = await self._client.request(method, path, json=body, headers=who.headers())
+                break
+            except httpx.TimeoutException:
+                raise ServiceError(504, "DEPENDENCY_TIMEOUT",
+                                   f"The {self.name} service did not answer within {self.timeout_s:g} s.",
+                                   {"dependency": self.name, "timeout_s": self.timeout_s}) from None
+            except httpx.TransportError as exc:
+                if attempt + 1 < attempts:
+                    continue
+                raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The {self.name} service cannot be reached.",
+                                   {"dependency": self.name, "cause": str(exc) or type(exc).__name__}) from None
+        return self._data_of(response)
+
+    def _data_of(self, response: httpx.Response) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        failure = body.get("error") if isinstance(body, dict) else None
+        if response.status_code >= 500:
+            raise ServiceError(502, "DEPENDENCY_ERROR", f"The {self.name} service failed "
+                               f"({response.status_code}): {(failure or {}).get('message', 'no error message')}",
+                               {"dependency": self.name, "status": response.status_code, "error": failure})
+        if response.status_code >= 400:  # our request to it was refused: the caller's input, passed on
+            failure = failure or {}
+            raise ServiceError(response.status_code, failure.get("code", "HTTP_ERROR"),
+                               failure.get("message", f"The {self.name} service refused the request."),
+                               {**failure.get("details", {}), "dependency": self.name})
+        return body.get("data") if isinstance(body, dict) else None
+
+    async def ready(self) -> str | None:
+        """None when the dependency is ready, else what is wrong."""
+        try:
+            response = await self._client.get("/ready", timeout=min(self.timeout_s, 2.0))
+        except httpx.HTTPError as exc:
+            return f"{self.name} cannot be reached: {type(exc).__name__}"
+        return None if response.status_code == 200 else f"{self.name} is not ready ({response.status_code})"
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+def _ids(request: Request) -> dict[str, str]:
+    return getattr(request.state, "ids", None) or {"correlation_id": uuid.uuid4().hex, "request_id": uuid.uuid4().hex}
+
+
+def _id_headers(ids: dict[str, str]) -> dict[str, str]:
+    return {REQUEST_ID: ids["request_id"], CORRELATION_ID: ids["correlation_id"]}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

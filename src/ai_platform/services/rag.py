@@ -1,0 +1,281 @@
+"""The RAG service: a tenant's documents in, grounded answers and scored passages out, over HTTP.
+
+Ingestion and retrieval are the in-process `ai_platform.rag` code, with embeddings and answers from
+the gateway service. A document sent with `"async": true` goes over JetStream to the tenant's
+ingestion worker, which runs inside this service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import httpx
+import nats.errors
+from fastapi import Request, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
+
+from ai_platform.codec import RAGDocument
+from ai_platform.messaging import Bus, ConnectionSettings, IngestionWorker, MessagingError, PlatformClient
+from ai_platform.services.config import dependency_timeout_s, number, required
+from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.remote import (
+    GATEWAY,
+    SUPPORTED_TYPES,
+    ChunkingPolicy,
+    Document,
+    DocumentRejected,
+    EmptyDocument,
+    Ingestor,
+    RemoteGateway,
+    RetrievalSettings,
+    Retriever,
+    UnsupportedDocumentType,
+)
+from ai_platform.store import DocumentSummary, LazyStore, Passage, StoredDocument
+
+NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
+Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^/\s]+$")]  # addressable in a URL
+TopK = Annotated[int, Field(ge=1, le=100)]
+Threshold = Annotated[float, Field(ge=0, le=1)]
+
+
+@dataclass(frozen=True)
+class RagSettings:
+    database_url: str
+    dimensions: int
+    gateway_url: str
+    nats_url: str | None  # only documents sent with "async" need it
+    timeout_s: float
+    chunking: ChunkingPolicy
+    threshold: float
+
+
+def settings_from_env(environ: Mapping[str, str] = os.environ) -> RagSettings:
+    return RagSettings(
+        database_url=required("DATABASE_URL", environ), dimensions=int(required("EMBEDDING_DIMENSIONS", environ)),
+        gateway_url=required("GATEWAY_SERVICE_URL", environ), nats_url=environ.get("NATS_URL") or None,
+        timeout_s=dependency_timeout_s(environ),
+        chunking=ChunkingPolicy(int(number("RAG_CHUNK_SIZE", 800, environ)),
+                                int(number("RAG_CHUNK_OVERLAP", 100, environ))),
+        threshold=number("RAG_SIMILARITY_THRESHOLD", 0.7, environ))
+
+
+class DocumentIn(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    document_id: Identifier | None = None
+    title: NonBlank
+    content: str  # emptiness is the Ingestor's refusal, with its reason
+    content_type: str = "text/plain"
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    queued: bool = Field(False, alias="async")
+
+    def document(self) -> Document:
+        return Document(self.document_id or document_id_of(self.title), self.title, self.content,
+                        self.content_type, self.metadata)
+
+
+class QueryIn(BaseModel):
+    query: NonBlank
+    top_k: TopK = 5
+    threshold: Threshold | None = None
+
+
+class SearchIn(BaseModel):
+    query_text: NonBlank | None = None
+    query_embedding: Annotated[list[float], Field(min_length=1)] | None = None
+    top_k: TopK = 5
+    threshold: Threshold | None = None
+
+    @model_validator(mode="after")
+    def one_query(self) -> SearchIn:
+        if (self.query_text is None) == (self.query_embedding is None):
+            raise ValueError("give either query_text or query_embedding, not both and not neither")
+        return self
+
+
+def document_id_of(title: str) -> str:
+    """The id of a document sent without one: its title, lower-case, non-alphanumerics as "-"."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "untitled"
+
+
+def create_app():
+    settings = settings_from_env()
+    store = LazyStore(settings.database_url, settings.dimensions)
+    client = httpx.Client()  # one connection pool for every call to the gateway service
+    gateway_service = Dependency(GATEWAY, settings.gateway_url, settings.timeout_s)
+
+    def gateway_for(who: Caller) -> RemoteGateway:
+        return RemoteGateway(settings.gateway_url, who, settings.timeout_s, client=client)
+
+    def ingest(who: Caller, document: Document) -> StoredDocument:
+        return Ingestor(store.get(), gateway_for(who), settings.chunking).ingest(who.tenant_id, document)
+
+    def ingest_message(tenant_id: str, message: RAGDocument) -> StoredDocument:
+        metadata = dict(message.metadata)
+        document = Document(message.document_id, str(metadata.get("title") or message.document_id),
+                            message.content, str(metadata.get("content_type") or "text/plain"), metadata)
+        return ingest(Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex, {}), document)
+
+    queue = IngestionQueue(settings.nats_url, ingest_message)
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        yield
+        await queue.close()
+        await gateway_service.close()
+        client.close()
+        await asyncio.to_thread(store.close)
+
+    async def ready() -> dict[str, str]:
+        database, gateway = await asyncio.gather(asyncio.to_thread(store.problem), gateway_service.ready())
+        return {name: problem for name, problem in (("database", database), (GATEWAY, gateway)) if problem}
+
+    app = create_service("rag", ready, lifespan)
+    app.add_exception_handler(OperationalError, database_unreachable)
+
+    @app.post("/api/v1/rag/documents")
+    async def add_document(request: Request, body: DocumentIn):
+        who, document = caller(request), body.document()
+        try:
+            if body.queued:
+                check_before_queueing(document)
+                message_id = await queue.submit(who.tenant_id, document)
+                return ok(request, {"document_id": document.document_id, "message_id": message_id},
+                          "Queued for ingestion.", 202)
+            stored = await run_in_threadpool(ingest, who, document)
+        except DocumentRejected as exc:
+            raise refused(exc) from None
+        return ok(request, {"document_id": stored.document_id, "title": stored.title, "chunks": stored.chunk_count,
+                            "created": stored.created}, status=201)
+
+    @app.get("/api/v1/rag/documents")
+    def list_documents(request: Request):
+        found = store.get().document_summaries(caller(request).tenant_id)
+        return ok(request, {"documents": [summary(d) for d in found], "count": len(found)})
+
+    @app.get("/api/v1/rag/documents/{document_id}")
+    def get_document(request: Request, document_id: str):
+        found = store.get().document_summaries(caller(request).tenant_id, document_id)
+        if not found:
+            raise no_document(document_id)
+        return ok(request, summary(found[0]))
+
+    @app.delete("/api/v1/rag/documents/{document_id}", status_code=204)
+    def delete_document(request: Request, document_id: str):
+        if not store.get().delete_document(caller(request).tenant_id, document_id):
+            raise no_document(document_id)
+        return Response(status_code=204)
+
+    @app.post("/api/v1/rag/query")
+    def query(request: Request, body: QueryIn):
+        who = caller(request)
+        chosen = RetrievalSettings(body.top_k, settings.threshold if body.threshold is None else body.threshold)
+        answer = Retriever(store.get(), gateway_for(who), chosen).answer(who.tenant_id, body.query)
+        usage = {"prompt_tokens": answer.usage.input_tokens, "completion_tokens": answer.usage.output_tokens,
+                 "total_tokens": answer.usage.total_tokens}
+        return ok(request, {"answer": answer.answer, "sources": answer.sources, "grounded": answer.grounded,
+                            "passages": [passage(p) for p in answer.passages], "usage": usage})
+
+    @app.post("/api/v1/rag/search")
+    def search(request: Request, body: SearchIn):
+        who = caller(request)
+        chosen = RetrievalSettings(body.top_k, settings.threshold if body.threshold is None else body.threshold)
+        if body.query_text is not None:
+            found = Retriever(store.get(), gateway_for(who), chosen).search(who.tenant_id, body.query_text)
+        elif len(body.query_embedding) != settings.dimensions:
+            raise ServiceError(400, "VALIDATION_ERROR", f"query_embedding has {len(body.query_embedding)} "
+                               f"dimensions; this knowledge base stores {settings.dimensions}.",
+                               {"field": "query_embedding", "dimensions": settings.dimensions})
+        else:
+            found = store.get().search(who.tenant_id, body.query_embedding, chosen.top_k, chosen.similarity_threshold)
+        return ok(request, {"documents": [passage(p) for p in found], "scores": [p.score for p in found],
+                            "count": len(found)})
+
+    return app
+
+
+class IngestionQueue:
+    """Documents sent with "async": published to JetStream, stored by the tenant's ingestion worker.
+
+    A tenant's worker starts with its first such document, on the service's event loop, and runs
+    until the service stops.
+    """
+
+    def __init__(self, nats_url: str | None, ingest: Callable[[str, RAGDocument], StoredDocument]) -> None:
+        self._url, self._ingest = nats_url, ingest
+        self._bus: Bus | None = None
+        self._client: PlatformClient | None = None
+        self._workers: dict[str, IngestionWorker] = {}
+        self._lock = asyncio.Lock()
+
+    async def submit(self, tenant_id: str, document: Document) -> str:
+        """The message id JetStream acknowledged (the same for the same document: de-duplicated)."""
+        try:
+            client = await self._ready_for(tenant_id)
+            return await client.publish_document(tenant_id, document.document_id, document.title, document.content)
+        except (MessagingError, nats.errors.Error, TimeoutError) as exc:
+            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"Documents cannot be queued: {exc}",
+                               {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None
+
+    async def _ready_for(self, tenant_id: str) -> PlatformClient:
+        async with self._lock:
+            if self._client is None:
+                if not self._url:
+                    raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", "This RAG service has no NATS_URL, so it "
+                                       "cannot queue documents; send them without \"async\".", {"dependency": "nats"})
+                self._bus = await Bus.connect(ConnectionSettings(self._url, name="rag-service"))
+                self._client = PlatformClient(self._bus)
+            if tenant_id not in self._workers:
+                worker = IngestionWorker(self._bus, tenant_id, self._ingest, permanent_errors=(DocumentRejected,))
+                self._workers[tenant_id] = await worker.start()
+            return self._client
+
+    async def close(self) -> None:
+        for worker in self._workers.values():
+            await worker.stop()
+        self._workers.clear()
+        if self._bus is not None:
+            await self._bus.close()
+
+
+def check_before_queueing(document: Document) -> None:
+    """The Ingestor's own refusals, made before a document is queued (the worker would only park it)."""
+    if document.content_type.split(";")[0].strip().lower() not in SUPPORTED_TYPES:
+        raise UnsupportedDocumentType(document.document_id, document.content_type, SUPPORTED_TYPES)
+    if not document.content.strip():
+        raise EmptyDocument(document.document_id)
+
+
+def refused(exc: DocumentRejected) -> ServiceError:
+    field = "content_type" if isinstance(exc, UnsupportedDocumentType) else "content"
+    return ServiceError(400, "VALIDATION_ERROR", f"The document was refused: {exc}.",
+                        {"field": field, "reason": exc.reason})
+
+
+def no_document(document_id: str) -> ServiceError:
+    return ServiceError(404, "NOT_FOUND", f"There is no document {document_id!r}.", {"document_id": document_id})
+
+
+def summary(document: DocumentSummary) -> dict:
+    return {"document_id": document.document_id, "title": document.title, "content_type": document.content_type,
+            "chunks": document.chunk_count}
+
+
+def passage(found: Passage) -> dict:
+    return {"document_id": found.document_id, "title": found.title, "ordinal": found.ordinal, "text": found.text,
+            "score": found.score}
+
+
+async def database_unreachable(request: Request, exc: OperationalError):
+    return error(request, 503, "DEPENDENCY_UNAVAILABLE", "The database cannot be reached.",
+                 {"dependency": "database", "cause": type(exc.orig).__name__})

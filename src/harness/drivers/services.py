@@ -1,0 +1,101 @@
+"""Drive the platform's HTTP services as a client would: requests and their responses, as seen
+on the wire, and the official OpenAI client against the gateway service."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from harness.reporting import attach_json
+
+if TYPE_CHECKING:
+    from harness.world import World
+
+TENANT, REQUEST_ID, CORRELATION_ID = "X-Tenant-ID", "X-Request-ID", "X-Correlation-ID"
+CLIENT_TIMEOUT_S = 30.0
+ROUTES = {"gateway": "/api/v1/gateway/generate", "rag": "/api/v1/rag/query", "agent": "/api/v1/agents",
+          "query": "/api/v1/query"}
+
+
+class Services:
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self._client = httpx.Client(timeout=CLIENT_TIMEOUT_S)
+        world.add_cleanup(self._client.close)
+        self.openai_seen: dict[str, Any] = {}  # what the OpenAI client received: answer, stream, embeddings
+
+    def url(self, service: str) -> str:
+        """The service's base URL; the service starts, with what it depends on, on first use."""
+        return self._world.session.services.url(service)
+
+    def send(self, service: str, method: str, path: str, *, body: Any = None, content: bytes | None = None,
+             headers: dict[str, str] | None = None, tenant: str | None = None,
+             as_tenant: bool = True) -> httpx.Response:
+        """One HTTP request as a client sends it; the response, whatever its status, is the result."""
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if as_tenant:
+            sent[TENANT] = self._world.tenants.id_of(tenant)
+        url = self.url(service) + path
+        response = self._client.request(method, url, json=body if content is None else None, content=content,
+                                        headers=sent)
+        attach_json(f"{method} {path} -> {response.status_code}", {
+            "request": {"headers": sent, "body": body if content is None else f"({len(content)} bytes)"},
+            "response": {"status": response.status_code, "headers": dict(response.headers),
+                         "body": _body(response)}})
+        return response
+
+    def generate(self, prompt: str, **headers: str) -> httpx.Response:
+        return self.send("gateway", "POST", ROUTES["gateway"], body={"prompt": prompt}, headers=headers)
+
+    def bad_request(self, service: str, kind: str) -> httpx.Response:
+        """A request a careless client could send, by the name the specs give it."""
+        route = ROUTES[service]
+        samples: dict[str, dict] = {
+            "a completion request without the tenant header": {"body": {"prompt": "Hello"}, "as_tenant": False},
+            "a body that is not JSON": {"content": b'{"prompt": "Hello",'},
+            "a completion request with the temperature 5": {"body": {"prompt": "Hello", "temperature": 5}},
+            "a completion request with neither prompt nor messages": {"body": {"temperature": 0.5}},
+            'a completion request whose max_tokens is "many"': {"body": {"prompt": "Hello", "max_tokens": "many"}},
+            'a completion request for the model "gpt-9-turbo"': {"body": {"prompt": "Hello", "model": "gpt-9-turbo"}},
+            "a body of 2 MiB": {"content": json.dumps({"prompt": "x" * (2 * 1024 * 1024)}).encode()},
+        }
+        if kind == "a GET to the completion route":
+            return self.send(service, "GET", route)
+        if kind.startswith('a request to the route "'):
+            return self.send(service, "POST", kind.split('"')[1], body={})
+        assert kind in samples, f"no bad request called {kind!r}; known: {', '.join(samples)}"
+        return self.send(service, "POST", route, **samples[kind])
+
+    def _openai(self):
+        """The official OpenAI client pointed at the gateway service, as the tenant."""
+        from openai import OpenAI  # imported here: only the scenarios about it pay for it
+
+        client = OpenAI(base_url=self.url("gateway") + "/v1", api_key="not-used-by-the-gateway",
+                        default_headers={TENANT: self._world.tenant}, max_retries=0, timeout=CLIENT_TIMEOUT_S)
+        self._world.add_cleanup(client.close)
+        return client
+
+    def openai_chat(self, prompt: str) -> str:
+        reply = self._openai().chat.completions.create(model="chat", messages=[{"role": "user", "content": prompt}])
+        self.openai_seen["answer"] = reply.choices[0].message.content
+        return self.openai_seen["answer"]
+
+    def openai_stream(self, prompt: str) -> str:
+        chunks = self._openai().chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": prompt}], stream=True)
+        self.openai_seen["stream"] = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        return self.openai_seen["stream"]
+
+    def openai_embed(self, texts: list[str]) -> list[list[float]]:
+        made = self._openai().embeddings.create(model="embedding", input=texts)
+        self.openai_seen["embeddings"] = [item.embedding for item in made.data]
+        return self.openai_seen["embeddings"]
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return response.text[:2000]

@@ -1,0 +1,84 @@
+"""`python -m harness.platform up`: the embedded platform for a person to try, until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import signal
+import sys
+
+SERVICES = ("gateway", "rag", "agent", "query")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m harness.platform",
+        description="Run the reference platform on this machine, as the suite runs it. `up` starts the embedded "
+                    "NATS and PostgreSQL, the scripted language model and the gateway, rag, agent and query "
+                    "services, prints each endpoint, one per line, and stops everything on Ctrl-C or SIGTERM.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "up",
+        help="start the whole platform and keep it running until Ctrl-C or SIGTERM",
+        description="Start the embedded NATS and PostgreSQL, the scripted language model and the gateway, rag, "
+                    "agent and query services; print each endpoint, one per line; wait until Ctrl-C or SIGTERM, "
+                    "then stop everything.",
+    )
+    parser.parse_args(argv)
+    missing = _missing_module()
+    if missing:
+        print(f"cannot start the platform: the module {missing} does not exist yet.", file=sys.stderr)
+        return 1
+    return _up()
+
+
+def _missing_module() -> str | None:
+    for module in ("ai_platform.services", *(f"ai_platform.services.{name}" for name in SERVICES)):
+        try:
+            if importlib.util.find_spec(module) is None:
+                return module
+        except ModuleNotFoundError:
+            return module
+    return None
+
+
+def _up() -> int:
+    # Imported here so that --help and the missing-module check answer at once (LiteLLM is slow to import).
+    from harness.infra.errors import InfrastructureUnavailable
+    from harness.platform.environment import service_environment
+    from harness.platform.processes import ServiceFleet, ServiceUnavailable
+    from harness.session import SuiteSession
+
+    try:
+        session = SuiteSession({})  # its exit guards turn SIGTERM into SystemExit
+    except InfrastructureUnavailable as exc:
+        print(f"cannot start the platform: {exc}", file=sys.stderr)
+        return 1
+    fleet = ServiceFleet(session.infra.record)
+    try:
+        services = fleet.start(SERVICES, service_environment(session))
+        endpoints = {
+            "nats": session.infra.nats_url(),
+            "database": session.store.engine.url.render_as_string(hide_password=True),
+            "model": session.model_server.base_url,
+            **{name: services[name].url for name in SERVICES},
+        }
+        for name, url in endpoints.items():
+            print(f"{name:<9} {url}", flush=True)
+        print("running; Ctrl-C stops everything", file=sys.stderr, flush=True)
+        signal.pause()
+    except (ServiceUnavailable, InfrastructureUnavailable) as exc:
+        print(f"cannot start the platform: {exc}", file=sys.stderr)
+        return 1
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        fleet.close()  # services first: they would otherwise see their database and model vanish
+        session.close()
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

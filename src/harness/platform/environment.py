@@ -1,0 +1,72 @@
+"""The environment a platform service gets: what an operator would set, taken from the suite's session.
+
+The fleet adds where each service's dependencies listen (GATEWAY_SERVICE_URL and the like).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.session import SuiteSession
+
+# The suite's operator settings; they match the in-process platform's in harness.world. The scripted
+# embedder scores related passages lower than a real model, hence a lower threshold than the 0.7 default.
+SCRIPTED_SIMILARITY_THRESHOLD = 0.3
+PLATFORM_SIMILARITY_THRESHOLD = 0.7
+CHUNK_SIZE, CHUNK_OVERLAP = 300, 50
+# The scripted model answers in milliseconds, so a slow-model scenario need not wait long for the 504.
+SCRIPTED_GATEWAY_TIMEOUT_S, LIVE_GATEWAY_TIMEOUT_S = 2.0, 60.0
+# Above the gateway's timeout, so a slow model surfaces as the gateway's 504, not as a caller's timeout.
+DEPENDENCY_TIMEOUT_S = 15.0
+LOOPBACK_HOSTS = "127.0.0.1,localhost"
+
+# The contract between the harness and the services; never inherited from the shell that runs the suite.
+SERVICE_VARIABLES = frozenset({
+    "DATABASE_URL", "NATS_URL", "LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL",
+    "LLM_EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS", "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS",
+    "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
+    "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD",
+})
+
+
+def service_environment(session: SuiteSession, *, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The variables every service reads, over the rest of os.environ (PATH, provider keys, OTEL_*)."""
+    # Imported here: harness.session imports LiteLLM, which nothing else in harness.platform needs.
+    from harness.session import PLATFORM_MODEL_NAMES
+
+    offered = {deployment.name: deployment for deployment in session.deployments()}
+    chat, backup, embedding = (offered[PLATFORM_MODEL_NAMES[role]] for role in ("primary", "backup", "embedding"))
+    threshold = SCRIPTED_SIMILARITY_THRESHOLD if session.scripted else PLATFORM_SIMILARITY_THRESHOLD
+    # Servers first: starting PostgreSQL sets XDG_RUNTIME_DIR, and the same configuration must give the
+    # same environment on every call, or the fleet would start a second copy of each service.
+    database_url = session.store.engine.url.render_as_string(hide_password=False)
+    nats_url = session.infra.nats_url()
+    env = {name: value for name, value in os.environ.items() if name not in SERVICE_VARIABLES}
+    env.update({
+        "DATABASE_URL": database_url,
+        "NATS_URL": nats_url,
+        "LLM_CHAT_MODEL": chat.provider_model,
+        "LLM_BACKUP_MODEL": backup.provider_model,
+        "LLM_EMBEDDING_MODEL": embedding.provider_model,
+        "EMBEDDING_DIMENSIONS": str(session.dimensions),
+        "GATEWAY_TIMEOUT_S": f"{SCRIPTED_GATEWAY_TIMEOUT_S if session.scripted else LIVE_GATEWAY_TIMEOUT_S:g}",
+        "GATEWAY_FALLBACKS": "",
+        "DEPENDENCY_TIMEOUT_S": f"{DEPENDENCY_TIMEOUT_S:g}",
+        "RAG_CHUNK_SIZE": str(CHUNK_SIZE),
+        "RAG_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
+        "RAG_SIMILARITY_THRESHOLD": f"{threshold:g}",
+        # LiteLLM would otherwise fetch its model cost map from the internet at import.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    })
+    # The live profile leaves base and key to the provider's defaults and usual variables (OPENAI_API_KEY).
+    if chat.api_base:
+        env["LLM_API_BASE"] = chat.api_base
+    if chat.api_key:
+        env["LLM_API_KEY"] = chat.api_key
+    # Services call each other on loopback; a proxy from the shell must not carry those calls.
+    for name in ("NO_PROXY", "no_proxy"):
+        env[name] = ",".join(filter(None, (env.get(name), LOOPBACK_HOSTS)))
+    env.update(overrides or {})
+    return env

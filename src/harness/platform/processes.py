@@ -1,0 +1,242 @@
+"""The platform's HTTP services as OS processes on loopback ports, started the way an operator runs them.
+
+Each service is `uvicorn --factory <app>` configured only by its environment, in its own session
+(a Ctrl-C in the terminal reaches the suite, which stops its services in order), with its pid in
+the run record from the moment it exists, so the next run reaps it if this one is killed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psutil
+
+from harness.infra.processes import RunRecord, free_port
+from harness.waiting import scaled
+
+READY_BUDGET_S = 30.0  # the gateway imports LiteLLM (2-3 s) on a machine shared with other starts
+STOP_GRACE_S = 5.0
+LOG_TAIL_LINES = 20
+POLL_INTERVAL_S = 0.02
+# Who calls whom, and the variable that tells a caller where its dependency listens.
+DEPENDENCIES = {"gateway": (), "rag": ("gateway",), "agent": ("gateway", "rag"), "query": ("rag", "agent")}
+URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_URL", "agent": "AGENT_SERVICE_URL"}
+
+
+class ServiceUnavailable(RuntimeError):
+    """A service did not become ready; the message names it, its URL, the budget and its log's tail."""
+
+
+def default_app(name: str) -> str:
+    return f"ai_platform.services.{name}:create_app"
+
+
+class ServiceProcess:
+    """One service on a free loopback port; it keeps that port across stop/kill and start."""
+
+    def __init__(self, name: str, env: Mapping[str, str], record: RunRecord, *, app: str | None = None,
+                 log_dir: Path | None = None, host: str = "127.0.0.1") -> None:
+        self.name = name
+        self.app = app or default_app(name)
+        self.env = dict(env)
+        self.host = host
+        self.port = free_port(host)
+        self.log_path = (log_dir or record.new_temp_dir()) / f"{name}-{self.port}.log"
+        self._record = record
+        self._process: psutil.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> ServiceProcess:
+        """Start the process and return at once; wait_ready() tells when it serves."""
+        if self.running:
+            return self
+        command = [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", self.host,
+                   "--port", str(self.port), "--log-level", "warning"]
+        env = {**self.env, "PYTHONUNBUFFERED": "1"}  # the log tail must show what happened just now
+        with self.log_path.open("ab") as log:  # appended: a restart keeps the earlier lives' lines
+            log.write(f"--- {self.name}: {' '.join(command)}\n".encode())
+            log.flush()
+            self._process = psutil.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self._record.add_process(self._process.pid, f"{self.name} service")
+        return self
+
+    def wait_ready(self, budget_s: float) -> None:
+        """Poll GET /ready until it answers 200; fail at once if the process dies."""
+        deadline = time.monotonic() + budget_s
+        last = "no answer yet"
+        with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
+            while True:
+                if self._process is None:
+                    raise ServiceUnavailable(self._describe("is not running: start() it before waiting"))
+                if self._process.poll() is not None:
+                    code = self._process.returncode
+                    self._forget()
+                    raise ServiceUnavailable(self._describe(f"exited with code {code} before it was ready "
+                                                            f"(budget {budget_s:.1f} s)"))
+                try:
+                    response = client.get(f"{self.url}/ready", timeout=max(0.1, min(2.0, deadline - time.monotonic())))
+                    if response.status_code == 200:
+                        return
+                    last = f"/ready answered {response.status_code} {response.text[:200]}"
+                except httpx.HTTPError as exc:
+                    last = f"/ready: {type(exc).__name__} {exc}"
+                if time.monotonic() >= deadline:
+                    raise ServiceUnavailable(self._describe(f"was not ready within {budget_s:.1f} s; last: {last}"))
+                time.sleep(POLL_INTERVAL_S)
+
+    def stop(self) -> None:
+        """SIGTERM for a graceful shutdown, up to STOP_GRACE_S, then SIGKILL whatever is left of the tree."""
+        process = self._process
+        if process is None:
+            return
+        tree = _tree(process)
+        try:
+            process.terminate()
+            process.wait(STOP_GRACE_S)
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+            pass
+        _kill(tree)
+        self._forget()
+
+    def kill(self) -> None:
+        """SIGKILL the tree at once, as a crash would; start() brings it back on the same port."""
+        if self._process is not None:
+            _kill(_tree(self._process))
+            self._forget()
+
+    def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def _forget(self) -> None:
+        if self._process is not None:
+            self._record.forget_process(self._process.pid)
+            self._process = None
+
+    def _describe(self, what: str) -> str:
+        return (f"the {self.name} service at {self.url} {what}\n"
+                f"last {LOG_TAIL_LINES} lines of {self.log_path}:\n{self.log_tail()}")
+
+
+class ServiceFleet:
+    """The services of one run: one instance per (service, configuration), started in parallel, reused.
+
+    A configuration is the environment a service gets, including where its dependencies listen, so a
+    differently configured gateway also gets its own rag, agent and query above it.
+    """
+
+    def __init__(self, record: RunRecord, *, apps: Mapping[str, str] | None = None) -> None:
+        self._record = record
+        self._apps = dict(apps or {})
+        self._instances: dict[tuple, ServiceProcess] = {}
+        self._log_dir: Path | None = None
+        self._lock = threading.Lock()
+        record.on_close(self.close)  # stops with the run on every exit path the infra handles
+
+    def start(self, names: Iterable[str], env: Mapping[str, str], *,
+              ready_budget_s: float | None = None) -> dict[str, ServiceProcess]:
+        """The named services and the ones they call, ready; a dependency whose URL env gives is not started."""
+        budget_s = scaled(READY_BUDGET_S) if ready_budget_s is None else ready_budget_s
+        with self._lock:
+            chosen: dict[str, ServiceProcess] = {}
+            starting: list[ServiceProcess] = []
+            for name in _start_order(names, env):
+                service = self._instance(name, env, chosen)
+                if not service.running:
+                    starting.append(service.start())  # every process starts before anyone waits
+                chosen[name] = service
+            self._wait_all(starting, budget_s)
+            return chosen
+
+    def close(self) -> None:
+        """Stop every instance, all at once; idempotent."""
+        with self._lock:
+            services = list(self._instances.values())
+            self._instances.clear()
+        if services:
+            with ThreadPoolExecutor(len(services)) as pool:
+                list(pool.map(ServiceProcess.stop, services))
+
+    def _instance(self, name: str, env: Mapping[str, str], chosen: Mapping[str, ServiceProcess]) -> ServiceProcess:
+        service_env = dict(env)
+        for dependency in DEPENDENCIES[name]:
+            if dependency in chosen:
+                service_env.setdefault(URL_VARIABLES[dependency], chosen[dependency].url)
+        app = self._apps.get(name) or default_app(name)
+        key = (name, app, frozenset(service_env.items()))
+        if key not in self._instances:
+            if self._log_dir is None:
+                self._log_dir = self._record.new_temp_dir()
+            self._instances[key] = ServiceProcess(name, service_env, self._record, app=app, log_dir=self._log_dir)
+        return self._instances[key]
+
+    def _wait_all(self, starting: list[ServiceProcess], budget_s: float) -> None:
+        """In call order: a caller is ready only after what it calls, so this costs no extra time."""
+        deadline = time.monotonic() + budget_s
+        for index, service in enumerate(starting):
+            try:
+                service.wait_ready(max(0.1, deadline - time.monotonic()))
+            except ServiceUnavailable:
+                # Leave nothing half-started behind: the next ask starts them afresh.
+                for failed in starting[index:]:
+                    failed.stop()
+                    self._drop(failed)
+                raise
+
+    def _drop(self, service: ServiceProcess) -> None:
+        self._instances = {key: s for key, s in self._instances.items() if s is not service}
+
+
+def _start_order(names: Iterable[str], env: Mapping[str, str]) -> list[str]:
+    """The services asked for and their dependencies, each after the ones it calls."""
+    order: list[str] = []
+
+    def visit(name: str, asked: bool) -> None:
+        if name not in DEPENDENCIES:
+            raise ValueError(f"unknown service {name!r}; the platform has {', '.join(DEPENDENCIES)}")
+        if name in order or (not asked and env.get(URL_VARIABLES.get(name, ""))):
+            return
+        for dependency in DEPENDENCIES[name]:
+            visit(dependency, False)
+        order.append(name)
+
+    for name in names:
+        visit(name, True)
+    return order
+
+
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [process, *process.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return [process]
+
+
+def _kill(processes: list[psutil.Process]) -> None:
+    for process in processes:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(processes, timeout=STOP_GRACE_S)  # reaps our child, so no zombie is left

@@ -1,0 +1,129 @@
+"""Steps for the platform's HTTP services: requests as a client sends them, what comes back."""
+
+from behave import then, when
+
+
+@when('a client asks the gateway service "{prompt:Q}"')
+@when('a client asks the gateway service "{prompt:Q}" with the request id "{request_id:Q}" and the correlation id '
+      '"{correlation_id:Q}"')
+def step_generate(context, prompt, request_id=None, correlation_id=None):
+    """A client asks the gateway service for a completion, with its own ids or none."""
+    services = context.world.services
+    ids = {k: v for k, v in (("X-Request-ID", request_id), ("X-Correlation-ID", correlation_id)) if v}
+    services.url("gateway")  # started before the clock
+    context.world.attempt(lambda: services.generate(prompt, **ids))
+
+
+@when("a client sends the {service:Name} service {request:Sample}")
+def step_bad_request(context, service, request):
+    """A careless client's request, by its name in the spec."""
+    services = context.world.services
+    services.url(service)
+    context.world.attempt(lambda: services.bad_request(service, request))
+
+
+def _response(context):
+    return context.world.outcome.expect_result("an HTTP response")
+
+
+def _envelope(response) -> dict:
+    """The response's JSON envelope; a body that is not one fails the check, saying what came."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    assert isinstance(body, dict), f"expected a JSON envelope, got {response.status_code}: {response.text[:300]!r}"
+    return body
+
+
+@then('the service answers {status:d} with the text "{text:Q}"')
+def step_answers_text(context, status, text):
+    """The status, and the success envelope's text."""
+    response = _response(context)
+    body = _envelope(response)
+    seen = (response.status_code, body.get("success"), (body.get("data") or {}).get("text"))
+    assert seen == (status, True, text), f"expected {(status, True, text)}, seen {seen}: {body}"
+
+
+@then('the service answers {status:d} with the error code "{code:Q}" naming "{named:Q}"')
+def step_answers_error(context, status, code, named):
+    """The status, an error envelope with that code, and the value at fault named in it."""
+    response = _response(context)
+    body = _envelope(response)
+    error = body.get("error") or {}
+    seen = (response.status_code, body.get("success"), error.get("code"))
+    assert seen == (status, False, code), f"expected {(status, False, code)}, seen {seen}: {body}"
+    said = f"{error.get('message', '')} {error.get('details', '')}"
+    assert named in said, f"expected the error to name {named!r}, it said: {said}"
+    for key in ("correlation_id", "request_id", "timestamp"):
+        assert body.get(key), f"expected the error envelope to carry {key}, it is {body}"
+
+
+@then('the response carries the request id "{request_id:Q}" and the correlation id "{correlation_id:Q}"')
+def step_ids_echoed(context, request_id, correlation_id):
+    """Both ids come back in the headers and in the envelope."""
+    response = _response(context)
+    body = _envelope(response)
+    seen = (response.headers.get("X-Request-ID"), response.headers.get("X-Correlation-ID"),
+            body.get("request_id"), body.get("correlation_id"))
+    want = (request_id, correlation_id, request_id, correlation_id)
+    assert seen == want, f"expected the ids {want} in headers and body, seen {seen}"
+
+
+@then("the response carries a request id and a correlation id of its own")
+def step_ids_generated(context):
+    """Ids the service made: present, distinct, the same in headers and body."""
+    response = _response(context)
+    body = _envelope(response)
+    request_id, correlation_id = response.headers.get("X-Request-ID"), response.headers.get("X-Correlation-ID")
+    assert request_id and correlation_id and request_id != correlation_id, (
+        f"expected two generated ids, seen request {request_id!r} and correlation {correlation_id!r}")
+    seen = (body.get("request_id"), body.get("correlation_id"))
+    assert seen == (request_id, correlation_id), f"expected the body to carry the ids of the headers, seen {seen}"
+
+
+@then("the token usage in the response is what the language model reported")
+def step_http_usage(context):
+    """Prompt, completion and total tokens as the model counted them, unswapped."""
+    usage = _envelope(_response(context))["data"]["usage"]
+    reported = context.world.model.chats()[-1].usage
+    assert reported["prompt_tokens"] != reported["completion_tokens"], f"the sample cannot tell a swap: {reported}"
+    assert usage == reported, f"expected the model's usage {reported}, the response carried {usage}"
+
+
+@when('an OpenAI client asks the gateway service "{prompt:Q}"')
+def step_openai_chat(context, prompt):
+    """The official openai package's chat completion against the gateway service."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_chat(prompt))
+
+
+@when("an OpenAI client streams the gateway service's answer to \"{prompt:Q}\"")
+def step_openai_stream(context, prompt):
+    """The official client reads a streamed chat completion to its end."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_stream(prompt))
+
+
+@when('an OpenAI client embeds "{first:Q}" and "{second:Q}" through the gateway service')
+def step_openai_embed(context, first, second):
+    """The official client asks for the embeddings of two texts."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_embed([first, second]))
+
+
+@then('the OpenAI client\'s answer and its stream both say "{text:Q}"')
+def step_openai_answers(context, text):
+    """The plain and the streamed answer, as the client assembled them."""
+    seen = context.world.services.openai_seen
+    got = (seen.get("answer"), seen.get("stream"))
+    assert got == (text, text), f"expected both to say {text!r}, seen {got}"
+
+
+@then("the OpenAI client received {count:d} embeddings of the embedding model's dimensions")
+def step_openai_embeddings(context, count):
+    """How many vectors came back, and their length."""
+    vectors = context.world.services.openai_seen.get("embeddings") or []
+    dimensions = context.world.session.dimensions
+    seen = [len(v) for v in vectors]
+    assert seen == [dimensions] * count, f"expected {count} vectors of {dimensions} numbers, seen lengths {seen}"
