@@ -10,7 +10,7 @@ from ai_platform.store import Store
 from harness.infra import Infrastructure, select_mode
 from harness.llm import ScriptedModelServer
 from harness.loop import BackgroundLoop
-from harness.platform import ServiceFleet, service_environment
+from harness.platform import ServiceFleet, ServiceProcess, service_environment
 from harness.reporting import register_secret
 from harness.waiting import set_scale
 
@@ -115,8 +115,12 @@ class PlatformServices:
         self._fleet = ServiceFleet(session.infra.record)
 
     def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
+        return self.process(name, overrides).url
+
+    def process(self, name: str, overrides: dict[str, str] | None = None) -> ServiceProcess:
+        """The service's process (started, with what it calls, if it is not running)."""
         env = service_environment(self._session, overrides=overrides)
-        return self._fleet.start([name], env)[name].url
+        return self._fleet.start([name], env)[name]
 
     def close(self) -> None:
         self._fleet.close()

@@ -160,33 +160,11 @@ class Dependency:
             try:
                 response = await self._client.request(method, path, json=body, headers=who.headers())
                 break
-            except httpx.TimeoutException:
-                raise ServiceError(504, "DEPENDENCY_TIMEOUT",
-                                   f"The {self.name} service did not answer within {self.timeout_s:g} s.",
-                                   {"dependency": self.name, "timeout_s": self.timeout_s}) from None
             except httpx.TransportError as exc:
-                if attempt + 1 < attempts:
+                if attempt + 1 < attempts and not isinstance(exc, httpx.TimeoutException):
                     continue
-                raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The {self.name} service cannot be reached.",
-                                   {"dependency": self.name, "cause": str(exc) or type(exc).__name__}) from None
-        return self._data_of(response)
-
-    def _data_of(self, response: httpx.Response) -> Any:
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        failure = body.get("error") if isinstance(body, dict) else None
-        if response.status_code >= 500:
-            raise ServiceError(502, "DEPENDENCY_ERROR", f"The {self.name} service failed "
-                               f"({response.status_code}): {(failure or {}).get('message', 'no error message')}",
-                               {"dependency": self.name, "status": response.status_code, "error": failure})
-        if response.status_code >= 400:  # our request to it was refused: the caller's input, passed on
-            failure = failure or {}
-            raise ServiceError(response.status_code, failure.get("code", "HTTP_ERROR"),
-                               failure.get("message", f"The {self.name} service refused the request."),
-                               {**failure.get("details", {}), "dependency": self.name})
-        return body.get("data") if isinstance(body, dict) else None
+                raise unreachable(self.name, exc, self.timeout_s) from None
+        return data_of(self.name, response)
 
     async def ready(self) -> str | None:
         """None when the dependency is ready, else what is wrong."""
@@ -198,6 +176,39 @@ class Dependency:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def unreachable(name: str, exc: httpx.TransportError, timeout_s: float) -> ServiceError:
+    """A dependency that did not answer: 504 when it was too slow, 503 when it could not be reached."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ServiceError(504, "DEPENDENCY_TIMEOUT", f"The {name} service did not answer within {timeout_s:g} s.",
+                            {"dependency": name, "timeout_s": timeout_s})
+    return ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The {name} service cannot be reached.",
+                        {"dependency": name, "cause": str(exc) or type(exc).__name__})
+
+
+def data_of(name: str, response: httpx.Response) -> Any:
+    """A dependency's answer: its success envelope's `data`, or its failure as this service's.
+
+    Its 5xx is a 502 naming it, with its error and the ids it saw, so a caller can follow a failure
+    down the chain; its 4xx means the request it was given was refused, and is passed on.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    failure = body.get("error") or {}
+    if response.status_code >= 500:
+        raise ServiceError(502, "DEPENDENCY_ERROR", f"The {name} service failed ({response.status_code}): "
+                           f"{failure.get('message', 'no error message')}",
+                           {"dependency": name, "status": response.status_code, "error": failure or None,
+                            "request_id": body.get("request_id"), "correlation_id": body.get("correlation_id")})
+    if response.status_code >= 400:
+        raise ServiceError(response.status_code, failure.get("code", "HTTP_ERROR"),
+                           failure.get("message", f"The {name} service refused the request."),
+                           {**failure.get("details", {}), "dependency": name})
+    return body.get("data")
 
 
 def _ids(request: Request) -> dict[str, str]:

@@ -26,7 +26,7 @@ from ai_platform.rag import (
     UnsupportedDocumentType,
     chunk_text,
 )
-from ai_platform.services.http import Caller, ServiceError
+from ai_platform.services.http import Caller, data_of, unreachable
 from ai_platform.store import Passage
 
 GATEWAY, RAG = "gateway", "rag"
@@ -46,32 +46,9 @@ class RemoteService:
         try:
             response = self._client.request(method, self.base_url + path, json=body, headers=self.caller.headers(),
                                             timeout=self.timeout_s)
-        except httpx.TimeoutException:
-            raise ServiceError(504, "DEPENDENCY_TIMEOUT",
-                               f"The {self.name} service did not answer within {self.timeout_s:g} s.",
-                               {"dependency": self.name, "timeout_s": self.timeout_s}) from None
         except httpx.TransportError as exc:
-            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The {self.name} service cannot be reached.",
-                               {"dependency": self.name, "cause": str(exc) or type(exc).__name__}) from None
+            raise unreachable(self.name, exc, self.timeout_s) from None
         return data_of(self.name, response)
-
-
-def data_of(name: str, response: httpx.Response) -> Any:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    failure = body.get("error") if isinstance(body, dict) else None
-    if response.status_code >= 500:
-        raise ServiceError(502, "DEPENDENCY_ERROR", f"The {name} service failed ({response.status_code}): "
-                           f"{(failure or {}).get('message', 'no error message')}",
-                           {"dependency": name, "status": response.status_code, "error": failure})
-    if response.status_code >= 400:  # our request was refused: the caller's input, passed on
-        failure = failure or {}
-        raise ServiceError(response.status_code, failure.get("code", "HTTP_ERROR"),
-                           failure.get("message", f"The {name} service refused the request."),
-                           {**failure.get("details", {}), "dependency": name})
-    return body.get("data") if isinstance(body, dict) else None
 
 
 class RemoteGateway(RemoteService):

@@ -25,10 +25,51 @@ class Services:
         self._client = httpx.Client(timeout=CLIENT_TIMEOUT_S)
         world.add_cleanup(self._client.close)
         self.openai_seen: dict[str, Any] = {}  # what the OpenAI client received: answer, stream, embeddings
+        self._urls: dict[str, str] = {}  # the services this scenario talks to, as first started
+        self.replies: dict[str, httpx.Response] = {}  # the last response of each kind the scenario keeps
 
     def url(self, service: str) -> str:
-        """The service's base URL; the service starts, with what it depends on, on first use."""
-        return self._world.session.services.url(service)
+        """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
+        if service not in self._urls:  # kept, so a service the scenario stopped stays stopped
+            self._urls[service] = self._world.session.services.url(service)
+        return self._urls[service]
+
+    def stop(self, service: str) -> None:
+        """Kill the service's process at once; it comes back, on the same port, in the scenario's cleanup."""
+        for name in ("query", service):  # everything above it is running first, and remembered
+            self.url(name)
+        process = self._world.session.services.process(service)
+        self._world.add_cleanup(self._world.session.services.process, service)  # started and ready again
+        process.kill()
+
+    # what a client of the platform does ---------------------------------------------------------
+
+    def add_document(self, title: str, text: str, *, tenant: str | None = None,
+                     background: bool = False) -> httpx.Response:
+        body = {"title": title, "content": text, "async": background}
+        return self.send("rag", "POST", "/api/v1/rag/documents", body=body, tenant=tenant)
+
+    def document_titles(self, *, tenant: str | None = None) -> list[str]:
+        listed = self.send("rag", "GET", "/api/v1/rag/documents", tenant=tenant)
+        assert listed.status_code == 200, f"expected the document list, got {listed.status_code}: {listed.text}"
+        return sorted(d["title"] for d in listed.json()["data"]["documents"])
+
+    def query(self, text: str, *, mode: str = "auto", tenant: str | None = None, **headers: str) -> httpx.Response:
+        return self.send("query", "POST", "/api/v1/query", body={"query": text, "mode": mode}, tenant=tenant,
+                         headers=headers)
+
+    def create_agent(self, name: str, *, tenant: str | None = None) -> httpx.Response:
+        body = {"agent_id": name, "name": name.title(), "tool_ids": ["knowledge_base_search"]}
+        created = self.send("agent", "POST", "/api/v1/agents", body=body, tenant=tenant)
+        assert created.status_code == 201, f"expected the agent created, got {created.status_code}: {created.text}"
+        return created
+
+    def chat(self, agent: str, message: str, conversation: str, *, tenant: str | None = None) -> httpx.Response:
+        return self.send("agent", "POST", f"/api/v1/agents/{agent}/chat",
+                         body={"message": message, "session_id": conversation}, tenant=tenant)
+
+    def agent(self, agent: str, *, tenant: str | None = None) -> httpx.Response:
+        return self.send("agent", "GET", f"/api/v1/agents/{agent}", tenant=tenant)
 
     def send(self, service: str, method: str, path: str, *, body: Any = None, content: bytes | None = None,
              headers: dict[str, str] | None = None, tenant: str | None = None,

@@ -1,0 +1,69 @@
+@e2e @services @scripted
+Feature: Questions answered end to end, through the platform's APIs
+  A tenant adds documents through the RAG API, the platform ingests them in the background over
+  JetStream, and people ask through the unified query API, which sends a question to the
+  knowledge base and anything else to the tenant's assistant agent. Every hop is a real service
+  in its own process; the answer comes back with its sources.
+
+  Scenario: A document added through the API is ingested in the background and answers a question
+    Given the language model answers "Annual plans can be refunded within 30 days." when asked about "refund"
+    When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API, for ingestion in the background
+    Then the RAG API accepts the document for ingestion with a message id
+    And the RAG API lists "Refund policy" for the tenant within 10 seconds
+    When a user of the tenant asks the query API "How long do I have to get a refund on an annual plan?"
+    Then the query API answers "Annual plans can be refunded within 30 days." from the knowledge base
+    And the query API's answer cites "Refund policy"
+
+  Scenario Outline: The unified query sends "<query>" to <used> in <mode> mode
+    Given the tenant has added the document "Office handbook" with the text "The office opens at 8 am and closes at 6 pm." through the RAG API
+    When a user of the tenant asks the query API "<query>" in <mode> mode
+    Then the query API answered using <used>
+
+    Examples:
+      | query                                | mode  | used  |
+      | When does the office open?           | auto  | rag   |
+      | Explain the opening hours            | auto  | rag   |
+      | Book the large meeting room for me.  | auto  | agent |
+      | Book the large meeting room for me.  | rag   | rag   |
+      | When does the office open?           | agent | agent |
+      | When does the office open?           | both  | both  |
+
+  Scenario: An agent answers from the knowledge base and remembers the conversation, over HTTP
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
+    And the language model answers "Your name is Ada." only when the prompt mentions "my name is Ada"
+    When the user tells the agent "helpdesk" "Hello, my name is Ada." in the conversation "morning" through the agent API
+    And the user asks the agent "helpdesk" "What is my name?" in the conversation "morning" through the agent API
+    Then the agent API replies "Your name is Ada."
+    When the user asks the agent "helpdesk" "Can I get a refund on my annual plan?" in the conversation "morning" through the agent API
+    Then the agent API's reply cites "Refund policy" and says it used "knowledge_base_search"
+
+  Scenario: A model failure deep in the chain surfaces at the query API, naming every hop
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the primary model fails with HTTP 500
+    When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in rag mode, with the correlation id "journey-0042"
+    Then the query API answers 502 with the error code "DEPENDENCY_ERROR" naming "rag"
+    And the failure passes through "rag", then "gateway", then "model provider", each hop with the correlation id "journey-0042"
+
+  Scenario: A stopped RAG service is a 503 at the query API, naming it
+    Given the RAG service has stopped
+    When a user of the tenant asks the query API "When does the office open?" in rag mode
+    Then the query API answers 503 with the error code "DEPENDENCY_UNAVAILABLE" naming "rag"
+
+  Scenario: With the agent service stopped, both mode still answers from the knowledge base and names what failed
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the language model answers "Within 30 days of purchase." when asked about "refunded"
+    And the agent service has stopped
+    When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in both mode
+    Then the query API answers "Within 30 days of purchase." from the knowledge base
+    And the query API says the "agent" part failed with "DEPENDENCY_UNAVAILABLE"
+
+  @security
+  Scenario: Another tenant sees nothing of a tenant's documents, agents or conversations through the APIs
+    Given the tenant "acme" has added the document "Acme price list" with the text "The rocket costs 500 dollars at Acme, delivery included." through the RAG API
+    And the tenant "acme" has an agent "concierge" with the knowledge base search tool, through the agent API
+    Then the RAG API lists nothing for the tenant "globex"
+    And the agent API does not know the agent "concierge" for the tenant "globex"
+    When a user of the tenant "globex" asks the query API "How much does the rocket cost?"
+    Then the query API answers that the knowledge base does not cover the question
+    And the language model was not asked for an answer

@@ -1,0 +1,181 @@
+"""Steps for the platform's APIs end to end: documents, the unified query, agents, over HTTP."""
+
+from behave import given, then, when
+
+from ai_platform.rag import NOT_IN_KNOWLEDGE_BASE
+from harness.waiting import wait_until
+
+SERVICE_NAMES = {"RAG": "rag", "agent": "agent", "gateway": "gateway", "query": "query"}
+
+
+def _data(response, what: str) -> dict:
+    """The success envelope's data; anything else fails saying what came back."""
+    assert response.status_code in (200, 201, 202), f"expected {what}, got {response.status_code}: {response.text}"
+    return response.json()["data"]
+
+
+@given('the tenant has added the document "{title:Q}" with the text "{text:Q}" through the RAG API')
+@given('the tenant "{tenant:Name}" has added the document "{title:Q}" with the text "{text:Q}" through the RAG API')
+def step_api_document(context, title, text, tenant=None):
+    """A document stored through the RAG API, ingested before the answer."""
+    added = context.world.services.add_document(title, text, tenant=tenant)
+    assert added.status_code == 201, f"expected {title!r} stored (201), got {added.status_code}: {added.text}"
+
+
+@when('the tenant adds the document "{title:Q}" with the text "{text:Q}" through the RAG API, for ingestion in '
+      "the background")
+def step_api_document_background(context, title, text):
+    """The RAG API queues the document on JetStream for its ingestion worker."""
+    services = context.world.services
+    context.world.attempt(lambda: services.add_document(title, text, background=True))
+
+
+@then("the RAG API accepts the document for ingestion with a message id")
+def step_accepted(context):
+    """202, with the document id and the id of the queued message."""
+    response = context.world.outcome.expect_result("the RAG API's answer")
+    data = _data(response, "the document accepted")
+    assert response.status_code == 202 and data.get("message_id"), f"expected 202 with a message id, got {data}"
+
+
+@then('the RAG API lists "{title:Q}" for the tenant within {seconds:d} seconds')
+def step_listed(context, title, seconds):
+    """The document list the API gives the tenant comes to hold the document."""
+    services = context.world.services
+    wait_until(lambda: title in services.document_titles(), seconds, f"the RAG API to list {title!r}")
+
+
+@then('the RAG API lists nothing for the tenant "{tenant:Name}"')
+def step_lists_nothing(context, tenant):
+    """The tenant's document list is empty."""
+    titles = context.world.services.document_titles(tenant=tenant)
+    assert titles == [], f"expected the tenant {tenant} to see no documents, it sees {titles}"
+
+
+@given('the tenant has an agent "{name:Name}" with the knowledge base search tool, through the agent API')
+@given('the tenant "{tenant:Name}" has an agent "{name:Name}" with the knowledge base search tool, through the '
+       "agent API")
+def step_api_agent(context, name, tenant=None):
+    """An agent defined through the agent API."""
+    context.world.services.create_agent(name, tenant=tenant)
+
+
+@then('the agent API does not know the agent "{name:Name}" for the tenant "{tenant:Name}"')
+def step_agent_unknown(context, name, tenant):
+    """Another tenant asking for the agent gets 404 NOT_FOUND."""
+    response = context.world.services.agent(name, tenant=tenant)
+    code = (response.json().get("error") or {}).get("code")
+    assert (response.status_code, code) == (404, "NOT_FOUND"), (
+        f"expected 404 NOT_FOUND for another tenant's agent, got {response.status_code}: {response.text}")
+
+
+@when('the user tells the agent "{name:Name}" "{message:Q}" in the conversation "{conversation:Q}" through the '
+      "agent API")
+@when('the user asks the agent "{name:Name}" "{message:Q}" in the conversation "{conversation:Q}" through the '
+      "agent API")
+def step_api_chat(context, name, message, conversation):
+    """A turn of a conversation with the agent, through the agent API."""
+    services = context.world.services
+    context.world.attempt(lambda: services.chat(name, message, conversation))
+
+
+@then('the agent API replies "{text:Q}"')
+def step_api_reply(context, text):
+    """The agent's reply, word for word."""
+    data = _data(context.world.outcome.expect_result("the agent's reply"), "the agent's reply")
+    assert data["message"] == text, f"expected the agent to reply {text!r}, it replied {data['message']!r}"
+
+
+@then('the agent API\'s reply cites "{title:Q}" and says it used "{tool:Q}"')
+def step_api_reply_cites(context, title, tool):
+    """The reply names the document among its sources and the tool among those it used."""
+    data = _data(context.world.outcome.expect_result("the agent's reply"), "the agent's reply")
+    assert title in data["sources"] and tool in data["tools_used"], (
+        f"expected {title!r} cited and {tool!r} used, seen sources {data['sources']} and tools {data['tools_used']}")
+
+
+@when('a user of the tenant asks the query API "{text:Q}"')
+@when('a user of the tenant "{tenant:Name}" asks the query API "{text:Q}"')
+@when('a user of the tenant asks the query API "{text:Q}" in {mode:Name} mode')
+@when('a user of the tenant asks the query API "{text:Q}" in {mode:Name} mode, with the correlation id '
+      '"{correlation_id:Q}"')
+def step_query(context, text, tenant=None, mode="auto", correlation_id=None):
+    """A question or an instruction to the unified query API."""
+    services = context.world.services
+    headers = {"X-Correlation-ID": correlation_id} if correlation_id else {}
+    services.url("query")  # started before the clock
+    context.world.attempt(lambda: services.query(text, mode=mode, tenant=tenant, **headers))
+
+
+def _answer(context) -> dict:
+    return _data(context.world.outcome.expect_result("the query API's answer"), "an answer")
+
+
+@then('the query API answers "{text:Q}" from the knowledge base')
+@then('the query API answers "{text:Q}" from the agent')
+def step_query_answer(context, text):
+    """The unified answer's text, word for word."""
+    answer = _answer(context)["answer"]
+    assert answer == text, f"expected the answer {text!r}, the query API answered {answer!r}"
+
+
+@then("the query API answered using {used:Name}")
+def step_query_mode(context, used):
+    """Which part the unified query used, and that each used part answered."""
+    data = _answer(context)
+    parts = {"rag": ["rag_response"], "agent": ["agent_response"], "both": ["rag_response", "agent_response"]}[used]
+    seen = (data["mode_used"], [p for p in ("rag_response", "agent_response") if p in data])
+    assert seen == (used, parts), f"expected mode {used} with {parts}, seen {seen}"
+
+
+@then('the query API\'s answer cites "{title:Q}"')
+def step_query_cites(context, title):
+    """The unified answer names the document among its sources."""
+    sources = _answer(context)["sources"]
+    assert title in sources, f"expected {title!r} among the sources, the query API cited {sources}"
+
+
+@then("the query API answers that the knowledge base does not cover the question")
+def step_query_not_covered(context):
+    """The platform's 'not in the knowledge base' answer, with no source."""
+    data = _answer(context)
+    assert (data["answer"], data["sources"]) == (NOT_IN_KNOWLEDGE_BASE, []), (
+        f"expected {NOT_IN_KNOWLEDGE_BASE!r} with no source, got {data['answer']!r} citing {data['sources']}")
+
+
+@then('the query API answers {status:d} with the error code "{code:Q}" naming "{named:Q}"')
+def step_query_error(context, status, code, named):
+    """The status, and an error envelope whose details name the failed dependency."""
+    response = context.world.outcome.expect_result("the query API's answer")
+    body = response.json()
+    error = body.get("error") or {}
+    seen = (response.status_code, error.get("code"), (error.get("details") or {}).get("dependency"))
+    assert seen == (status, code, named), f"expected {(status, code, named)}, seen {seen}: {body}"
+
+
+@then('the failure passes through "{first:Q}", then "{second:Q}", then "{third:Q}", each hop with the correlation '
+      'id "{correlation_id:Q}"')
+def step_failure_chain(context, first, second, third, correlation_id):
+    """Following error.details down the chain names each dependency, and each hop kept the caller's id."""
+    error = context.world.outcome.expect_result("the query API's answer").json()["error"]
+    chain, ids, details = [], [], error.get("details") or {}
+    while details.get("dependency"):
+        chain.append(details["dependency"])
+        ids.append(details.get("correlation_id"))
+        details = (details.get("error") or {}).get("details") or {}
+    assert chain == [first, second, third], f"expected the chain {[first, second, third]}, seen {chain}"
+    assert ids[:2] == [correlation_id] * 2, f"expected {correlation_id!r} at the rag and gateway hops, seen {ids}"
+
+
+@given("the {service:Phrase} service has stopped")
+def step_service_stopped(context, service):
+    """The service's process is killed; it comes back in the scenario's cleanup."""
+    context.world.services.stop(SERVICE_NAMES[service])
+
+
+@then('the query API says the "{part:Name}" part failed with "{code:Q}"')
+def step_part_failed(context, part, code):
+    """In both mode, the failed part is named with its error code."""
+    errors = _answer(context).get("errors") or {}
+    seen = (errors.get(part) or {}).get("code")
+    assert seen == code, f"expected the {part} part to have failed with {code}, the errors were {errors}"
