@@ -1,10 +1,11 @@
-@e2e @services @scripted
+@e2e @services
 Feature: Questions answered end to end, through the platform's APIs
   A tenant adds documents through the RAG API, the platform ingests them in the background over
   JetStream, and people ask through the unified query API, which sends a question to the
   knowledge base and anything else to the tenant's assistant agent. Every hop is a real service
   in its own process; the answer comes back with its sources.
 
+  @scripted
   Scenario: A document added through the API is ingested in the background and answers a question
     Given the language model answers "Annual plans can be refunded within 30 days." when asked about "refund"
     When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API, for ingestion in the background
@@ -28,6 +29,7 @@ Feature: Questions answered end to end, through the platform's APIs
       | When does the office open?           | agent | agent |
       | When does the office open?           | both  | both  |
 
+  @scripted
   Scenario: An agent answers from the knowledge base and remembers the conversation, over HTTP
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
     And the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
@@ -38,6 +40,7 @@ Feature: Questions answered end to end, through the platform's APIs
     When the user asks the agent "helpdesk" "Can I get a refund on my annual plan?" in the conversation "morning" through the agent API
     Then the agent API's reply cites "Refund policy" and says it used "knowledge_base_search"
 
+  @scripted
   Scenario: A model failure deep in the chain surfaces at the query API, naming every hop
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
     And the primary model fails with HTTP 500
@@ -45,11 +48,13 @@ Feature: Questions answered end to end, through the platform's APIs
     Then the query API answers 502 with the error code "DEPENDENCY_ERROR" naming "rag"
     And the failure passes through "rag", then "gateway", then "model provider", each hop with the correlation id "journey-0042"
 
+  @service-control @chaos
   Scenario: A stopped RAG service is a 503 at the query API, naming it
     Given the RAG service has stopped
     When a user of the tenant asks the query API "When does the office open?" in rag mode
     Then the query API answers 503 with the error code "DEPENDENCY_UNAVAILABLE" naming "rag"
 
+  @service-control @chaos @scripted
   Scenario: With the agent service stopped, both mode still answers from the knowledge base and names what failed
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
     And the language model answers "Within 30 days of purchase." when asked about "refunded"
@@ -58,7 +63,7 @@ Feature: Questions answered end to end, through the platform's APIs
     Then the query API answers "Within 30 days of purchase." from the knowledge base
     And the query API says the "agent" part failed with "DEPENDENCY_UNAVAILABLE"
 
-  @security
+  @security @scripted
   Scenario: Another tenant sees nothing of a tenant's documents, agents or conversations through the APIs
     Given the tenant "acme" has added the document "Acme price list" with the text "The rocket costs 500 dollars at Acme, delivery included." through the RAG API
     And the tenant "acme" has an agent "concierge" with the knowledge base search tool, through the agent API

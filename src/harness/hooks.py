@@ -13,6 +13,8 @@ from harness.world import World
 
 NEEDS_SCRIPTED_MODEL = "scripted"
 NEEDS_NATS_CONTROL = "nats-control"
+NEEDS_SERVICE_CONTROL = "service-control"
+OVER_SERVICES = {"services", "e2e"}  # scenarios that reach the model through the platform's services
 
 
 def before_all(context) -> None:
@@ -25,18 +27,29 @@ def before_all(context) -> None:
 
 def before_scenario(context, scenario) -> None:
     label_scenario(scenario)
-    tags = set(scenario.effective_tags)
     session = context.session
-    if NEEDS_SCRIPTED_MODEL in tags and not session.scripted:
-        scenario.skip("needs the scripted language model (answers or faults); not run with -D llm=live")
-        return
-    if NEEDS_NATS_CONTROL in tags and not session.infra.can_control_nats:
-        scenario.skip(f"stops and restarts NATS, which only the embedded mode can do (mode: {session.infra.mode})")
+    reason = _reason_to_skip(set(scenario.effective_tags), session)
+    if reason:
+        scenario.skip(reason)
         return
     if not hasattr(session, "first_scenario_at"):  # seconds since the behave process started
         session.first_scenario_at = time.time() - psutil.Process().create_time()
     context.world = World(session, context.add_cleanup)
     context.add_cleanup(context.world.cleanup)  # registered first, so it runs after every driver's cleanup
+
+
+def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
+    """Why this run cannot play the scenario, or None."""
+    external = session.platform_mode == "external"
+    if NEEDS_SCRIPTED_MODEL in tags and not session.scripted:
+        return "needs the scripted language model (answers or faults); not run with -D llm=live"
+    if NEEDS_SCRIPTED_MODEL in tags and external and tags & OVER_SERVICES:
+        return "scripts the language model, but an external platform's services call their own model"
+    if NEEDS_SERVICE_CONTROL in tags and external:
+        return "stops a service, which only the embedded platform mode can do (-D platform=external)"
+    if NEEDS_NATS_CONTROL in tags and not session.infra.can_control_nats:
+        return f"stops and restarts NATS, which only the embedded mode can do (mode: {session.infra.mode})"
+    return None
 
 
 def _close_session(session: SuiteSession) -> None:

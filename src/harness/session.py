@@ -18,12 +18,19 @@ SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
 # Model roles in the specs, and the provider model names the scripted server sees.
 SCRIPTED_MODELS = {"primary": "scripted-primary", "backup": "scripted-backup", "embedding": "scripted-embedding"}
 PLATFORM_MODEL_NAMES = {"primary": "chat", "backup": "chat-backup", "embedding": "embedding"}
+PLATFORM_MODES = ("embedded", "external")
+# Where an external platform's services listen, by service.
+SERVICE_URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_URL", "agent": "AGENT_SERVICE_URL",
+                         "query": "QUERY_SERVICE_URL"}
 SCRIPTED_DIMENSIONS = 384
 LIVE_DIMENSIONS = 1536
 
 
 class SuiteSession:
     def __init__(self, userdata: Mapping[str, str]) -> None:
+        self.platform_mode = userdata.get("platform", "embedded")
+        if self.platform_mode not in PLATFORM_MODES:
+            raise ValueError(f"unknown platform mode {self.platform_mode!r}; choose {' or '.join(PLATFORM_MODES)}")
         self.llm_profile = userdata.get("llm", "scripted")
         if self.llm_profile not in ("scripted", "live"):
             raise ValueError(f"unknown llm profile {self.llm_profile!r}; choose scripted or live")
@@ -108,17 +115,26 @@ class SuiteSession:
 
 
 class PlatformServices:
-    """The platform's services as this run starts them: one instance per configuration, on first use."""
+    """The platform's services: embedded, this run starts them, one instance per configuration, on
+    first use; external, they are where the environment says (`GATEWAY_SERVICE_URL` and the like)."""
 
     def __init__(self, session: SuiteSession) -> None:
         self._session = session
         self._fleet = ServiceFleet(session.infra.record)
 
     def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
+        if self._session.platform_mode == "external":
+            variable = SERVICE_URL_VARIABLES[name]
+            url = os.environ.get(variable, "").strip()
+            if not url:
+                raise RuntimeError(f"-D platform=external needs {variable}: where the {name} service listens")
+            return url.rstrip("/")
         return self.process(name, overrides).url
 
     def process(self, name: str, overrides: dict[str, str] | None = None) -> ServiceProcess:
         """The service's process (started, with what it calls, if it is not running)."""
+        if self._session.platform_mode == "external":
+            raise RuntimeError(f"the {name} service of an external platform cannot be started or stopped here")
         env = service_environment(self._session, overrides=overrides)
         return self._fleet.start([name], env)[name]
 
