@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,7 @@ class RunRecord:
         me = psutil.Process()
         self._data = {"owner": _identity(me), "processes": [], "temp_dirs": []}
         self._stoppers: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
         self._save()
 
     def add_process(self, pid: int, name: str) -> None:
@@ -43,7 +45,8 @@ class RunRecord:
         self._save()
 
     def forget_process(self, pid: int) -> None:
-        self._data["processes"] = [p for p in self._data["processes"] if p["pid"] != pid]
+        with self._lock:
+            self._data["processes"] = [p for p in self._data["processes"] if p["pid"] != pid]
         self._save()
 
     def new_temp_dir(self) -> Path:
@@ -71,9 +74,10 @@ class RunRecord:
             raise errors[0]
 
     def _save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self._data))
-        tmp.replace(self.path)
+        with self._lock:  # services stop in parallel threads, and each forgets its pid here
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._data))
+            tmp.replace(self.path)
 
 
 def reap_stale_runs(state_dir: Path = STATE_DIR) -> list[str]:
