@@ -1,6 +1,8 @@
 """Steps for the platform's HTTP services: requests as a client sends them, what comes back."""
 
-from behave import then, when
+from behave import given, then, when
+
+from harness.waiting import wait_until
 
 
 @when('a client asks the gateway service "{prompt:Q}"')
@@ -127,3 +129,64 @@ def step_openai_embeddings(context, count):
     dimensions = context.world.session.dimensions
     seen = [len(v) for v in vectors]
     assert seen == [dimensions] * count, f"expected {count} vectors of {dimensions} numbers, seen lengths {seen}"
+
+
+@given("the gateway service keeps cached answers for {seconds:d} second")
+@given("the gateway service keeps cached answers for {seconds:d} seconds")
+def step_cache_ttl(context, seconds):
+    """The gateway service is deployed with that time to live for its cache entries."""
+    context.world.services.deploy_with(GATEWAY_CACHE_TTL_S=str(seconds))
+
+
+@when('a client of the tenant "{tenant:Name}" asks the gateway service "{prompt:Q}"')
+def step_generate_as(context, tenant, prompt):
+    """A named tenant's client asks the gateway service for a completion."""
+    services = context.world.services
+    context.world.attempt(lambda: services.generate(prompt, tenant=tenant))
+
+
+@when('a client asks a second instance of the gateway service "{prompt:Q}"')
+def step_generate_second(context, prompt):
+    """The same request through another gateway instance of the platform."""
+    services = context.world.services
+    services.second_gateway()  # started before the clock
+    context.world.attempt(lambda: services.generate(prompt, instance="second gateway"))
+
+
+@when("a client streams the gateway service's answer to \"{prompt:Q}\"")
+def step_stream_http(context, prompt):
+    """A client reads the gateway service's server-sent events to the end."""
+    services = context.world.services
+    context.world.attempt(lambda: services.stream(prompt))
+
+
+@when("the tenant's cached answers have expired, within {seconds:d} seconds")
+def step_cache_expired(context, seconds):
+    """The tenant's cache statistics come to count no entry."""
+    services = context.world.services
+    wait_until(lambda: services.cache_stats()["entries"] == 0, seconds, "the cached answers to expire")
+
+
+@then('the gateway service answered "{text:Q}" from its cache')
+def step_from_cache(context, text):
+    """The last answer is the text, marked as served from the cache."""
+    data = _envelope(_response(context)).get("data") or {}
+    seen = (data.get("text"), data.get("cached"))
+    assert seen == (text, True), f"expected {text!r} from the cache, seen {seen}"
+
+
+@then("the gateway service did not answer from its cache")
+def step_not_from_cache(context):
+    """The last answer came from the model."""
+    data = _envelope(_response(context)).get("data") or {}
+    assert data.get("cached") is False, f"expected an answer from the model, not the cache; seen {data}"
+
+
+@then("the tenant's cache statistics show {hits:d} hits, {misses:d} misses and {entries:d} entries")
+@then('the cache statistics of the tenant "{tenant:Name}" show {hits:d} hits, {misses:d} misses and {entries:d} '
+      "entries")
+def step_cache_stats(context, hits, misses, entries, tenant=None):
+    """The hit, miss and entry counts the gateway reports for the tenant."""
+    stats = context.world.services.cache_stats(tenant=tenant)
+    seen = (stats.get("hits"), stats.get("misses"), stats.get("entries"))
+    assert seen == (hits, misses, entries), f"expected {(hits, misses, entries)}, seen {seen}: {stats}"

@@ -112,7 +112,8 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"]}
+        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"],
+                     **({"got": e["input"]} if _short_scalar(e.get("input")) else {})}
                     for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             return error(request, 422, "MALFORMED_BODY", "The body is not valid JSON.", {"errors": problems})
@@ -209,6 +210,11 @@ def data_of(name: str, response: httpx.Response) -> Any:
                            failure.get("message", f"The {name} service refused the request."),
                            {**failure.get("details", {}), "dependency": name})
     return body.get("data")
+
+
+def _short_scalar(value: Any) -> bool:
+    """A value worth echoing in an error: small, and not a whole body."""
+    return isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) <= 200)
 
 
 def _ids(request: Request) -> dict[str, str]:

@@ -26,13 +26,26 @@ class Services:
         world.add_cleanup(self._client.close)
         self.openai_seen: dict[str, Any] = {}  # what the OpenAI client received: answer, stream, embeddings
         self._urls: dict[str, str] = {}  # the services this scenario talks to, as first started
+        self._overrides: dict[str, str] = {}  # operator settings this scenario's services are deployed with
         self.replies: dict[str, httpx.Response] = {}  # the last response of each kind the scenario keeps
 
     def url(self, service: str) -> str:
         """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
         if service not in self._urls:  # kept, so a service the scenario stopped stays stopped
-            self._urls[service] = self._world.session.services.url(service)
+            self._urls[service] = self._world.session.services.url(service, self._overrides or None)
         return self._urls[service]
+
+    def deploy_with(self, **settings: str) -> None:
+        """Operator settings for this scenario's services: an instance deployed with them, reused by the run."""
+        assert not self._urls, "deploy the services with their settings before a step uses them"
+        self._overrides.update(settings)
+
+    def second_gateway(self) -> str:
+        """Another gateway instance of the same platform (same NATS, same database), as a scaled-out deployment."""
+        if "second gateway" not in self._urls:
+            self._urls["second gateway"] = self._world.session.services.url(
+                "gateway", {**self._overrides, "GATEWAY_INSTANCE": "second"})
+        return self._urls["second gateway"]
 
     def stop(self, service: str) -> None:
         """Kill the service's process at once; it comes back, on the same port, in the scenario's cleanup."""
@@ -78,7 +91,7 @@ class Services:
         sent = {"Content-Type": "application/json", **(headers or {})}
         if as_tenant:
             sent[TENANT] = self._world.tenants.id_of(tenant)
-        url = self.url(service) + path
+        url = (self.second_gateway() if service == "second gateway" else self.url(service)) + path
         response = self._client.request(method, url, json=body if content is None else None, content=content,
                                         headers=sent)
         attach_json(f"{method} {path} -> {response.status_code}", {
@@ -87,12 +100,43 @@ class Services:
                          "body": _body(response)}})
         return response
 
-    def generate(self, prompt: str, **headers: str) -> httpx.Response:
-        return self.send("gateway", "POST", ROUTES["gateway"], body={"prompt": prompt}, headers=headers)
+    def generate(self, prompt: str, *, tenant: str | None = None, instance: str = "gateway",
+                 **headers: str) -> httpx.Response:
+        return self.send(instance, "POST", ROUTES["gateway"], body={"prompt": prompt}, headers=headers, tenant=tenant)
+
+    def stream(self, prompt: str) -> httpx.Response:
+        """The gateway's server-sent events for the prompt, read to the end."""
+        return self.send("gateway", "POST", "/api/v1/gateway/generate/stream", body={"prompt": prompt})
+
+    def cache_stats(self, *, tenant: str | None = None) -> dict:
+        stats = self.send("gateway", "GET", "/api/v1/gateway/cache/stats", tenant=tenant)
+        assert stats.status_code == 200, f"expected the cache statistics, got {stats.status_code}: {stats.text}"
+        return stats.json()["data"]
 
     def bad_request(self, service: str, kind: str) -> httpx.Response:
         """A request a careless client could send, by the name the specs give it."""
         route = ROUTES[service]
+        routed: dict[str, tuple[str, str, dict]] = {  # kind -> (method, path, how it is sent)
+            "a document without a title": ("POST", "/api/v1/rag/documents", {"body": {"content": "Some text."}}),
+            "a document with an empty text": ("POST", "/api/v1/rag/documents", {
+                "body": {"title": "Blank", "content": ""}}),
+            'a document of type "application/pdf"': ("POST", "/api/v1/rag/documents", {
+                "body": {"title": "Scan", "content": "%PDF-1.7", "content_type": "application/pdf"}}),
+            "a question asking for the top 0 passages": ("POST", "/api/v1/rag/query", {
+                "body": {"query": "When does the office open?", "top_k": 0}}),
+            "a search with neither a text nor an embedding": ("POST", "/api/v1/rag/search", {"body": {"top_k": 3}}),
+            'a request for the document "never-added"': ("GET", "/api/v1/rag/documents/never-added", {}),
+            'an agent with the tool "crystal_ball"': ("POST", "/api/v1/agents", {
+                "body": {"name": "Oracle", "tool_ids": ["crystal_ball"]}}),
+            'a message to the agent "nobody"': ("POST", "/api/v1/agents/nobody/chat", {"body": {"message": "Hi"}}),
+            'a query in the mode "psychic"': ("POST", "/api/v1/query", {"body": {"query": "Hi", "mode": "psychic"}}),
+            "a query without the tenant header": ("POST", "/api/v1/query", {"body": {"query": "Hi"},
+                                                                             "as_tenant": False}),
+            "a blank query": ("POST", "/api/v1/query", {"body": {"query": "   "}}),
+        }
+        if kind in routed:
+            method, path, sent = routed[kind]
+            return self.send(service, method, path, **sent)
         samples: dict[str, dict] = {
             "a completion request without the tenant header": {"body": {"prompt": "Hello"}, "as_tenant": False},
             "a body that is not JSON": {"content": b'{"prompt": "Hello",'},
