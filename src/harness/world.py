@@ -20,6 +20,7 @@ from ai_platform.gateway import GatewayError, GatewaySettings
 from ai_platform.messaging import MessagingError
 from ai_platform.platform import Platform, PlatformSettings
 from ai_platform.rag import ChunkingPolicy, DocumentRejected, RetrievalSettings
+from harness.drivers.refusal import ServiceRefusal
 from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
 
 # The scripted embedder scores related passages lower than a real model does (about 0.4 to 0.7
@@ -27,7 +28,7 @@ from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
 SCRIPTED_THRESHOLD = 0.3
 GATEWAY_TIMEOUT_S = 5.0
 # Errors the platform promises to users; Then steps assert on them. Anything else is "broken".
-PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch, MessagingError, CodecError)
+PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch, MessagingError, CodecError, ServiceRefusal)
 
 
 class Tenants:

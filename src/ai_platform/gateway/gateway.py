@@ -28,8 +28,9 @@ litellm.telemetry = False
 # Retries are the router's job (num_retries). LiteLLM's embedding path reads max_retries=0 as
 # "unset" and falls back to this default, which would add two hidden SDK retries with backoff.
 litellm.DEFAULT_MAX_RETRIES = 0
-for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
+if not os.environ.get("LOG_LEVEL"):  # an operator who asks for a level gets LiteLLM's lines too
+    for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "litellm"):
+        logging.getLogger(_name).setLevel(logging.CRITICAL)
 
 
 class Stream:

@@ -8,6 +8,8 @@ dependency named in `error.details`.
 
 from __future__ import annotations
 
+import logging
+import os
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -212,6 +214,15 @@ def data_of(name: str, response: httpx.Response) -> Any:
     return body.get("data")
 
 
+def _log_at(level: str) -> None:
+    """LOG_LEVEL, when set, for the service and the libraries it calls through (they log the most)."""
+    if not level:
+        return
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for logger in ("", "ai_platform", "LiteLLM", "LiteLLM Router", "litellm", "httpx", "httpcore", "openai"):
+        logging.getLogger(logger).setLevel(level)
+
+
 def _short_scalar(value: Any) -> bool:
     """A value worth echoing in an error: small, and not a whole body."""
     return isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) <= 200)
@@ -227,3 +238,7 @@ def _id_headers(ids: dict[str, str]) -> dict[str, str]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+# At import, before a service builds anything that logs: every service module imports this one first.
+_log_at(os.environ.get("LOG_LEVEL", "").upper())

@@ -12,14 +12,20 @@ if TYPE_CHECKING:
 
 
 class Evidence:
+    """Watching starts when the driver is made: the suite's own loggers at debug level, and a gateway
+    service deployed with LOG_LEVEL=DEBUG, from its start."""
+
     def __init__(self, world: World) -> None:
+        self._world = world
         self._first_attachment = len(report.attached)
         self.logs = LogWatch().start()
         world.add_cleanup(self.logs.stop)
+        world.services.deploy_with(LOG_LEVEL="DEBUG")  # an instance of its own: its whole log is watched
 
     def attachments(self) -> list[str]:
         """Every body this scenario handed to the report since the watch began, as written."""
         return report.attached[self._first_attachment:]
 
     def log_lines(self) -> list[str]:
-        return self.logs.lines
+        """What the suite's process logged since the watch began, and all the gateway service logged."""
+        return [*self.logs.lines, *self._world.services.log_of("gateway").splitlines()]

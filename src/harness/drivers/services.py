@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE
 from harness.reporting import attach_json
 
 if TYPE_CHECKING:
@@ -32,8 +33,28 @@ class Services:
     def url(self, service: str) -> str:
         """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
         if service not in self._urls:  # kept, so a service the scenario stopped stays stopped
-            self._urls[service] = self._world.session.services.url(service, self._overrides or None)
+            self._urls[service] = self._world.session.services.url(service, self._deployment() or None)
         return self._urls[service]
+
+    def _deployment(self) -> dict[str, str]:
+        """The operator settings this scenario's services need: what its Givens configured, and deploy_with."""
+        from harness.world import GATEWAY_TIMEOUT_S  # the world's default: kept, the services' own default applies
+
+        config, settings = self._world.config, {}
+        if config.gateway_timeout_s != GATEWAY_TIMEOUT_S:
+            settings["GATEWAY_TIMEOUT_S"] = f"{config.gateway_timeout_s:g}"
+        if config.fallbacks:
+            settings["GATEWAY_FALLBACKS"] = ",".join(f"{primary}:{backup}" for primary, backups
+                                                     in config.fallbacks.items() for backup in backups)
+        if (config.chunking.size, config.chunking.overlap) != (CHUNK_SIZE, CHUNK_OVERLAP):
+            settings["RAG_CHUNK_SIZE"], settings["RAG_CHUNK_OVERLAP"] = map(str, (config.chunking.size,
+                                                                                  config.chunking.overlap))
+        return {**settings, **self._overrides}
+
+    def log_of(self, service: str) -> str:
+        """What the service's process has logged so far, as its operator would read it."""
+        path = self._world.session.services.process(service, self._deployment() or None).log_path
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def deploy_with(self, **settings: str) -> None:
         """Operator settings for this scenario's services: an instance deployed with them, reused by the run."""

@@ -27,8 +27,25 @@ SERVICE_VARIABLES = frozenset({
     "DATABASE_URL", "NATS_URL", "LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL",
     "LLM_EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS", "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS",
     "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
-    "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD",
+    "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "GATEWAY_CACHE_TTL_S",
 })
+# What each service reads of them: two configurations that agree on these share one instance.
+READS = {
+    "gateway": frozenset({"LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL", "LLM_EMBEDDING_MODEL",
+                          "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS", "GATEWAY_CACHE_TTL_S", "NATS_URL"}),
+    "rag": frozenset({"DATABASE_URL", "NATS_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
+                      "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD"}),
+    "agent": frozenset({"DATABASE_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL",
+                        "DEPENDENCY_TIMEOUT_S"}),
+    "query": frozenset({"RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S"}),
+}
+
+
+def configuration_of(name: str, env: dict[str, str]) -> frozenset:
+    """What makes one deployment of the service differ from another: the settings it reads, and
+    anything else in its environment that is not another service's setting."""
+    reads = READS.get(name, SERVICE_VARIABLES)
+    return frozenset((k, v) for k, v in env.items() if k in reads or k not in SERVICE_VARIABLES)
 
 
 def service_environment(session: SuiteSession, *, overrides: dict[str, str] | None = None) -> dict[str, str]:

@@ -19,6 +19,7 @@ import httpx
 import psutil
 
 from harness.infra.processes import RunRecord, free_port
+from harness.platform.environment import configuration_of
 from harness.waiting import scaled
 
 READY_BUDGET_S = 30.0  # the gateway imports LiteLLM (2-3 s) on a machine shared with other starts
@@ -184,7 +185,7 @@ class ServiceFleet:
             if dependency in chosen:
                 service_env.setdefault(URL_VARIABLES[dependency], chosen[dependency].url)
         app = self._apps.get(name) or default_app(name)
-        key = (name, app, frozenset(service_env.items()))
+        key = (name, app, configuration_of(name, service_env))
         if key not in self._instances:
             if self._log_dir is None:
                 self._log_dir = self._record.new_temp_dir()
