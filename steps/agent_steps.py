@@ -68,13 +68,17 @@ def step_agent_no_source(context):
 
 @then("the agent used its knowledge base search tool")
 def step_agent_used_kb(context):
-    """The reply says the knowledge base search found passages for it."""
-    used = [r.tool for r in _reply(context).tool_results if r.passages]
-    assert "knowledge_base_search" in used, f"expected the knowledge base search to find passages, tools used: {used}"
+    """The reply says the agent searched the knowledge base, and what it found is cited."""
+    reply = _reply(context)
+    assert "knowledge_base_search" in reply.tools_used and reply.sources, (
+        f"expected the knowledge base search to find what the agent cites, tools {reply.tools_used}, "
+        f"sources {reply.sources}")
 
 
 @then("the agent refuses because it belongs to another tenant")
 def step_agent_refuses(context):
-    """The agent refused, naming the tenant question."""
+    """The other tenant is told no such agent exists for it: 404, naming the agent."""
     error = context.world.outcome.expect_error("the agent to refuse")
-    assert "does not act for tenant" in str(error), f"expected a tenant refusal, got: {error}"
+    name = context.world.agents.only_agent_of().name
+    assert (error.status, error.code) == (404, "NOT_FOUND") and name in str(error), (
+        f"expected 404 NOT_FOUND naming the agent, got: {error}")

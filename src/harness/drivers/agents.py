@@ -1,25 +1,43 @@
-"""Drive agents: each tenant's agents by name, asked in a session."""
+"""Drive agents through the agent service: each tenant's agents by name, asked in a conversation."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ai_platform.agents import Agent, AgentReply
 from harness.drivers.exchange import model_exchange
+from harness.drivers.refusal import data_or_refusal
 from harness.reporting import attach_json
 
 if TYPE_CHECKING:
     from harness.world import World
 
 
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    tenant: str | None  # the tenant's name in the spec; None is the scenario's default tenant
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The agent service's reply as its caller receives it."""
+
+    text: str
+    sources: list[str]
+    tools_used: list[str]
+
+
 class Agents:
     def __init__(self, world: World) -> None:
         self._world = world
-        self._agents: dict[tuple[str | None, str], Agent] = {}  # (tenant name, agent name) -> agent
+        self._services = world.services
+        self._agents: dict[tuple[str | None, str], Agent] = {}
 
     def create(self, name: str, *, tenant: str | None = None) -> Agent:
-        agent = self._world.platform.agent(name, self._world.tenants.id_of(tenant))
-        self._agents[(tenant, name)] = agent
+        """A support agent with the knowledge base search tool, defined through the agent API."""
+        self._services.create_agent(name, tenant=tenant)
+        self._agents[(tenant, name)] = agent = Agent(name, tenant)
         return agent
 
     def only_agent_of(self, tenant: str | None = None) -> Agent:
@@ -32,13 +50,10 @@ class Agents:
         assert (tenant, name) in self._agents, f"this scenario has no agent called {name!r}"
         return self._agents[(tenant, name)]
 
-    def ask(self, agent: Agent, message: str, session: str, *, as_tenant: str | None = None) -> AgentReply:
-        """Ask the agent, on behalf of its own tenant unless `as_tenant` names another."""
-        tenant_id = self._world.tenants.id_of(as_tenant) if as_tenant else agent.tenant_id
+    def ask(self, agent: Agent, message: str, session: str, *, as_tenant: str | None = None) -> Reply:
+        """Ask the agent, as its own tenant unless `as_tenant` names another."""
         with model_exchange(self._world):
-            reply = agent.ask(tenant_id, session, message)
-        attach_json("tool results", [
-            {"tool": r.tool, "sources": r.sources,
-             "passages": [{"document": p.title, "score": round(p.score, 4)} for p in r.passages]}
-            for r in reply.tool_results])
-        return reply
+            response = self._services.chat(agent.name, message, session, tenant=as_tenant or agent.tenant)
+        data = data_or_refusal(response)
+        attach_json("agent reply", {"sources": data["sources"], "tools_used": data["tools_used"]})
+        return Reply(data["message"], data["sources"], data["tools_used"])
