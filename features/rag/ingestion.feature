@@ -4,10 +4,9 @@ Feature: Adding documents to the knowledge base
   the platform stores each document as chunks of text with their embeddings,
   for one tenant only, and refuses documents it cannot use without storing anything.
 
-  Background:
-    Given documents are split into chunks of at most 200 characters that overlap by 40
-
+  @service-control
   Scenario: A document is stored as chunks, each with its text and an embedding
+    Given documents are split into chunks of at most 200 characters that overlap by 40
     When the tenant adds the document "Travel policy" with this text:
       """
       Employees book travel through the internal travel desk at least two weeks before departure.

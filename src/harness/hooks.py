@@ -14,7 +14,7 @@ from harness.world import World
 NEEDS_SCRIPTED_MODEL = "scripted"
 NEEDS_NATS_CONTROL = "nats-control"
 NEEDS_SERVICE_CONTROL = "service-control"
-OVER_SERVICES = {"services", "e2e"}  # scenarios that reach the model through the platform's services
+IN_SUITE_PROCESS = "nats"  # messaging scenarios host their workers, and so their model calls, in the suite
 
 
 def before_all(context) -> None:
@@ -43,10 +43,10 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     external = session.platform_mode == "external"
     if NEEDS_SCRIPTED_MODEL in tags and not session.scripted:
         return "needs the scripted language model (answers or faults); not run with -D llm=live"
-    if NEEDS_SCRIPTED_MODEL in tags and external and tags & OVER_SERVICES:
+    if NEEDS_SCRIPTED_MODEL in tags and external and IN_SUITE_PROCESS not in tags:
         return "scripts the language model, but an external platform's services call their own model"
     if NEEDS_SERVICE_CONTROL in tags and external:
-        return "stops a service, which only the embedded platform mode can do (-D platform=external)"
+        return "stops or redeploys a service, which only the embedded platform mode can do (-D platform=external)"
     if NEEDS_NATS_CONTROL in tags and not session.infra.can_control_nats:
         return f"stops and restarts NATS, which only the embedded mode can do (mode: {session.infra.mode})"
     return None

@@ -124,6 +124,9 @@ class PlatformServices:
 
     def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
         if self._session.platform_mode == "external":
+            if overrides:
+                raise RuntimeError(f"this scenario deploys the {name} service with {sorted(overrides)}, which an "
+                                   "external platform cannot do: tag it @service-control")
             variable = SERVICE_URL_VARIABLES[name]
             url = os.environ.get(variable, "").strip()
             if not url:
