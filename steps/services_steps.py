@@ -178,8 +178,9 @@ def step_from_cache(context, text):
 @then("the gateway service did not answer from its cache")
 def step_not_from_cache(context):
     """The last answer came from the model."""
-    data = _envelope(_response(context)).get("data") or {}
-    assert data.get("cached") is False, f"expected an answer from the model, not the cache; seen {data}"
+    body = _envelope(_response(context))
+    cached = (body.get("data") or {}).get("cached")
+    assert cached is False, f"expected an answer from the model, not the cache; seen {body}"
 
 
 @then("the tenant's cache statistics show {hits:d} hits, {misses:d} misses and {entries:d} entries")

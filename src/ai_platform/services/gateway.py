@@ -2,22 +2,26 @@
 
 Routes of the contract (`/api/v1/gateway/...`, envelopes) and the OpenAI wire format
 (`/v1/chat/completions` with streaming, `/v1/embeddings`), so any OpenAI client can use it.
-The only service that imports LiteLLM.
+The only service that imports LiteLLM. Non-streamed answers are cached in NATS (`cache.py`) when
+`NATS_URL` is set, for `GATEWAY_CACHE_TTL_S` seconds, and shared by every gateway instance.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Literal
 
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from ai_platform.gateway import (
     Completion,
@@ -28,8 +32,9 @@ from ai_platform.gateway import (
     GatewayTimeout,
     Stream,
 )
+from ai_platform.services.cache import DEFAULT_TTL_S, CacheUnavailable, ResponseCache, request_key
 from ai_platform.services.config import number, required
-from ai_platform.services.http import ServiceError, create_service, ok
+from ai_platform.services.http import ServiceError, caller, create_service, ok
 
 PROVIDER = "model provider"
 
@@ -97,16 +102,27 @@ def create_app():
     settings = settings_from_env()
     gateway = Gateway(settings)
     base = settings.deployments[0].api_base or ""
+    cache = ResponseCache(os.environ.get("NATS_URL") or None, number("GATEWAY_CACHE_TTL_S", DEFAULT_TTL_S))
 
-    async def ready() -> dict[str, str]:
+    @asynccontextmanager
+    async def lifespan(_app):
+        await cache.connect()  # best effort: while NATS cannot be reached, /ready names it
+        yield
+        await cache.close()
+
+    async def provider_problem() -> str | None:
         try:
             async with httpx.AsyncClient(timeout=2.0) as client:
                 answer = await client.get(f"{base.rstrip('/')}/models")
         except httpx.HTTPError as exc:
-            return {PROVIDER: f"cannot be reached: {type(exc).__name__}"}
-        return {} if answer.status_code < 500 else {PROVIDER: f"answered {answer.status_code}"}
+            return f"cannot be reached: {type(exc).__name__}"
+        return None if answer.status_code < 500 else f"answered {answer.status_code}"
 
-    app = create_service("gateway", ready)
+    async def ready() -> dict[str, str]:
+        provider, nats = await asyncio.gather(provider_problem(), cache.problem())
+        return {name: problem for name, problem in ((PROVIDER, provider), ("nats", nats)) if problem}
+
+    app = create_service("gateway", ready, lifespan)
 
     def model_of(requested: str | None, default: str) -> str:
         model = requested or default
@@ -115,10 +131,18 @@ def create_app():
                                f"{', '.join(gateway.models)}.", {"field": "model", "models": list(gateway.models)})
         return model
 
-    def completion(body: GenerateRequest | OpenAIChatRequest, conversation: list[dict]) -> Completion:
+    async def completion(tenant_id: str, body: GenerateRequest | OpenAIChatRequest,
+                         conversation: list[dict]) -> tuple[Completion, bool]:
+        """The answer, and whether it came from the cache; a model's answer is stored, a failure is not."""
         model = model_of(body.model, settings.chat_model)
-        return _guarded(lambda: gateway.complete(conversation, model=model, temperature=body.temperature,
-                                                 max_tokens=body.max_tokens))
+        key = request_key(tenant_id, model, conversation, temperature=body.temperature, max_tokens=body.max_tokens,
+                          top_p=getattr(body, "top_p", None), stop=getattr(body, "stop", None))
+        if (cached := await cache.lookup(tenant_id, key)) is not None:
+            return cached, True
+        done = await run_in_threadpool(_guarded, lambda: gateway.complete(
+            conversation, model=model, temperature=body.temperature, max_tokens=body.max_tokens))
+        await cache.store(key, done)
+        return done, False
 
     def stream(body: GenerateRequest | OpenAIChatRequest, conversation: list[dict]) -> Stream:
         model = model_of(body.model, settings.chat_model)
@@ -126,10 +150,11 @@ def create_app():
                                                max_tokens=body.max_tokens))
 
     @app.post("/api/v1/gateway/generate")
-    def generate(request: Request, body: GenerateRequest):
-        if body.stream:
-            return _sse(_contract_events(stream(body, body.conversation())))
-        return ok(request, _generated(completion(body, body.conversation())))
+    async def generate(request: Request, body: GenerateRequest):
+        if body.stream:  # never cached: the pieces come from the model as it writes them
+            return _sse(_contract_events(await run_in_threadpool(stream, body, body.conversation())))
+        done, cached = await completion(caller(request).tenant_id, body, body.conversation())
+        return ok(request, _generated(done, cached))
 
     @app.post("/api/v1/gateway/generate/stream")
     def generate_stream(body: GenerateRequest):
@@ -143,12 +168,20 @@ def create_app():
                             "usage": {"prompt_tokens": made.usage.input_tokens,
                                       "total_tokens": made.usage.input_tokens}})
 
+    @app.get("/api/v1/gateway/cache/stats")
+    async def cache_stats(request: Request):
+        try:
+            return ok(request, await cache.stats(caller(request).tenant_id))
+        except CacheUnavailable as exc:
+            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The response cache cannot be reached: {exc}",
+                               {"dependency": "nats"}) from None
+
     @app.post("/v1/chat/completions")
-    def openai_chat(body: OpenAIChatRequest):
+    async def openai_chat(request: Request, body: OpenAIChatRequest):
         conversation = [m.model_dump() for m in body.messages]
         if body.stream:
-            return _sse(_openai_events(stream(body, conversation), body.model), done=True)
-        done = completion(body, conversation)
+            return _sse(_openai_events(await run_in_threadpool(stream, body, conversation), body.model), done=True)
+        done, _ = await completion(caller(request).tenant_id, body, conversation)
         return JSONResponse({
             "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
             "model": done.model,
@@ -186,8 +219,8 @@ def _usage(done: Completion) -> dict:
             "total_tokens": done.usage.total_tokens}
 
 
-def _generated(done: Completion) -> dict:
-    return {"text": done.text, "model": done.model, "usage": _usage(done), "finish_reason": "stop", "cached": False}
+def _generated(done: Completion, cached: bool) -> dict:
+    return {"text": done.text, "model": done.model, "usage": _usage(done), "finish_reason": "stop", "cached": cached}
 
 
 def _contract_events(stream: Stream) -> Iterator[dict]:
