@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 import socket
 import subprocess
 import sysconfig
@@ -25,18 +24,6 @@ TEST_BUDGET_S = 15
 SERVER_READY_S = 10.0
 ANSWER = Completion("Refunds take five business days.", "scripted-primary", Usage(12, 6))
 CONVERSATION = [{"role": "user", "content": "How long does a refund take?"}]
-
-
-@pytest.fixture(autouse=True)
-def time_budget() -> Iterator[None]:
-    """Every test ends within its budget, whatever it waits on."""
-    def expired(*_):
-        raise TimeoutError(f"the test took longer than {TEST_BUDGET_S} s")
-    previous = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(TEST_BUDGET_S)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture(scope="module")

@@ -20,17 +20,11 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
+from ai_platform.agents import Agent, AgentReply
+from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
-from ai_platform.services.remote import (
-    DEFAULT_INSTRUCTIONS,
-    GATEWAY,
-    RAG,
-    Agent,
-    AgentReply,
-    RemoteGateway,
-    RemoteKnowledgeBase,
-)
+from ai_platform.services.remote import GATEWAY, RAG, RemoteGateway, RemoteKnowledgeBase
 from ai_platform.store import AgentDefinition, LazyStore
 
 KNOWLEDGE_BASE = RemoteKnowledgeBase.name

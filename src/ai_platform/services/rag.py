@@ -25,21 +25,20 @@ from starlette.concurrency import run_in_threadpool
 
 from ai_platform.codec import RAGDocument
 from ai_platform.messaging import Bus, ConnectionSettings, IngestionWorker, MessagingError, PlatformClient
-from ai_platform.services.config import dependency_timeout_s, number, required
-from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
-from ai_platform.services.remote import (
-    GATEWAY,
+from ai_platform.rag import (
     SUPPORTED_TYPES,
     ChunkingPolicy,
     Document,
     DocumentRejected,
     EmptyDocument,
     Ingestor,
-    RemoteGateway,
     RetrievalSettings,
     Retriever,
     UnsupportedDocumentType,
 )
+from ai_platform.services.config import dependency_timeout_s, number, required
+from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.remote import GATEWAY, RemoteGateway
 from ai_platform.store import DocumentSummary, LazyStore, Passage, StoredDocument
 
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]

@@ -2,7 +2,7 @@
 inside the rag and agent services and reaches the other services over HTTP.
 
 Nothing here loads LiteLLM: `ai_platform.gateway` loads its `Gateway` only on first use, and only
-the gateway service uses it. The services import `Agent`, `Ingestor` and the like from here.
+the gateway service uses it.
 """
 
 from __future__ import annotations
@@ -11,21 +11,8 @@ from typing import Any
 
 import httpx
 
-from ai_platform.agents import Agent, AgentReply, KnowledgeBaseTool, ToolResult
-from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
+from ai_platform.agents import KnowledgeBaseTool, ToolResult
 from ai_platform.gateway import Completion, Usage
-from ai_platform.rag import (
-    SUPPORTED_TYPES,
-    ChunkingPolicy,
-    Document,
-    DocumentRejected,
-    EmptyDocument,
-    Ingestor,
-    RetrievalSettings,
-    Retriever,
-    UnsupportedDocumentType,
-    chunk_text,
-)
 from ai_platform.services.http import Caller, data_of, unreachable
 from ai_platform.store import Passage
 
@@ -72,12 +59,7 @@ class RemoteGateway(RemoteService):
 
 
 
-__all__ = [
-    "DEFAULT_INSTRUCTIONS", "GATEWAY", "RAG", "SUPPORTED_TYPES", "Agent", "AgentReply", "ChunkingPolicy",
-    "Completion", "Document", "DocumentRejected", "EmptyDocument", "Ingestor", "RemoteGateway", "RemoteKnowledgeBase",
-    "RemoteService", "RetrievalSettings", "Retriever", "ToolResult", "UnsupportedDocumentType", "Usage", "chunk_text",
-    "data_of",
-]
+__all__ = ["GATEWAY", "RAG", "RemoteGateway", "RemoteKnowledgeBase", "RemoteService"]
 
 
 class RemoteKnowledgeBase(RemoteService):
