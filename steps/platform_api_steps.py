@@ -3,7 +3,7 @@
 from behave import given, then, when
 
 from ai_platform.rag import NOT_IN_KNOWLEDGE_BASE
-from harness.waiting import wait_until
+from harness.waiting import scaled, wait_until
 
 SERVICE_NAMES = {"RAG": "rag", "agent": "agent", "gateway": "gateway", "query": "query"}
 
@@ -171,6 +171,20 @@ def step_failure_chain(context, first, second, third, correlation_id):
 def step_service_stopped(context, service):
     """The service's process is killed; it comes back in the scenario's cleanup."""
     context.world.services.stop(SERVICE_NAMES[service])
+
+
+@given("the query API gives up on a dependency after {seconds:g} second")
+@given("the query API gives up on a dependency after {seconds:g} seconds")
+def step_query_timeout(context, seconds):
+    """The query service is deployed with that timeout for each call to RAG and the agent."""
+    context.world.services.query_gives_up_after(seconds)
+
+
+@then("the caller had that answer within {seconds:g} seconds")
+def step_answered_within(context, seconds):
+    """An upper bound with the margin in the sentence: the caller did not wait for the slow dependency."""
+    elapsed = context.world.outcome.elapsed_s
+    assert elapsed < scaled(seconds), f"expected the answer within {seconds} s, it took {elapsed:.2f} s"
 
 
 @then('the query API says the "{part:Name}" part failed with "{code:Q}"')

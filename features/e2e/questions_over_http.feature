@@ -63,6 +63,15 @@ Feature: Questions answered end to end, through the platform's APIs
     Then the query API answers "Within 30 days of purchase." from the knowledge base
     And the query API says the "agent" part failed with "DEPENDENCY_UNAVAILABLE"
 
+  @service-control @slow @scripted
+  Scenario: A slow dependency is a 504 at the query API, within the query API's own timeout
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the query API gives up on a dependency after 1 second
+    And the primary model takes 1.8 seconds to answer
+    When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in rag mode
+    Then the query API answers 504 with the error code "DEPENDENCY_TIMEOUT" naming "rag"
+    And the caller had that answer within 1.6 seconds
+
   @security @scripted
   Scenario: Another tenant sees nothing of a tenant's documents, agents or conversations through the APIs
     Given the tenant "acme" has added the document "Acme price list" with the text "The rocket costs 500 dollars at Acme, delivery included." through the RAG API

@@ -36,6 +36,13 @@ class Services:
             self._urls[service] = self._world.session.services.url(service, self._deployment() or None)
         return self._urls[service]
 
+    def query_gives_up_after(self, seconds: float) -> None:
+        """A query service deployed with its own dependency timeout, in front of the usual RAG and agent services."""
+        assert "query" not in self._urls, "deploy the query service with its settings before a step uses it"
+        overrides = {**self._deployment(), "DEPENDENCY_TIMEOUT_S": f"{seconds:g}",
+                     "RAG_SERVICE_URL": self.url("rag"), "AGENT_SERVICE_URL": self.url("agent")}
+        self._urls["query"] = self._world.session.services.url("query", overrides)
+
     def _deployment(self) -> dict[str, str]:
         """The operator settings this scenario's services need: what its Givens configured, and deploy_with."""
         from harness.world import GATEWAY_TIMEOUT_S  # the world's default: kept, the services' own default applies
