@@ -280,3 +280,17 @@ def test_serves_200_concurrent_chats_without_connection_delays(server, quiet):
     assert statuses == [200] * 200  # a full listen backlog shows as resets or 1 s, 3 s SYN retries
     assert time.monotonic() - started < 5
     assert len(server.script.journal("chat")) == 200
+
+
+def test_a_request_still_in_flight_when_the_script_is_reset_is_not_journalled(server):
+    """A late answer to a finished scenario must not appear in the next scenario's journal."""
+    server.script.add_fault(Fault("delay", delay_s=0.5, remaining=1))
+    late = threading.Thread(target=chat, args=(server, "a slow question"))
+    late.start()
+    for _ in range(100):  # the delayed request has arrived once its fault is journalled
+        if server.script.journal():
+            break
+        time.sleep(0.01)
+    server.script.reset()
+    late.join(timeout=5)
+    assert server.script.journal() == [], [e.outcome for e in server.script.journal()]

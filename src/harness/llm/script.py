@@ -63,7 +63,9 @@ class Script:
         self.reset()
 
     def reset(self) -> None:
+        """Forget the scenario's script and journal; a request of its still in flight is not journalled later."""
         with self._lock:
+            self.generation = getattr(self, "generation", 0) + 1
             self.default_answer = DEFAULT_ANSWER
             self._rules: list[Rule] = []
             self._faults: list[Fault] = []
@@ -104,9 +106,11 @@ class Script:
                     return rule.answer
             return self.default_answer
 
-    def record(self, entry: JournalEntry) -> None:
+    def record(self, entry: JournalEntry, generation: int | None = None) -> None:
+        """Journal a request, unless it arrived before the last reset (a late answer to a finished scenario)."""
         with self._lock:
-            self._journal.append(entry)
+            if generation is None or generation == self.generation:
+                self._journal.append(entry)
 
     def journal(self, endpoint: str | None = None) -> list[JournalEntry]:
         with self._lock:

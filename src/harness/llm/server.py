@@ -89,6 +89,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _serve(self) -> None:
+        self._script_generation = self.model_server.script.generation  # the scenario this request belongs to
         route, body = self.path.split("?")[0].rstrip("/"), None
         try:
             method = ROUTES.get(route)
@@ -201,7 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self, *fields) -> None:
         """Journal this request with the key and the headers the caller presented."""
         bearer = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        self.model_server.script.record(JournalEntry(*fields, bearer=bearer, headers=dict(self.headers.items())))
+        self.model_server.script.record(JournalEntry(*fields, bearer=bearer, headers=dict(self.headers.items())),
+                                        generation=self._script_generation)
 
     def _stream(self, model: str, answer: str, usage: dict, include_usage: bool) -> None:
         self.send_response(200)
