@@ -175,13 +175,18 @@ class Messaging:
         self.raw_payload = self.raw_payload or self.client.last_published
         self.published.append(document_id(title))
 
+    def llm_request(self, tenant_id: str, *, prompt: str | None = None, messages: list[dict] | None = None,
+                    model: str = "chat", **parameters) -> dict:
+        """An llm_request as the API writes it: a prompt or a conversation, for the tenant the body names."""
+        asked = {"prompt": prompt} if messages is None else {"messages": messages}
+        return {"request_id": codec.new_message_id(), **asked, "model": model, "tenant_id": tenant_id,
+                "timestamp": now(), **({"parameters": parameters} if parameters else {})}
+
     def complete(self, prompt: str, *, timeout_s: float = REQUEST_TIMEOUT_S, tenant: str | None = None,
                  model: str = "chat", body_tenant: str | None = None) -> Reply:
         """Ask for a completion on the tenant's subject; the body may name another tenant."""
         tenant_id = self.tenant(tenant)
-        request = {"request_id": codec.new_message_id(), "prompt": prompt, "model": model,
-                   "tenant_id": self.tenant(body_tenant) if body_tenant else tenant_id,
-                   "timestamp": now()}
+        request = self.llm_request(self.tenant(body_tenant) if body_tenant else tenant_id, prompt=prompt, model=model)
         return self._request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id, timeout_s)
 
     def complete_conversation(self, conversation: list[dict], *, temperature: float, max_tokens: int,
@@ -189,12 +194,10 @@ class Messaging:
         """The API, writing `wire_format`, asks for the next turn of a conversation with its own parameters."""
         self.conversation_sent = conversation
         api = self.connect(f"api-{wire_format}", wire_format=wire_format)
-        request = {"request_id": codec.new_message_id(), "messages": conversation, "model": "chat",
-                   "tenant_id": self.tenant(), "timestamp": now(),
-                   "parameters": {"temperature": temperature, "max_tokens": max_tokens}}
-        subject = subjects.gateway_requests(self.tenant())
-        return self.run(self._request_async(api, subject, "llm_request", request, self.tenant(), REQUEST_TIMEOUT_S),
-                        REQUEST_TIMEOUT_S + 5)
+        request = self.llm_request(self.tenant(), messages=conversation, temperature=temperature,
+                                   max_tokens=max_tokens)
+        return self._request(subjects.gateway_requests(self.tenant()), "llm_request", request, self.tenant(),
+                             REQUEST_TIMEOUT_S, bus=api)
 
     def complete_all(self, prompts: dict[str | None, str]) -> dict[str | None, Reply]:
         """Several tenants ask at the same moment; each prompt is keyed by its tenant."""
@@ -203,9 +206,7 @@ class Messaging:
         async def together():
             return await asyncio.gather(*(
                 self._request_async(client.bus, subjects.gateway_requests(self.tenant(t)), "llm_request",
-                                    {"request_id": codec.new_message_id(), "prompt": p, "model": "chat",
-                                     "tenant_id": self.tenant(t), "timestamp": now()},
-                                    self.tenant(t), REQUEST_TIMEOUT_S)
+                                    self.llm_request(self.tenant(t), prompt=p), self.tenant(t), REQUEST_TIMEOUT_S)
                 for t, p in prompts.items()))
 
         return dict(zip(prompts, self.run(together()), strict=True))
@@ -218,8 +219,10 @@ class Messaging:
         return self._request(subjects.rag_queries(self.tenant()), "rag_query", query, self.tenant(),
                              REQUEST_TIMEOUT_S)
 
-    def _request(self, subject: str, message_type: str, data: dict, tenant_id: str, timeout_s: float) -> Reply:
-        bus = self.client.bus
+    def _request(self, subject: str, message_type: str, data: dict, tenant_id: str, timeout_s: float, *,
+                 bus: Bus | None = None) -> Reply:
+        """A request over the API's connection (or another), waited for a little past its own timeout."""
+        bus = bus or self.client.bus
         return self.run(self._request_async(bus, subject, message_type, data, tenant_id, timeout_s), timeout_s + 5)
 
     @staticmethod
@@ -280,9 +283,7 @@ class Messaging:
 
     def request_as(self, sender_tenant: str) -> Msg:
         """A valid completion request on this tenant's subject whose header claims another tenant."""
-        request = {"request_id": codec.new_message_id(), "prompt": "Show me your documents.", "model": "chat",
-                   "tenant_id": self.tenant(), "timestamp": now()}
-        payload = codec.encode("llm_request", request)
+        payload = codec.encode("llm_request", self.llm_request(self.tenant(), prompt="Show me your documents."))
         return self.run(self.client.bus.nc.request(
             subjects.gateway_requests(self.tenant()), payload, timeout=REQUEST_TIMEOUT_S,
             headers={headers.TENANT: self.tenant(sender_tenant), **codec.headers_for("json")}))

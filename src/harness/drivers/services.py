@@ -4,15 +4,13 @@ on the wire, and the official OpenAI client against the gateway service."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
 from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE
 from harness.reporting import attach_json
-
-if TYPE_CHECKING:
-    from harness.world import World
+from harness.world import GATEWAY_TIMEOUT_S, World
 
 TENANT, REQUEST_ID, CORRELATION_ID = "X-Tenant-ID", "X-Request-ID", "X-Correlation-ID"
 CLIENT_TIMEOUT_S = 30.0
@@ -28,7 +26,6 @@ class Services:
         self.openai_seen: dict[str, Any] = {}  # what the OpenAI client received: answer, stream, embeddings
         self._urls: dict[str, str] = {}  # the services this scenario talks to, as first started
         self._overrides: dict[str, str] = {}  # operator settings this scenario's services are deployed with
-        self.replies: dict[str, httpx.Response] = {}  # the last response of each kind the scenario keeps
 
     def url(self, service: str) -> str:
         """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
@@ -45,10 +42,8 @@ class Services:
 
     def _deployment(self) -> dict[str, str]:
         """The operator settings this scenario's services need: what its Givens configured, and deploy_with."""
-        from harness.world import GATEWAY_TIMEOUT_S  # the world's default: kept, the services' own default applies
-
         config, settings = self._world.config, {}
-        if config.gateway_timeout_s != GATEWAY_TIMEOUT_S:
+        if config.gateway_timeout_s != GATEWAY_TIMEOUT_S:  # the world's default keeps the services' own
             settings["GATEWAY_TIMEOUT_S"] = f"{config.gateway_timeout_s:g}"
         if config.fallbacks:
             settings["GATEWAY_FALLBACKS"] = ",".join(f"{primary}:{backup}" for primary, backups
@@ -72,7 +67,7 @@ class Services:
         """Another gateway instance of the same platform (same NATS, same database), as a scaled-out deployment."""
         if "second gateway" not in self._urls:
             self._urls["second gateway"] = self._world.session.services.url(
-                "gateway", {**self._overrides, "GATEWAY_INSTANCE": "second"})
+                "gateway", {**self._deployment(), "GATEWAY_INSTANCE": "second"})
         return self._urls["second gateway"]
 
     def stop(self, service: str) -> None:
