@@ -180,10 +180,14 @@ class World:
         self.configure(fallbacks={PLATFORM_MODEL_NAMES[primary_role]: [PLATFORM_MODEL_NAMES[backup_role]]})
 
     def cleanup(self) -> None:
-        """Remove every row this scenario's tenants made, as the platform removes a tenant, and
-        forget the model's script."""
-        if self._platform is not None or self.session.store_started:
+        """Remove every row this scenario's tenants made, and forget the model's script.
+
+        The store's purge is what the platform's remove_tenant does (tenant_removal.feature proves it);
+        called directly, so a scenario that drove only the services does not build the in-process
+        platform, and import LiteLLM, just to clean up.
+        """
+        if self.session.store_started:
             for tenant_id in self.tenants.all_ids():
-                self.platform.remove_tenant(tenant_id)
+                self.session.store.purge_tenant(tenant_id)
         if self.session.model_server_started:
             self.session.model_server.script.reset()
