@@ -12,3 +12,7 @@ def before_all(context):
 
 def before_scenario(context, scenario):
     hooks.before_scenario(context, scenario)
+
+
+def after_scenario(context, scenario):
+    hooks.after_scenario(context, scenario)

@@ -32,6 +32,13 @@ def step_complete_params(context, prompt, temperature, tokens):
     context.world.attempt(lambda: gateway.complete(prompt, temperature=temperature, max_tokens=tokens))
 
 
+@when('a component asks the gateway "{prompt:Q}" with top_p {top_p:g} and the stop word "{stop:Q}"')
+def step_complete_nucleus(context, prompt, top_p, stop):
+    """A completion with nucleus sampling and a stop word."""
+    gateway = context.world.gateway
+    context.world.attempt(lambda: gateway.complete(prompt, top_p=top_p, stop=[stop]))
+
+
 @when("a component streams the gateway's answer to \"{prompt:Q}\"")
 def step_stream(context, prompt):
     """A component reads the gateway's streamed answer to its end."""
@@ -63,6 +70,15 @@ def step_params_reached(context, temperature, tokens):
     params = context.world.model.chats()[-1].parameters
     assert params.get("temperature") == temperature and params.get("max_tokens") == tokens, (
         f"expected temperature {temperature} and max_tokens {tokens}, the model saw {params}"
+    )
+
+
+@then('the language model was asked with top_p {top_p:g} and the stop word "{stop:Q}"')
+def step_nucleus_reached(context, top_p, stop):
+    """Nucleus sampling and the stop word as the model received them."""
+    params = context.world.model.chats()[-1].parameters
+    assert params.get("top_p") == top_p and params.get("stop") == [stop], (
+        f"expected top_p {top_p} and the stop words {[stop]}, the model saw {params}"
     )
 
 

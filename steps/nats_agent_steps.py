@@ -57,10 +57,18 @@ def step_task_workers(context, count):
         context.world.messaging.task_worker(f"worker-{i}")
 
 
+@given("the agent service takes tasks from the message bus")
+def step_agent_service_workers(context):
+    """The agent service runs; its task worker in the queue group agent.workers serves every tenant."""
+    context.world.messaging.service_workers("agent")
+
+
 @when("the manager submits {count:d} tasks to the agent workers")
-def step_submit_tasks(context, count):
+@when('the manager submits {count:d} tasks to the agent "{agent:Name}"')
+@when('the manager submits {count:d} task to the agent "{agent:Name}"')
+def step_submit_tasks(context, count, agent="helper"):
     """The manager listens for results, then submits the tasks."""
-    context.world.messaging.submit_tasks(count)
+    context.world.messaging.submit_tasks(count, agent)
 
 
 @then("{count:d} results come back within {seconds:d} seconds")
@@ -83,6 +91,16 @@ def step_tasks_once(context):
     assert sorted(done) == sorted(submitted) and not twice, (
         f"expected each of {len(submitted)} tasks done once, seen {len(done)} tasks, done more than once: {twice}"
     )
+
+
+@then('the result says the task failed, naming "{named:Q}"')
+def step_task_failed(context, named):
+    """The one result reports the failure and its cause, rather than the task vanishing."""
+    results = context.world.messaging.task_results.messages
+    wait_until(lambda: results, DELIVERY_BUDGET_S, "the task's result")
+    result = results[0]
+    assert result.metadata.get("status") == "failed", f"expected a failed task, the result was {result.metadata}"
+    assert named in result.content, f"expected the failure to name {named!r}, it said {result.content!r}"
 
 
 @then('every result says "{text:Q}"')

@@ -31,7 +31,7 @@ def step_connect_down(context):
 @then("it fails with a connection error that names the server's address")
 def step_connect_error(context):
     """The error is a connection error naming the URL."""
-    url, error = context.world.session.infra.nats_url(), context.world.outcome.expect_error("a connection error")
+    url, error = context.world.nats_url(), context.world.outcome.expect_error("a connection error")
     assert isinstance(error, MessagingUnavailable), f"expected a connection error, got {error!r}"
     assert url in str(error), f"expected the error to name {url}, it said: {error}"
 

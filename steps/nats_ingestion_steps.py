@@ -9,6 +9,12 @@ from harness.waiting import wait_until
 DEAD_LETTER_COMPONENTS = {"RAG": "rag", "gateway": "gateway"}  # as the specs name them -> subject token
 
 
+@given("the RAG service takes questions and documents from the message bus")
+def step_rag_service_workers(context):
+    """The RAG service runs; its question worker and its ingestion consumer serve every tenant."""
+    context.world.messaging.service_workers("rag")
+
+
 @given("an ingestion worker of the tenant takes documents from the message bus")
 def step_ingestion_worker(context):
     """The tenant's ingestion worker pulls from the durable ingestion consumer."""
@@ -140,6 +146,12 @@ def step_redelivered(context, seconds):
 def step_publish_raw(context, payload):
     """A producer publishes bytes the ingestion worker cannot use."""
     context.world.messaging.publish_raw(payload)
+
+
+@when('a producer publishes, on the tenant\'s subject, a document that names the tenant "{tenant:Name}"')
+def step_publish_naming_other(context, tenant):
+    """A readable document whose body claims another tenant than the subject it is published on."""
+    context.world.messaging.publish_naming(tenant)
 
 
 @when("a producer sends garbage bytes as a completion request")

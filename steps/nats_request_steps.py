@@ -6,6 +6,12 @@ from harness.drivers.messaging import REQUEST_TIMEOUT_S
 from harness.waiting import wait_until
 
 
+@given("the gateway service takes completion requests from the message bus")
+def step_gateway_service_workers(context):
+    """The gateway service runs; its worker in the queue group gateway.workers serves every tenant."""
+    context.world.messaging.service_workers("gateway")
+
+
 @given("a gateway worker of the tenant listens for completion requests")
 @given('a gateway worker of the tenant "{tenant:Name}" listens for completion requests')
 def step_gateway_worker(context, tenant=None):

@@ -103,7 +103,7 @@ Feature: Clear errors for messages that cannot be read
       | agent_message | data.timestamp        | "yesterday" | invalid value | builds it as a typed message and writes it with the codec   | json    |
       | error         | data.code             | "Timeout!"  | invalid value | builds it as a typed message and writes it with the codec   | json    |
 
-  Scenario Outline: Bytes that are not a message are refused as <reason>
+  Scenario Outline: When <bytes>, the reader refuses them as <reason>
     Given <bytes>
     When the reader decodes those bytes
     Then the reader refuses the message with reason "<reason>"
@@ -143,7 +143,7 @@ Feature: Clear errors for messages that cannot be read
     When the reader decodes those bytes
     Then the reader reads it as is
 
-  Scenario Outline: Corrupted <format> messages are read or refused, never a crash
+  Scenario Outline: Corrupted <message type> messages in <format> are read or refused, never a crash
     Given 300 corrupted copies of a valid <message type> message as <format>
     When the reader decodes every corrupted copy
     Then every corrupted copy is either read or refused with a reason

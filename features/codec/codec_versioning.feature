@@ -17,7 +17,7 @@ Feature: Messages from older and newer producers
   Background:
     Given a message reader at version 1.0 of every message type
 
-  Scenario Outline: A <producer> producer sends <message type> <written>; the 1.0 reader <outcome>
+  Scenario Outline: A <producer> producer sends <message type> <written> as <format>; the 1.0 reader <outcome>
     Given a producer at version <producer> sends message type <message type> <written>
     When the producer's message reaches the reader as <format>
     Then the reader <outcome>

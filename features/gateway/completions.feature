@@ -14,6 +14,10 @@ Feature: Completions through the LLM gateway
     When a component asks the gateway "Write a haiku about rain." with temperature 0.2 and at most 50 tokens
     Then the language model was asked with temperature 0.2 and at most 50 tokens
 
+  Scenario: Nucleus sampling and stop words reach the model
+    When a component asks the gateway "List three colours." with top_p 0.35 and the stop word "END"
+    Then the language model was asked with top_p 0.35 and the stop word "END"
+
   Scenario: Streaming delivers the whole answer in pieces
     Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"
     When a component streams the gateway's answer to "How does streaming work?"

@@ -22,7 +22,7 @@ Feature: The gateway when a model fails
       | 429    |
       | 503    |
 
-  Scenario Outline: Without a backup, a failing model gives a clear error
+  Scenario Outline: Without a backup, a model that <fault> gives a clear error
     Given the primary model <fault>
     When a component asks the gateway "Hello, is anyone there?"
     Then the gateway reports that <error> for the model "chat"

@@ -1,4 +1,4 @@
-@nats @chaos @slow
+@nats @chaos @slow @own-workers
 Feature: Connection failures
   The NATS server can restart, be down when a component starts, and a worker can crash in the
   middle of its work. Clients reconnect, nothing published is lost, and nothing is stored twice.

@@ -1,54 +1,44 @@
 @nats @gateway @scripted
 Feature: Completions over NATS
   The API asks for a completion on the tenant's gateway subject and waits for the reply in its
-  own reply inbox; gateway workers of the queue group "gateway.workers" share the requests and
-  answer each with the model's text and token usage. A worker serves only its own tenant and the
-  models its gateway offers, and says so in an error reply when asked for anything else.
+  own reply inbox. The gateway service's worker, in the queue group "gateway.workers", serves
+  every tenant and answers with the model's text and token usage. A request is served only for
+  the tenant whose subject it came on, and only for the models the gateway offers; anything else
+  gets an error reply that says why.
 
-  Scenario: A completion request queued by the API is answered by a gateway worker
-    Given a gateway worker of the tenant listens for completion requests
-    And the language model answers "Paris, on the Seine, has been the capital of France since 987." when asked about "capital of France"
+  Background:
+    Given the gateway service takes completion requests from the message bus
+
+  Scenario: A completion request queued by the API is answered by the gateway service
+    Given the language model answers "Paris, on the Seine, has been the capital of France since 987." when asked about "capital of France"
     When the API asks over the message bus for a completion of "What is the capital of France?"
     Then the reply over the message bus says "Paris, on the Seine, has been the capital of France since 987."
     And the reply over the message bus carries the token usage the language model reported
 
   Scenario: Two tenants asking at the same time each get their own answer
-    Given a gateway worker of the tenant "acme" listens for completion requests
-    And a gateway worker of the tenant "globex" listens for completion requests
-    And the language model answers "Hello, Acme." when asked about "I am Acme"
+    Given the language model answers "Hello, Acme." when asked about "I am Acme"
     And the language model answers "Hello, Globex." when asked about "I am Globex"
     When the tenants "acme" and "globex" ask over the message bus at the same time, each introducing itself
     Then the tenant "acme" gets "Hello, Acme." and the tenant "globex" gets "Hello, Globex."
 
-  Scenario: Two gateway workers share the requests, and each request is handled once
-    Given the gateway workers "gateway-east" and "gateway-west" of the tenant listen for completion requests
-    When the API asks over the message bus for 12 completions
-    Then every request gets the answer to its own request
-    And the language model was asked 12 times
-    And both gateway workers answered some of the requests
-
   @security
   Scenario: A request that claims to come from another tenant is refused before the model is asked
-    Given a gateway worker of the tenant listens for completion requests
     When a producer sends a completion request on the tenant's subject that claims to come from the tenant "globex"
     Then the caller is told, in the headers and in an error envelope, that the request was refused as "tenant_mismatch"
     And the language model was not asked for an answer
 
   @security
   Scenario: A request whose body names another tenant is refused
-    Given a gateway worker of the tenant listens for completion requests
     When the API asks over the message bus for a completion whose request names the tenant "globex"
     Then the request is refused as "tenant_mismatch", naming "globex"
     And the language model was not asked for an answer
 
   Scenario: A request for a model the gateway does not offer is refused with the models it does offer
-    Given a gateway worker of the tenant listens for completion requests
     When the API asks over the message bus for a completion by the model "gpt-9-turbo"
     Then the request is refused as "unknown_model", naming "gpt-9-turbo"
     And the language model was not asked for an answer
 
-  Scenario Outline: A conversation and its parameters reach the model through a gateway worker (<format>)
-    Given a gateway worker of the tenant listens for completion requests
+  Scenario Outline: A conversation and its parameters reach the model through the gateway service (<format>)
     When the API sends over the message bus, as <format>, a request at temperature 0.2 for at most 256 tokens with the conversation:
       | role      | content                                 |
       | system    | You answer from the tenant's documents. |

@@ -1,11 +1,11 @@
 @nats @rag
 Feature: Knowledge base ingestion and questions over NATS
-  Documents published for ingestion go through a JetStream stream to an ingestion worker, which
-  acknowledges each one only after it is stored. Questions go to RAG workers by request/reply.
+  Documents published for ingestion go through a JetStream stream to the RAG service's ingestion
+  worker, which acknowledges each one only after it is stored. Questions go to the RAG service's
+  workers by request/reply. Both serve every tenant, each message for the tenant its subject names.
 
   Background:
-    Given an ingestion worker of the tenant takes documents from the message bus
-    And a RAG worker of the tenant answers questions from the message bus
+    Given the RAG service takes questions and documents from the message bus
 
   @scripted
   Scenario: Published documents are stored and become answerable
@@ -26,3 +26,10 @@ Feature: Knowledge base ingestion and questions over NATS
   Scenario: A question whose request names another tenant is refused
     When the API asks over the message bus "How long do I have to get a refund?" in a request that names the tenant "globex"
     Then the request is refused as "tenant_mismatch", naming "globex"
+
+  @security
+  Scenario: A document that names another tenant than its subject is parked, not stored
+    When a producer publishes, on the tenant's subject, a document that names the tenant "globex"
+    Then the message is parked on the RAG dead-letter subject with the reason "tenant_mismatch" and its original bytes
+    And nothing is stored for the tenant "globex"
+    And nothing is stored for the tenant

@@ -1,4 +1,4 @@
-@nats @gateway @scripted
+@nats @gateway @scripted @own-workers
 Feature: Timeout handling over NATS
   A caller never hangs: with nobody listening it fails at once, with a slow worker it fails
   after its own timeout, and a late reply is dropped quietly without disturbing later requests.

@@ -32,7 +32,7 @@ Feature: Adding documents to the knowledge base
     Then the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
     And the stored text of "Refund policy" mentions "60 days" and not "30 days"
 
-  Scenario Outline: A document the platform cannot use is refused, and nothing is stored
+  Scenario Outline: A document of type <type> that <reason> is refused, and nothing is stored
     When the tenant adds the document "<title>" of type "<type>" with the text "<text>"
     Then the document is refused because it <reason>
     And nothing is stored for the tenant

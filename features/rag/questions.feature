@@ -30,7 +30,7 @@ Feature: Answering questions from the knowledge base
     And the answer cites no source
     And the language model was not asked for an answer
 
-  Scenario Outline: The similarity threshold decides what counts as relevant
+  Scenario Outline: At the similarity threshold <threshold>, the answer <outcome>
     Given the knowledge base only uses passages with a similarity of at least <threshold>
     When the tenant asks the knowledge base "When does the office open and close?"
     Then the answer <outcome>

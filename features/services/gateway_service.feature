@@ -17,7 +17,7 @@ Feature: The gateway service over HTTP
     When a client asks the gateway service "Hello there."
     Then the response carries a request id and a correlation id of its own
 
-  Scenario Outline: A bad request to the gateway service gets <status> <code>, never a 500
+  Scenario Outline: <request> gets <status> <code> from the gateway service, never a 500
     When a client sends the gateway service <request>
     Then the service answers <status> with the error code "<code>" naming "<named>"
 

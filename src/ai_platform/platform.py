@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ai_platform.agents import Agent, KnowledgeBaseTool
+from ai_platform.agents.tasks import executing_task
 from ai_platform.codec import AgentTask, RAGDocument
 from ai_platform.gateway import Gateway, GatewaySettings
 from ai_platform.rag import ChunkingPolicy, Document, Ingestor, RagAnswer, RetrievalSettings, Retriever
@@ -50,7 +51,8 @@ class Platform:
 
     def execute_task(self, tenant_id: str, task: AgentTask) -> str:
         """An "answer" task: the task's agent answers the question in a session of its own."""
-        if task.task_type != "answer":
-            raise ValueError(f"unknown task type {task.task_type!r}; this platform runs 'answer' tasks")
-        question = str(task.parameters.get("question", ""))
-        return self.agent(task.agent_id, tenant_id).ask(tenant_id, f"task-{task.task_id}", question).text
+        with executing_task(task.agent_id, task.task_id, task.task_type):
+            if task.task_type != "answer":
+                raise ValueError(f"unknown task type {task.task_type!r}; this platform runs 'answer' tasks")
+            question = str(task.parameters.get("question", ""))
+            return self.agent(task.agent_id, tenant_id).ask(tenant_id, f"task-{task.task_id}", question).text

@@ -2,25 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from typing import NoReturn
 
 import psutil
 
+from harness.infra import ConfigurationError
 from harness.reporting import label_scenario
+from harness.reporting.run_reports import start_run_reports, suite_userdata
+from harness.reporting.run_summary import RunSummary
+from harness.reporting.transcript import TranscriptFile, record_scenario
 from harness.session import SuiteSession
 from harness.world import World
 
 NEEDS_SCRIPTED_MODEL = "scripted"
 NEEDS_NATS_CONTROL = "nats-control"
 NEEDS_SERVICE_CONTROL = "service-control"
-IN_SUITE_PROCESS = "nats"  # messaging scenarios host their workers, and so their model calls, in the suite
+# These scenarios read the spans and metrics the platform exports to the suite's OTLP receiver.
+NEEDS_TELEMETRY = "telemetry"
+# These scenarios host the platform's workers, and so their model calls, in the suite, on a NATS of their own.
+OWN_WORKERS = "own-workers"
 
 
 def before_all(context) -> None:
-    context.session = SuiteSession(context.config.userdata)
+    try:
+        context.session = session = SuiteSession(suite_userdata(context.config.userdata))
+    except ConfigurationError as error:
+        _stop_run(error)
+    context.transcript = TranscriptFile()
+    context.run_summary = RunSummary(session.infra.mode, session.llm_profile, session.platform_mode)
     # A testrun-level cleanup runs even when a later hook fails or the run is interrupted.
-    context.add_cleanup(_close_session, context.session)
+    context.add_cleanup(_close_session, session, context.run_summary)
+    start_run_reports(context, context.run_summary)
     if context.session.infra.reaped:
         print(f"cleaned up after an earlier killed run: {', '.join(context.session.infra.reaped)}", file=sys.stderr)
 
@@ -28,13 +43,16 @@ def before_all(context) -> None:
 def before_scenario(context, scenario) -> None:
     label_scenario(scenario)
     session = context.session
-    reason = _reason_to_skip(set(scenario.effective_tags), session)
+    tags = set(scenario.effective_tags)
+    reason = _reason_to_skip(tags, session)
     if reason:
-        scenario.skip(reason)
+        context.run_summary.skip(scenario, reason)  # shown at the end of the run, in Allure and in JUnit
         return
     if not hasattr(session, "first_scenario_at"):  # seconds since the behave process started
         session.first_scenario_at = time.time() - psutil.Process().create_time()
-    context.world = World(session, context.add_cleanup)
+    context.world = World(session, context.add_cleanup, own_workers=OWN_WORKERS in tags)
+    if NEEDS_TELEMETRY in tags:  # its metric checks measure from a settled reading taken before each action
+        context.world.telemetry.settle_metrics_before_actions()
     context.add_cleanup(context.world.cleanup)  # registered first, so it runs after every driver's cleanup
 
 
@@ -43,19 +61,37 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     external = session.platform_mode == "external"
     if NEEDS_SCRIPTED_MODEL in tags and not session.scripted:
         return "needs the scripted language model (answers or faults); not run with -D llm=live"
-    if NEEDS_SCRIPTED_MODEL in tags and external and IN_SUITE_PROCESS not in tags:
+    if NEEDS_SCRIPTED_MODEL in tags and external and OWN_WORKERS not in tags:
         return "scripts the language model, but an external platform's services call their own model"
     if NEEDS_SERVICE_CONTROL in tags and external:
         return "stops or redeploys a service, which only the embedded platform mode can do (-D platform=external)"
-    if NEEDS_NATS_CONTROL in tags and not session.infra.can_control_nats:
+    if NEEDS_TELEMETRY in tags and not session.telemetry_reachable:
+        return ("reads the platform's traces and metrics, which an external platform sends the suite only when "
+                "-D otlp_port=<port> is set (and its OTEL_EXPORTER_OTLP_ENDPOINT points there)")
+    if NEEDS_NATS_CONTROL in tags and OWN_WORKERS not in tags and not session.infra.can_control_nats:
         return f"stops and restarts NATS, which only the embedded mode can do (mode: {session.infra.mode})"
     return None
 
 
-def _close_session(session: SuiteSession) -> None:
+def _close_session(session: SuiteSession, summary: RunSummary) -> None:
     started = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in session.infra.startup_seconds.items())
     first = getattr(session, "first_scenario_at", None)
     session.close()
-    if first is not None:
-        print(f"suite: first scenario began {first:.2f} s after launch; servers started on first use: "
-              f"{started or 'none'}", file=sys.stderr)
+    timing = None if first is None else (f"first scenario began {first:.2f} s after launch; servers started on "
+                                         f"first use: {started or 'none'}")
+    summary.write(timing)
+
+
+def after_scenario(context, scenario) -> None:
+    """Before the cleanups reset the scripted model's journal: write the scenario's part of the transcript."""
+    session = context.session
+    if session.model_server_started:  # the live profile has no scripted server to record from
+        record_scenario(context.transcript, session.model_server.script.journal(), scenario)
+
+
+def _stop_run(error: ConfigurationError) -> NoReturn:
+    """One sentence, exit status 2, no scenario. behave turns any exception from before_all, SystemExit too, into
+    HOOK-ERROR, "ABORTED: By user." and summary lines; and nothing has started yet, so there is nothing to stop."""
+    sys.stdout.flush()
+    print(f"configuration error: {error}", file=sys.stderr, flush=True)
+    os._exit(2)

@@ -7,11 +7,13 @@ from collections.abc import Mapping
 
 from ai_platform.gateway import Deployment
 from ai_platform.store import Store
-from harness.infra import Infrastructure, select_mode
+from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
+from harness.infra.reachability import check_external_servers
 from harness.llm import ScriptedModelServer
 from harness.loop import BackgroundLoop
 from harness.platform import ServiceFleet, ServiceProcess, service_environment
 from harness.reporting import register_secret
+from harness.traces import InProcessCapture, OtlpReceiver, capture_in_process
 from harness.waiting import set_scale
 
 SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
@@ -24,23 +26,36 @@ SERVICE_URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_U
                          "query": "QUERY_SERVICE_URL"}
 SCRIPTED_DIMENSIONS = 384
 LIVE_DIMENSIONS = 1536
+LLM_PROFILES = ("scripted", "live")
+# The -D values the suite reads, with the ones it accepts (None: a positive number).
+USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
+    "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None}
+# An external platform exports its telemetry to this port (-D otlp_port=4318), on every interface of this host.
+EXTERNAL_OTLP_HOST = "0.0.0.0"
+FORMATTER_USERDATA_PREFIX = "AllureFormatter."  # allure-behave reads its own options from -D
 
 
 class SuiteSession:
     def __init__(self, userdata: Mapping[str, str]) -> None:
+        # Everything that can be wrong with the settings is checked before anything starts (ConfigurationError).
+        check_userdata(userdata)
         self.platform_mode = userdata.get("platform", "embedded")
-        if self.platform_mode not in PLATFORM_MODES:
-            raise ValueError(f"unknown platform mode {self.platform_mode!r}; choose {' or '.join(PLATFORM_MODES)}")
         self.llm_profile = userdata.get("llm", "scripted")
-        if self.llm_profile not in ("scripted", "live"):
-            raise ValueError(f"unknown llm profile {self.llm_profile!r}; choose scripted or live")
+        mode = select_mode(userdata)
+        if not self.scripted:
+            require_provider_keys(live_models())
+        if mode == "external":
+            check_external_servers(os.environ)
         set_scale(float(userdata.get("timeout_scale", 1)))
-        self.infra = Infrastructure(select_mode(userdata))
+        self.infra = Infrastructure(mode)
         self.dimensions = SCRIPTED_DIMENSIONS if self.scripted else LIVE_DIMENSIONS
         self._model_server: ScriptedModelServer | None = None
         self._store: Store | None = None
         self._loop: BackgroundLoop | None = None
         self._services: PlatformServices | None = None
+        self.otlp_port = int(float(userdata["otlp_port"])) if "otlp_port" in userdata else None
+        self._receiver: OtlpReceiver | None = None
+        self._capture: InProcessCapture | None = None
         register_secret(SCRIPTED_API_KEY)
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
             register_secret(os.environ.get(name))
@@ -64,12 +79,7 @@ class SuiteSession:
                 Deployment(PLATFORM_MODEL_NAMES[role], f"openai/{SCRIPTED_MODELS[role]}", base, SCRIPTED_API_KEY)
                 for role in ("primary", "backup", "embedding")
             )
-        chat = os.environ.get("LIVE_CHAT_MODEL", "openai/gpt-4o-mini")
-        return (
-            Deployment("chat", chat),
-            Deployment("chat-backup", os.environ.get("LIVE_BACKUP_MODEL", chat)),
-            Deployment("embedding", os.environ.get("LIVE_EMBEDDING_MODEL", "openai/text-embedding-3-small")),
-        )
+        return tuple(Deployment(name, model) for name, model in live_models().items())
 
     @property
     def store(self) -> Store:
@@ -93,6 +103,27 @@ class SuiteSession:
         return self._services
 
     @property
+    def telemetry_reachable(self) -> bool:
+        """Whether the platform's telemetry reaches the suite: embedded services always export to its receiver,
+        an external platform only when the user named a port for it (-D otlp_port)."""
+        return self.platform_mode == "embedded" or self.otlp_port is not None
+
+    @property
+    def receiver(self) -> OtlpReceiver:
+        """The OTLP/HTTP receiver the platform's services export to, started on first use and stopped at close.
+
+        The suite's own spans (its requests, platform code it hosts) land in the same store.
+        """
+        if self._receiver is None:
+            if self.otlp_port is None:
+                receiver = OtlpReceiver()
+            else:
+                receiver = OtlpReceiver(port=self.otlp_port, host=EXTERNAL_OTLP_HOST)
+            self._receiver = receiver.start()  # close() stops it
+            self._capture = capture_in_process(receiver.store, install_global=True)
+        return self._receiver
+
+    @property
     def model_server_started(self) -> bool:
         return self._model_server is not None
 
@@ -104,6 +135,10 @@ class SuiteSession:
         try:
             if self._services is not None:  # before what they depend on, so they stop quietly
                 self._services.close()
+            if self._receiver is not None:  # after the services, so their last exports still land
+                if self._capture is not None:
+                    self._capture.close()
+                self._receiver.stop()
             if self._loop is not None:
                 self._loop.close()
             if self._store is not None:
@@ -143,3 +178,51 @@ class PlatformServices:
 
     def close(self) -> None:
         self._fleet.close()
+
+
+def check_userdata(userdata: Mapping[str, str]) -> None:
+    """Refuse a -D key the suite does not read (a typo would silently run the defaults) or a value it does not know."""
+    for key, value in userdata.items():
+        if key.startswith(FORMATTER_USERDATA_PREFIX):
+            continue
+        if key not in USERDATA_CHOICES:
+            raise ConfigurationError(f"-D {key}={value} is not a setting of this suite; it reads "
+                                     f"{_listed(sorted(USERDATA_CHOICES), 'and')}")
+        choices = USERDATA_CHOICES[key]
+        if choices is None and not _positive_number(value):
+            raise ConfigurationError(f"-D {key}={value} must be a positive number")
+        if choices is not None and value not in choices:
+            raise ConfigurationError(f"-D {key}={value} is not known; choose {_listed(choices)}")
+
+
+def live_models() -> dict[str, str]:
+    """The platform's model names and the provider models the live profile serves them with."""
+    chat = os.environ.get("LIVE_CHAT_MODEL", "openai/gpt-4o-mini")
+    return {"chat": chat, "chat-backup": os.environ.get("LIVE_BACKUP_MODEL", chat),
+            "embedding": os.environ.get("LIVE_EMBEDDING_MODEL", "openai/text-embedding-3-small")}
+
+
+def require_provider_keys(models: Mapping[str, str]) -> None:
+    """The live profile's models need their provider's key; LiteLLM knows which variable each provider reads."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # as the gateway does: no fetch at import
+    import litellm
+
+    needed: dict[str, list[str]] = {}
+    for model in dict.fromkeys(models.values()):
+        for variable in litellm.validate_environment(model)["missing_keys"]:
+            needed.setdefault(variable, []).append(model)
+    if needed:
+        missing = "; ".join(f"{variable} (for {_listed(used_by, 'and')})" for variable, used_by in needed.items())
+        raise ConfigurationError(f"-D llm=live needs {missing}, which is not set in the environment")
+
+
+def _positive_number(text: str) -> bool:
+    try:
+        return float(text) > 0
+    except ValueError:
+        return False
+
+
+def _listed(items, last: str = "or") -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -12,16 +12,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ai_platform.agents import TenantMismatch
 from ai_platform.codec import CodecError
 from ai_platform.gateway import GatewayError, GatewaySettings
 from ai_platform.messaging import MessagingError
-from ai_platform.platform import Platform, PlatformSettings
 from ai_platform.rag import ChunkingPolicy, DocumentRejected, RetrievalSettings
 from harness.drivers.refusal import ServiceRefusal
 from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
+
+if TYPE_CHECKING:
+    from ai_platform.platform import Platform
 
 # The scripted embedder scores related passages lower than a real model does (about 0.4 to 0.7
 # rather than 0.8 and up), so the suite's default threshold is lower than the platform's 0.7.
@@ -100,7 +102,7 @@ class Driver:
 
 
 class World:
-    __slots__ = ("session", "tenants", "outcome", "config", "_add_cleanup", "_drivers", "_platform")
+    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "_add_cleanup", "_drivers", "_platform")
 
     model = Driver("harness.drivers.model:ScriptedModel")
     knowledge_base = Driver("harness.drivers.knowledge_base:KnowledgeBase")
@@ -112,9 +114,12 @@ class World:
     database = Driver("harness.drivers.database:Database")
     evidence = Driver("harness.drivers.evidence:Evidence")
     services = Driver("harness.drivers.services:Services")
+    telemetry = Driver("harness.drivers.telemetry:Telemetry")
 
-    def __init__(self, session: SuiteSession, add_cleanup: Callable) -> None:
+    def __init__(self, session: SuiteSession, add_cleanup: Callable, *, own_workers: bool = False) -> None:
         self.session = session
+        # The scenario hosts the platform's workers itself, on a NATS server of its own (@own-workers).
+        self.own_workers = own_workers
         self.tenants = Tenants()
         self.outcome = Outcome()
         threshold = SCRIPTED_THRESHOLD if session.scripted else RetrievalSettings().similarity_threshold
@@ -157,6 +162,8 @@ class World:
                 fallbacks=self.config.fallbacks,
                 timeout_s=self.config.gateway_timeout_s,
             )
+            from ai_platform.platform import Platform, PlatformSettings  # LiteLLM: only for a scenario that needs it
+
             store = self.session.store
             settings = PlatformSettings(store.engine.url.render_as_string(hide_password=False), gateway,
                                         self.session.dimensions, self.config.chunking, self.config.retrieval)
@@ -178,6 +185,11 @@ class World:
 
     def use_fallback(self, primary_role: str = "primary", backup_role: str = "backup") -> None:
         self.configure(fallbacks={PLATFORM_MODEL_NAMES[primary_role]: [PLATFORM_MODEL_NAMES[backup_role]]})
+
+    def nats_url(self) -> str:
+        """The NATS server this scenario's components connect to."""
+        infra = self.session.infra
+        return infra.isolated_nats_url() if self.own_workers else infra.nats_url()
 
     def cleanup(self) -> None:
         """Remove every row this scenario's tenants made, and forget the model's script.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ai_platform import telemetry
 from ai_platform.agents.tools import Tool, ToolResult
 from ai_platform.gateway import Usage
 from ai_platform.store import Store, Turn
@@ -43,12 +44,18 @@ class Agent:
             raise TenantMismatch(self.agent_id, self.tenant_id, tenant_id)
         if not message.strip():
             raise ValueError("the message to the agent is empty")
-        history = self._store.recent_turns(self.tenant_id, self.agent_id, session_id, self._memory_turns)
-        results = [tool.run(self.tenant_id, message) for tool in self._tools]
+        with telemetry.span("agent.memory.retrieve", **{"agent.id": self.agent_id}) as retrieving:
+            history = self._store.recent_turns(self.tenant_id, self.agent_id, session_id, self._memory_turns)
+            retrieving.set_attribute("memory.turns", len(history))
+        results = []
+        for tool in self._tools:
+            with telemetry.span("agent.tool.execute", **{"agent.id": self.agent_id, "tool.name": tool.name}):
+                results.append(tool.run(self.tenant_id, message))
         completion = self._gateway.complete(self._messages(history, results, message))
-        self._store.append_turns(
-            self.tenant_id, self.agent_id, session_id, [Turn("user", message), Turn("assistant", completion.text)]
-        )
+        with telemetry.span("agent.memory.update", **{"agent.id": self.agent_id, "memory.turns.added": 2}):
+            self._store.append_turns(
+                self.tenant_id, self.agent_id, session_id, [Turn("user", message), Turn("assistant", completion.text)]
+            )
         sources = list(dict.fromkeys(s for r in results for s in r.sources))
         return AgentReply(completion.text, session_id, sources, results, completion.usage)
 

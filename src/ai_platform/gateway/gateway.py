@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm  # noqa: E402
 from litellm import Router  # noqa: E402
 
+from ai_platform import telemetry  # noqa: E402
 from ai_platform.gateway.errors import (  # noqa: E402
     BadRequest,
     GatewayError,
@@ -22,6 +24,7 @@ from ai_platform.gateway.errors import (  # noqa: E402
 )
 from ai_platform.gateway.results import Completion, Embeddings, Usage  # noqa: E402
 from ai_platform.gateway.settings import GatewaySettings  # noqa: E402
+from ai_platform.gateway.tracing import ProviderCall  # noqa: E402
 
 litellm.suppress_debug_info = True
 litellm.telemetry = False
@@ -83,28 +86,37 @@ class Gateway:
         )
 
     def complete(self, messages: list[dict], *, model: str | None = None, temperature: float | None = None,
-                 max_tokens: int | None = None) -> Completion:
+                 max_tokens: int | None = None, top_p: float | None = None,
+                 stop: list[str] | None = None) -> Completion:
         model = model or self.settings.chat_model
-        try:
-            response = self._router.completion(model=model, messages=messages, **_params(temperature, max_tokens))
-            text = response.choices[0].message.content
-        except Exception as exc:
-            raise self._translate(exc, model) from exc
-        if text is None:
-            raise MalformedResponse(model, "the response carried no message text")
-        usage = response.usage
-        return Completion(text, response.model or model, Usage(usage.prompt_tokens, usage.completion_tokens))
+        with self._call(model, "chat") as call:
+            if telemetry.capture_content():
+                call.span.set_attribute("gen_ai.input.messages", json.dumps(messages, ensure_ascii=False))
+            try:
+                response = self._router.completion(model=model, messages=messages,
+                                                   **_params(temperature, max_tokens, top_p, stop))
+                text = response.choices[0].message.content
+            except Exception as exc:
+                raise self._translate(exc, model) from exc
+            if text is None:
+                raise MalformedResponse(model, "the response carried no message text")
+            usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
+            call.used(usage)
+            if telemetry.capture_content():
+                call.span.set_attribute("gen_ai.output.messages", json.dumps([{"role": "assistant", "content": text}]))
+        return Completion(text, response.model or model, usage)
 
     def stream(self, messages: list[dict], *, model: str | None = None, temperature: float | None = None,
-               max_tokens: int | None = None) -> Stream:
+               max_tokens: int | None = None, top_p: float | None = None, stop: list[str] | None = None) -> Stream:
         model = model or self.settings.chat_model
-        try:
-            chunks = self._router.completion(
-                model=model, messages=messages, stream=True, stream_options={"include_usage": True},
-                **_params(temperature, max_tokens),
-            )
-        except Exception as exc:
-            raise self._translate(exc, model) from exc
+        with self._call(model, "chat"):  # the stream's first response; its pieces follow outside the span
+            try:
+                chunks = self._router.completion(
+                    model=model, messages=messages, stream=True, stream_options={"include_usage": True},
+                    **_params(temperature, max_tokens, top_p, stop),
+                )
+            except Exception as exc:
+                raise self._translate(exc, model) from exc
         return Stream(iter(chunks), model, self)
 
     def embed(self, texts: list[str], *, model: str | None = None) -> list[list[float]]:
@@ -113,15 +125,23 @@ class Gateway:
     def embeddings(self, texts: list[str], *, model: str | None = None) -> Embeddings:
         """The vectors in the order of the texts, with the model that made them and the tokens used."""
         model = model or self.settings.embedding_model
-        try:
-            response = self._router.embedding(model=model, input=texts)
-            vectors = [item["embedding"] for item in sorted(response.data, key=lambda item: item["index"])]
-            tokens = getattr(response.usage, "prompt_tokens", 0) or 0
-        except Exception as exc:
-            raise self._translate(exc, model) from exc
-        if len(vectors) != len(texts):
-            raise MalformedResponse(model, f"asked for {len(texts)} embeddings, received {len(vectors)}")
+        with self._call(model, "embeddings") as call:
+            try:
+                response = self._router.embedding(model=model, input=texts)
+                vectors = [item["embedding"] for item in sorted(response.data, key=lambda item: item["index"])]
+                tokens = getattr(response.usage, "prompt_tokens", 0) or 0
+            except Exception as exc:
+                raise self._translate(exc, model) from exc
+            if len(vectors) != len(texts):
+                raise MalformedResponse(model, f"asked for {len(texts)} embeddings, received {len(vectors)}")
+            call.used(Usage(tokens, 0))
         return Embeddings(vectors, getattr(response, "model", None) or model, Usage(tokens, 0))
+
+    def _call(self, model: str, operation: str) -> ProviderCall:
+        deployment = next((d for d in self.settings.deployments if d.name == model), None)
+        provider_model = deployment.provider_model if deployment else model
+        provider = provider_model.split("/", 1)[0] if "/" in provider_model else "openai"
+        return ProviderCall(model, operation, provider)
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -148,13 +168,11 @@ class Gateway:
         return GatewayError(model, cause)
 
 
-def _params(temperature: float | None, max_tokens: int | None) -> dict:
-    params = {}
-    if temperature is not None:
-        params["temperature"] = temperature
-    if max_tokens is not None:
-        params["max_tokens"] = max_tokens
-    return params
+def _params(temperature: float | None, max_tokens: int | None, top_p: float | None = None,
+            stop: list[str] | None = None) -> dict:
+    """The sampling parameters the caller set; the provider's defaults for the rest."""
+    given = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "stop": stop or None}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _short(exc: Exception) -> str:

@@ -14,12 +14,14 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StreamConfig
 from opentelemetry import propagate
+from opentelemetry.trace import StatusCode
 
 from ai_platform import codec
 from ai_platform.messaging import headers as h
 from ai_platform.messaging.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
 from ai_platform.messaging.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter, ingest_durable
 from ai_platform.messaging.subjects import of_tenant as subjects_of_tenant
+from ai_platform.messaging.tracing import producing
 
 log = logging.getLogger("ai_platform.messaging")
 
@@ -129,8 +131,9 @@ class Bus:
         return payload, headers
 
     async def publish(self, subject: str, message_type: str, data, tenant_id: str, extra: dict | None = None) -> None:
-        payload, headers = self.envelope(message_type, data, tenant_id, extra)
-        await self.nc.publish(subject, payload, headers=headers)
+        with producing(subject):
+            payload, headers = self.envelope(message_type, data, tenant_id, extra)
+            await self.nc.publish(subject, payload, headers=headers)
 
     async def request(self, subject: str, message_type: str, data, tenant_id: str,
                       timeout_s: float) -> codec.Envelope:
@@ -141,13 +144,16 @@ class Bus:
     async def exchange(self, subject: str, message_type: str, data, tenant_id: str,
                        timeout_s: float) -> tuple[codec.Envelope, dict[str, str]]:
         """A request and its reply's envelope and headers; an error reply raises WorkerFailed."""
-        payload, headers = self.envelope(message_type, data, tenant_id)
-        try:
-            reply = await self.nc.request(subject, payload, timeout=timeout_s, headers=headers)
-        except nats.errors.NoRespondersError:
-            raise NoWorkerAvailable(subject) from None
-        except nats.errors.TimeoutError:
-            raise RequestTimedOut(subject, timeout_s) from None
+        with producing(subject) as span:
+            payload, headers = self.envelope(message_type, data, tenant_id)
+            try:
+                reply = await self.nc.request(subject, payload, timeout=timeout_s, headers=headers)
+            except nats.errors.NoRespondersError:
+                span.set_status(StatusCode.ERROR, "no worker listens")
+                raise NoWorkerAvailable(subject) from None
+            except nats.errors.TimeoutError:
+                span.set_status(StatusCode.ERROR, f"no reply within {timeout_s:g} s")
+                raise RequestTimedOut(subject, timeout_s) from None
         envelope = codec.decode(reply.data, format=codec.format_from_headers(reply.headers))
         if envelope.message_type == "error":
             raise WorkerFailed(subject, envelope.data.code, envelope.data.message)

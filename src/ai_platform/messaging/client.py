@@ -14,6 +14,7 @@ from ai_platform.messaging import headers as h
 from ai_platform.messaging import subjects
 from ai_platform.messaging.bus import Bus, now
 from ai_platform.messaging.errors import MessagingUnavailable
+from ai_platform.messaging.tracing import producing
 
 
 class PlatformClient:
@@ -47,20 +48,22 @@ class PlatformClient:
         digest = hashlib.sha256(f"{tenant_id}\0{document_id}\0{content}".encode()).hexdigest()[:32]
         document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": now(),
                     "metadata": {"title": title}}
-        payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
-        if not self._streams_ready:  # publishing first must not depend on a worker having started
-            await self.bus.ensure_streams()
-            self._streams_ready = True
-        deadline = time.monotonic() + budget_s
-        while True:
-            try:
-                await self.bus.js.publish(subjects.rag_ingest(tenant_id), payload, headers=headers, timeout=1.0)
-                self.last_published = payload
-                return digest
-            except (nats.errors.Error, TimeoutError) as exc:
-                if time.monotonic() >= deadline:
-                    raise MessagingUnavailable(self.bus.settings.url, f"ingestion not acknowledged: {exc}") from None
-                await asyncio.sleep(0.1)
+        with producing(subjects.rag_ingest(tenant_id)):  # the ingestion continues this trace
+            payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
+            if not self._streams_ready:  # publishing first must not depend on a worker having started
+                await self.bus.ensure_streams()
+                self._streams_ready = True
+            deadline = time.monotonic() + budget_s
+            while True:
+                try:
+                    await self.bus.js.publish(subjects.rag_ingest(tenant_id), payload, headers=headers, timeout=1.0)
+                    self.last_published = payload
+                    return digest
+                except (nats.errors.Error, TimeoutError) as exc:
+                    if time.monotonic() >= deadline:
+                        cause = f"ingestion not acknowledged: {exc}"
+                        raise MessagingUnavailable(self.bus.settings.url, cause) from None
+                    await asyncio.sleep(0.1)
 
     async def send_agent_message(self, tenant_id: str, source: str, target: str, content: str) -> None:
         message = {"message_id": uuid.uuid4().hex, "source_agent_id": source, "target_agent_id": target,

@@ -44,13 +44,23 @@ def rag_queries(tenant_id: str) -> str:
     return subject("rag", "queries", tenant_id)
 
 
+def every_tenant(tenant_subject) -> str:
+    """The wildcard a worker serving every tenant subscribes to, e.g. every_tenant(gateway_requests)."""
+    return tenant_subject("_").rsplit(".", 1)[0] + ".*"
+
+
+def tenant_of(subject_name: str) -> str:
+    """The tenant a message's subject names: its last token."""
+    return subject_name.rsplit(".", 1)[-1]
+
+
 def dead_letter(component: str, tenant_id: str) -> str:
     return f"ai.dlq.{component}.{tenant_id}"
 
 
-def ingest_durable(tenant_id: str) -> str:
-    """The durable consumer through which a tenant's ingestion workers share its documents."""
-    return f"rag-ingest-{tenant_id}"
+def ingest_durable(tenant_id: str | None) -> str:
+    """The durable consumer through which ingestion workers share documents: one tenant's, or everyone's."""
+    return f"rag-ingest-{tenant_id}" if tenant_id else "rag-ingest-all-tenants"
 
 
 def of_tenant(tenant_id: str) -> list[str]:

@@ -11,13 +11,14 @@ import nats.errors
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from opentelemetry import context as otel_context
-from opentelemetry import propagate
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 
 from ai_platform import codec
 from ai_platform.messaging import headers as h
 from ai_platform.messaging import subjects
 from ai_platform.messaging.bus import Bus, decode_message, now
+from ai_platform.messaging.tracing import processing
 
 log = logging.getLogger("ai_platform.messaging")
 
@@ -33,6 +34,8 @@ class RequestRefused(Exception):
 class Worker:
     """A subscription with a handler; stop() drains it.
 
+    A worker serves one tenant, or every tenant (tenant_id None, as a service runs it): then it
+    subscribes to the wildcard and each message's tenant is the one its subject names.
     nats-py runs a subscription's callbacks one after another. Request/reply workers set
     `in_flight` above 1 so one slow request does not hold up the ones behind it.
     """
@@ -40,15 +43,16 @@ class Worker:
     component = "worker"
     in_flight = 1
 
-    def __init__(self, bus: Bus, tenant_id: str) -> None:
+    def __init__(self, bus: Bus, tenant_id: str | None) -> None:
         self.bus, self.tenant_id = bus, tenant_id
         self.handled = 0
         self._subscription: Subscription | None = None
         self._slots = asyncio.Semaphore(self.in_flight)
         self._running: set[asyncio.Task] = set()
 
-    async def _subscribe(self, subject: str, queue: str) -> None:
+    async def _subscribe(self, tenant_subject: Callable[[str], str], queue: str) -> None:
         await self.bus.ensure_streams()  # where this worker parks what it cannot read
+        subject = tenant_subject(self.tenant_id) if self.tenant_id else subjects.every_tenant(tenant_subject)
         callback = self._on_message if self.in_flight == 1 else self._dispatch
         self._subscription = await self.bus.nc.subscribe(subject, queue=queue, cb=callback)
 
@@ -59,36 +63,40 @@ class Worker:
         task.add_done_callback(lambda done: (self._running.discard(done), self._slots.release()))
 
     async def _on_message(self, msg: Msg) -> None:
+        tenant = self.tenant_id or subjects.tenant_of(msg.subject)
+        with processing(msg, tenant):  # the work continues the sender's trace
+            await self._process(msg, tenant)
+
+    async def _process(self, msg: Msg, tenant: str) -> None:
         try:
             envelope = decode_message(msg)
         except codec.CodecError as exc:
-            await self.bus.park(self.component, self.tenant_id, msg, exc.reason, str(exc))
-            await self.bus.reply_error(msg, self.tenant_id, exc.reason, str(exc))
+            await self.bus.park(self.component, tenant, msg, exc.reason, str(exc))
+            await self.bus.reply_error(msg, tenant, exc.reason, str(exc))
             return
         sender_tenant = (msg.headers or {}).get(h.TENANT)
-        if sender_tenant != self.tenant_id:
-            await self.bus.reply_error(msg, self.tenant_id, "tenant_mismatch",
-                                       f"this worker serves tenant {self.tenant_id}, not {sender_tenant}")
+        if sender_tenant != tenant:
+            await self.bus.reply_error(msg, tenant, "tenant_mismatch",
+                                       f"the subject is tenant {tenant}'s, the sender is {sender_tenant}")
             return
-        # Work continues the caller's trace: its traceparent came in the headers.
-        token = otel_context.attach(propagate.extract(msg.headers or {}))
         try:
-            await self.handle(envelope, msg)
+            await self.handle(envelope, msg, tenant)
             self.handled += 1
         except Exception as exc:  # the caller gets the reason; the worker keeps serving
             log.warning("%s failed on %s: %s", self.component, msg.subject, exc)
+            trace.get_current_span().record_exception(exc)
+            trace.get_current_span().set_status(StatusCode.ERROR, str(exc)[:300])
             reason = getattr(exc, "reason", "worker_failed")  # a snake_case code, as the error envelope requires
-            await self.bus.reply_error(msg, self.tenant_id, reason, str(exc))
-        finally:
-            otel_context.detach(token)
+            await self.bus.reply_error(msg, tenant, reason, str(exc))
 
-    def _require_tenant(self, body_tenant: str) -> None:
-        """The tenant the message body names must be the one this worker serves."""
-        if body_tenant != self.tenant_id:
+    @staticmethod
+    def _require_tenant(body_tenant: str, tenant: str) -> None:
+        """The tenant the message body names must be the one whose subject it came on."""
+        if body_tenant != tenant:
             raise RequestRefused("tenant_mismatch",
-                                 f"the request names tenant {body_tenant}; this worker serves {self.tenant_id}")
+                                 f"the request names tenant {body_tenant}; it came on tenant {tenant}'s subject")
 
-    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+    async def handle(self, envelope: codec.Envelope, msg: Msg, tenant: str) -> None:
         raise NotImplementedError
 
     async def stop(self) -> None:
@@ -108,18 +116,18 @@ class GatewayWorker(Worker):
     component = "gateway"
     in_flight = 16
 
-    def __init__(self, bus: Bus, tenant_id: str, complete: Callable, models: tuple[str, ...]) -> None:
+    def __init__(self, bus: Bus, tenant_id: str | None, complete: Callable, models: tuple[str, ...]) -> None:
         super().__init__(bus, tenant_id)
         self._complete = complete  # Gateway.complete
         self.models = models  # the model names this gateway serves
 
     async def start(self) -> GatewayWorker:
-        await self._subscribe(subjects.gateway_requests(self.tenant_id), subjects.GATEWAY_WORKERS)
+        await self._subscribe(subjects.gateway_requests, subjects.GATEWAY_WORKERS)
         return self
 
-    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+    async def handle(self, envelope: codec.Envelope, msg: Msg, tenant: str) -> None:
         request: codec.LLMRequest = envelope.data
-        self._require_tenant(request.tenant_id)
+        self._require_tenant(request.tenant_id, tenant)
         if request.model not in self.models:
             raise RequestRefused("unknown_model", f"model {request.model!r} is not served here; "
                                                   f"served models: {', '.join(self.models)}")
@@ -134,7 +142,7 @@ class GatewayWorker(Worker):
             "request_id": request.request_id, "response": completion.text, "model": completion.model,
             "tokens": {"prompt": usage.input_tokens, "completion": usage.output_tokens, "total": usage.total_tokens},
             "timestamp": now(),
-        }, self.tenant_id)
+        }, tenant)
 
 
 class RagQueryWorker(Worker):
@@ -143,23 +151,23 @@ class RagQueryWorker(Worker):
     component = "rag"
     in_flight = 16
 
-    def __init__(self, bus: Bus, tenant_id: str, answer: Callable) -> None:
+    def __init__(self, bus: Bus, tenant_id: str | None, answer: Callable) -> None:
         super().__init__(bus, tenant_id)
         self._answer = answer  # (tenant_id, question, top_k, threshold) -> RagAnswer
 
     async def start(self) -> RagQueryWorker:
-        await self._subscribe(subjects.rag_queries(self.tenant_id), subjects.RAG_WORKERS)
+        await self._subscribe(subjects.rag_queries, subjects.RAG_WORKERS)
         return self
 
-    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+    async def handle(self, envelope: codec.Envelope, msg: Msg, tenant: str) -> None:
         query: codec.RAGQuery = envelope.data
-        self._require_tenant(query.tenant_id)
-        result = await asyncio.to_thread(self._answer, self.tenant_id, query.query, query.parameters.top_k,
+        self._require_tenant(query.tenant_id, tenant)
+        result = await asyncio.to_thread(self._answer, tenant, query.query, query.parameters.top_k,
                                          query.parameters.similarity_threshold)
         await self.bus.reply(msg, "rag_result", {
             "query_id": query.query_id, "answer": result.answer, "sources": result.sources,
             "metadata": {"tokens": result.usage.total_tokens}, "timestamp": now(),
-        }, self.tenant_id)
+        }, tenant)
 
 
 class TaskWorker(Worker):
@@ -167,23 +175,27 @@ class TaskWorker(Worker):
 
     component = "agent"
 
-    def __init__(self, bus: Bus, tenant_id: str, worker_id: str, execute: Callable) -> None:
+    def __init__(self, bus: Bus, tenant_id: str | None, worker_id: str, execute: Callable) -> None:
         super().__init__(bus, tenant_id)
         self.worker_id = worker_id
         self._execute = execute  # (tenant_id, AgentTask) -> str
 
     async def start(self) -> TaskWorker:
-        await self._subscribe(subjects.agent_tasks(self.tenant_id), subjects.AGENT_WORKERS)
+        await self._subscribe(subjects.agent_tasks, subjects.AGENT_WORKERS)
         return self
 
-    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+    async def handle(self, envelope: codec.Envelope, msg: Msg, tenant: str) -> None:
         task: codec.AgentTask = envelope.data
-        outcome = await asyncio.to_thread(self._execute, self.tenant_id, task)
-        await self.bus.publish(subjects.agent_results(self.tenant_id), "agent_message", {
+        try:
+            outcome, status = await asyncio.to_thread(self._execute, tenant, task), "done"
+        except Exception as exc:  # a task published has no reply inbox: the result tells the manager why
+            log.warning("task %s failed: %s", task.task_id, exc)
+            outcome, status = f"{type(exc).__name__}: {exc}"[:500], "failed"
+        await self.bus.publish(subjects.agent_results(tenant), "agent_message", {
             "message_id": f"result-{task.task_id}", "source_agent_id": self.worker_id,
             "target_agent_id": task.agent_id, "content": outcome, "timestamp": now(),
-            "metadata": {"task_id": task.task_id, "worker_id": self.worker_id, "status": "done"},
-        }, self.tenant_id)
+            "metadata": {"task_id": task.task_id, "worker_id": self.worker_id, "status": status},
+        }, tenant)
 
 
 class AgentInbox(Worker):
@@ -200,7 +212,7 @@ class AgentInbox(Worker):
 
     async def start(self) -> AgentInbox:
         # One queue group per agent id: replicas of an agent share its messages.
-        await self._subscribe(subjects.agent_messages(self.tenant_id), f"agent.{self.agent_id}")
+        await self._subscribe(subjects.agent_messages, f"agent.{self.agent_id}")
         return self
 
     async def _on_message(self, msg: Msg) -> None:
@@ -208,7 +220,7 @@ class AgentInbox(Worker):
             return  # addressed to another agent
         await super()._on_message(msg)
 
-    async def handle(self, envelope: codec.Envelope, msg: Msg) -> None:
+    async def handle(self, envelope: codec.Envelope, msg: Msg, tenant: str) -> None:
         message: codec.AgentMessage = envelope.data
         if message.target_agent_id != self.agent_id:
             raise ValueError(f"message for {message.target_agent_id} carried the header of {self.agent_id}")
@@ -226,13 +238,15 @@ class IngestionWorker:
     that fail max_deliver times are parked on ai.dlq.rag.<t> with the reason.
     """
 
-    def __init__(self, bus: Bus, tenant_id: str, ingest: Callable, *, ack_wait_s: float = 30.0,
+    def __init__(self, bus: Bus, tenant_id: str | None, ingest: Callable, *, ack_wait_s: float = 30.0,
                  max_deliver: int = 5, permanent_errors: tuple[type[Exception], ...] = ()) -> None:
         self.bus, self.tenant_id = bus, tenant_id
         self._ingest = ingest  # (tenant_id, RAGDocument) -> StoredDocument
         self.ack_wait_s, self.max_deliver = ack_wait_s, max_deliver
         self._permanent = permanent_errors
         self.durable = subjects.ingest_durable(tenant_id)
+        # One tenant's documents, or, as the RAG service runs it, every tenant's.
+        self._subject = subjects.rag_ingest(tenant_id) if tenant_id else subjects.every_tenant(subjects.rag_ingest)
         self.stored = 0
         self.deliveries: list[int] = []  # how many times each handled message had been delivered
         self._task: asyncio.Task | None = None
@@ -243,10 +257,10 @@ class IngestionWorker:
         config = ConsumerConfig(
             durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
             ack_wait=self.ack_wait_s, max_deliver=self.max_deliver + 1,  # one more, to park it ourselves
-            filter_subject=subjects.rag_ingest(self.tenant_id),
+            filter_subject=self._subject,
         )
         self._subscription = await self.bus.js.pull_subscribe(
-            subjects.rag_ingest(self.tenant_id), durable=self.durable, stream=subjects.INGEST_STREAM, config=config
+            self._subject, durable=self.durable, stream=subjects.INGEST_STREAM, config=config
         )
         self._task = asyncio.create_task(self._run(), name=self.durable)
         return self
@@ -275,13 +289,21 @@ class IngestionWorker:
                 await self._handle(msg)
 
     async def _handle(self, msg: Msg) -> None:
+        with processing(msg, subjects.tenant_of(msg.subject)):  # the ingestion continues the publisher's trace
+            await self._store(msg)
+
+    async def _store(self, msg: Msg) -> None:
         self.deliveries.append(msg.metadata.num_delivered)
         try:
             envelope = decode_message(msg)
         except codec.CodecError as exc:
             return await self._park(msg, exc.reason, str(exc))
+        tenant = subjects.tenant_of(msg.subject)
+        if envelope.data.tenant_id != tenant:  # a document is stored only for the tenant whose subject it came on
+            named = envelope.data.tenant_id
+            return await self._park(msg, "tenant_mismatch", f"the document names tenant {named}; it came on {tenant}'s")
         try:
-            await asyncio.to_thread(self._ingest, self.tenant_id, envelope.data)
+            await asyncio.to_thread(self._ingest, tenant, envelope.data)
         except self._permanent as exc:
             return await self._park(msg, getattr(exc, "reason", "rejected"), str(exc))
         except Exception as exc:
@@ -293,7 +315,7 @@ class IngestionWorker:
         await _quietly(msg.ack())
 
     async def _park(self, msg: Msg, reason: str, detail: str) -> None:
-        await self.bus.park("rag", self.tenant_id, msg, reason, detail)
+        await self.bus.park("rag", subjects.tenant_of(msg.subject), msg, reason, detail)
         await _quietly(msg.term())
 
 

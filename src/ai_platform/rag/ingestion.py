@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ai_platform import telemetry
 from ai_platform.rag.chunking import ChunkingPolicy, chunk_text
 from ai_platform.rag.errors import EmptyDocument, UnsupportedDocumentType
 from ai_platform.store import NewDocument, Store, StoredDocument
@@ -31,6 +32,13 @@ class Ingestor:
 
     def ingest(self, tenant_id: str, document: Document) -> StoredDocument:
         """Store the document with its chunks and embeddings, or raise and store nothing."""
+        with telemetry.span("rag.document.ingest", **{"rag.document.id": document.document_id}) as ingesting:
+            stored = self._ingest(tenant_id, document)
+            ingesting.set_attribute("chunks.count", stored.chunk_count)
+        telemetry.documents_ingested.add(1, telemetry.tenant_attributes())
+        return stored
+
+    def _ingest(self, tenant_id: str, document: Document) -> StoredDocument:
         if document.content_type.split(";")[0].strip().lower() not in SUPPORTED_TYPES:
             raise UnsupportedDocumentType(document.document_id, document.content_type, SUPPORTED_TYPES)
         chunks = chunk_text(document.content, self._policy)

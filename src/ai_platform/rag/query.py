@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ai_platform import telemetry
 from ai_platform.gateway import Usage
 from ai_platform.store import Passage, Store
 
@@ -48,17 +50,33 @@ class Retriever:
 
     def search(self, tenant_id: str, question: str, settings: RetrievalSettings | None = None) -> list[Passage]:
         settings = settings or self.settings
-        [vector] = self._gateway.embed([question])
-        return self._store.search(tenant_id, vector, settings.top_k, settings.similarity_threshold)
+        with telemetry.span("rag.embedding.generate"):
+            [vector] = self._gateway.embed([question])
+        began = time.perf_counter()
+        with telemetry.span("rag.vector.search", **{"rag.top_k": settings.top_k}) as searching:
+            found = self._store.search(tenant_id, vector, settings.top_k, settings.similarity_threshold)
+            searching.set_attribute("results.count", len(found))
+        telemetry.search_duration.record(time.perf_counter() - began, telemetry.tenant_attributes())
+        return found
 
     def answer(self, tenant_id: str, question: str, settings: RetrievalSettings | None = None) -> RagAnswer:
+        began = time.perf_counter()
+        with telemetry.span("rag.query", **{"rag.tenant_id": tenant_id, "rag.query.length": len(question)}):
+            answer = self._answer(tenant_id, question, settings)
+        attributes = telemetry.tenant_attributes(grounded=answer.grounded)
+        telemetry.queries_completed.add(1, attributes)
+        telemetry.query_duration.record(time.perf_counter() - began, attributes)
+        return answer
+
+    def _answer(self, tenant_id: str, question: str, settings: RetrievalSettings | None) -> RagAnswer:
         if not question.strip():
             raise ValueError("the question is empty")
         passages = self.search(tenant_id, question, settings)
         if not passages:
             # Nothing relevant: say so rather than let the model invent an answer.
             return RagAnswer(question, NOT_IN_KNOWLEDGE_BASE, [], [], Usage(0, 0), grounded=False)
-        completion = self._gateway.complete(grounded_messages(question, passages))
+        with telemetry.span("rag.response.generate", **{"rag.passages.count": len(passages)}):
+            completion = self._gateway.complete(grounded_messages(question, passages))
         return RagAnswer(question, completion.text, _sources(passages), passages, completion.usage, grounded=True)
 
 

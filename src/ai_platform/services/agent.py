@@ -22,8 +22,12 @@ from sqlalchemy.exc import OperationalError
 
 from ai_platform.agents import Agent, AgentReply
 from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
+from ai_platform.agents.tasks import executing_task
+from ai_platform.codec import AgentTask
+from ai_platform.messaging import TaskWorker
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.nats_workers import HostedWorkers, caller_from_message
 from ai_platform.services.remote import GATEWAY, RAG, RemoteGateway, RemoteKnowledgeBase
 from ai_platform.store import AgentDefinition, LazyStore
 
@@ -97,19 +101,33 @@ def create_app():
                       definition.system_prompt or DEFAULT_INSTRUCTIONS)
         return agent.ask(who.tenant_id, session_id, message)
 
+    def run_task(tenant_id: str, task: AgentTask) -> str:
+        """A task from NATS: the tenant's agent answers the task's question in a session of its own."""
+        with executing_task(task.agent_id, task.task_id, task.task_type):
+            if task.task_type != "answer":
+                raise ValueError(f"unknown task type {task.task_type!r}; agents run 'answer' tasks")
+            who = caller_from_message(tenant_id)
+            question = str(task.parameters.get("question", ""))
+            return ask(who, definition_of(who, task.agent_id), f"task-{task.task_id}", question).text
+
+    workers = HostedWorkers("agent", lambda bus: [TaskWorker(bus, None, f"agent-service-{os.getpid()}", run_task)])
+
     @asynccontextmanager
     async def lifespan(_app):
+        workers.start()
         yield
+        await workers.close()
         for dependency in dependencies.values():
             await dependency.close()
         client.close()
         await asyncio.to_thread(store.close)
 
     async def ready() -> dict[str, str]:
-        names = ["database", *dependencies]
+        names = ["database", *dependencies, "nats"]
         problems = await asyncio.gather(asyncio.to_thread(store.problem),
                                         *(d.ready() for d in dependencies.values()))
-        return {name: problem for name, problem in zip(names, problems, strict=True) if problem}
+        return {name: problem for name, problem in zip(names, [*problems, workers.problem()], strict=True)
+                if problem}
 
     app = create_service("agent", ready, lifespan)
     app.add_exception_handler(OperationalError, database_unreachable)
@@ -140,7 +158,8 @@ def create_app():
     @app.post("/api/v1/agents/{agent_id}/execute")
     def execute(request: Request, agent_id: str, body: TaskIn):
         who, task_id = caller(request), uuid.uuid4().hex
-        reply = ask(who, definition_of(who, agent_id), f"task-{task_id}", body.parameters.question)
+        with executing_task(agent_id, task_id, body.task_type):
+            reply = ask(who, definition_of(who, agent_id), f"task-{task_id}", body.parameters.question)
         return ok(request, {"task_id": task_id, "status": "completed", "task_type": body.task_type,
                             "priority": body.priority, "result": {"answer": reply.text, **outcome(reply)}})
 

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
+from ai_platform import telemetry
 from ai_platform.gateway import (
     Completion,
     Deployment,
@@ -32,9 +33,11 @@ from ai_platform.gateway import (
     GatewayTimeout,
     Stream,
 )
+from ai_platform.messaging import GatewayWorker
 from ai_platform.services.cache import DEFAULT_TTL_S, CacheUnavailable, ResponseCache, request_key
 from ai_platform.services.config import number, required
 from ai_platform.services.http import ServiceError, caller, create_service, ok
+from ai_platform.services.nats_workers import HostedWorkers
 
 PROVIDER = "model provider"
 
@@ -76,12 +79,20 @@ class OpenAIChatRequest(BaseModel):
     messages: Annotated[list[Turn], Field(min_length=1)]
     max_tokens: Annotated[int, Field(gt=0)] | None = None
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
+    stop: str | list[str] | None = None
     stream: bool = False
 
 
 class OpenAIEmbeddingsRequest(BaseModel):
     model: str
     input: str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)]
+
+
+def sampling(body: GenerateRequest | OpenAIChatRequest) -> dict:
+    """The caller's sampling parameters, as the gateway passes them to the model."""
+    stop = [body.stop] if isinstance(body.stop, str) else body.stop
+    return {"temperature": body.temperature, "max_tokens": body.max_tokens, "top_p": body.top_p, "stop": stop}
 
 
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> GatewaySettings:
@@ -103,11 +114,15 @@ def create_app():
     gateway = Gateway(settings)
     base = settings.deployments[0].api_base or ""
     cache = ResponseCache(os.environ.get("NATS_URL") or None, number("GATEWAY_CACHE_TTL_S", DEFAULT_TTL_S))
+    served = tuple(d.name for d in settings.deployments)
+    workers = HostedWorkers("gateway", lambda bus: [GatewayWorker(bus, None, gateway.complete, served)])
 
     @asynccontextmanager
     async def lifespan(_app):
         await cache.connect()  # best effort: while NATS cannot be reached, /ready names it
+        workers.start()
         yield
+        await workers.close()
         await cache.close()
 
     async def provider_problem() -> str | None:
@@ -120,6 +135,7 @@ def create_app():
 
     async def ready() -> dict[str, str]:
         provider, nats = await asyncio.gather(provider_problem(), cache.problem())
+        nats = nats or workers.problem()
         return {name: problem for name, problem in ((PROVIDER, provider), ("nats", nats)) if problem}
 
     app = create_service("gateway", ready, lifespan)
@@ -135,19 +151,22 @@ def create_app():
                          conversation: list[dict]) -> tuple[Completion, bool]:
         """The answer, and whether it came from the cache; a model's answer is stored, a failure is not."""
         model = model_of(body.model, settings.chat_model)
-        key = request_key(tenant_id, model, conversation, temperature=body.temperature, max_tokens=body.max_tokens,
-                          top_p=getattr(body, "top_p", None), stop=getattr(body, "stop", None))
-        if (cached := await cache.lookup(tenant_id, key)) is not None:
+        key = request_key(tenant_id, model, conversation, **sampling(body))
+        with telemetry.span("gateway.cache.check", **{"gateway.model": model}) as checking:
+            cached = await cache.lookup(tenant_id, key)
+            checking.set_attribute("cache.hit", cached is not None)
+        if cache.enabled:
+            counter = telemetry.cache_hits if cached else telemetry.cache_misses
+            counter.add(1, telemetry.tenant_attributes(model=model))
+        if cached is not None:
             return cached, True
-        done = await run_in_threadpool(_guarded, lambda: gateway.complete(
-            conversation, model=model, temperature=body.temperature, max_tokens=body.max_tokens))
+        done = await run_in_threadpool(_guarded, lambda: gateway.complete(conversation, model=model, **sampling(body)))
         await cache.store(key, done)
         return done, False
 
     def stream(body: GenerateRequest | OpenAIChatRequest, conversation: list[dict]) -> Stream:
         model = model_of(body.model, settings.chat_model)
-        return _guarded(lambda: gateway.stream(conversation, model=model, temperature=body.temperature,
-                                               max_tokens=body.max_tokens))
+        return _guarded(lambda: gateway.stream(conversation, model=model, **sampling(body)))
 
     @app.post("/api/v1/gateway/generate")
     async def generate(request: Request, body: GenerateRequest):

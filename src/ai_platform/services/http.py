@@ -12,7 +12,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,11 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ai_platform.telemetry import for_tenant
+from ai_platform.telemetry.setup import instrument_http, setup_telemetry, shutdown_telemetry
+
 TENANT = "X-Tenant-ID"
 USER = "X-User-ID"
 REQUEST_ID = "X-Request-ID"
 CORRELATION_ID = "X-Correlation-ID"
-TRACE_HEADERS = ("traceparent", "tracestate")
 MAX_BODY_BYTES = 1024 * 1024
 OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json"})  # no tenant needed
 HTTP_CODES = {400: "VALIDATION_ERROR", 401: "MISSING_TENANT_ID", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
@@ -50,12 +52,11 @@ class Caller:
     user_id: str | None
     request_id: str
     correlation_id: str
-    trace_headers: dict[str, str]
 
     def headers(self) -> dict[str, str]:
-        """The headers a call to another service carries on the caller's behalf."""
-        headers = {TENANT: self.tenant_id, REQUEST_ID: self.request_id, CORRELATION_ID: self.correlation_id,
-                   **self.trace_headers}
+        """The headers a call to another service carries on the caller's behalf (the httpx
+        instrumentation adds the trace context)."""
+        headers = {TENANT: self.tenant_id, REQUEST_ID: self.request_id, CORRELATION_ID: self.correlation_id}
         if self.user_id:
             headers[USER] = self.user_id
         return headers
@@ -84,7 +85,8 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     `ready()` returns the problems of the service's own dependencies by name; none means ready.
     """
-    app = FastAPI(title=f"{name} service", lifespan=lifespan)
+    setup_telemetry(f"{name}-service")
+    app = FastAPI(title=f"{name} service", lifespan=_flushing_telemetry(lifespan))
 
     @app.middleware("http")
     async def contract(request: Request, call_next):
@@ -101,9 +103,9 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
         if not tenant and request.url.path not in OPEN_PATHS:
             return error(request, 401, "MISSING_TENANT_ID", f"The {TENANT} header is required.")
         ids = request.state.ids
-        request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"],
-                                      {k: headers[k] for k in TRACE_HEADERS if k in headers})
-        response = await call_next(request)
+        request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"])
+        with for_tenant(tenant):  # the route's spans, metric points and outgoing calls are the tenant's
+            response = await call_next(request)
         for header, value in _id_headers(ids).items():
             response.headers.setdefault(header, value)
         return response
@@ -145,7 +147,23 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
                          {"dependencies": problems})
         return ok(request, {"service": name, "status": "ready"})
 
+    instrument_http(app)
     return app
+
+
+def _flushing_telemetry(lifespan):
+    """The service's own lifespan, then the last spans and metric points exported before the process ends."""
+    @asynccontextmanager
+    async def with_flush(app: FastAPI):
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            shutdown_telemetry()
+    return with_flush
 
 
 class Dependency:

@@ -1,8 +1,9 @@
 """The RAG service: a tenant's documents in, grounded answers and scored passages out, over HTTP.
 
 Ingestion and retrieval are the in-process `ai_platform.rag` code, with embeddings and answers from
-the gateway service. A document sent with `"async": true` goes over JetStream to the tenant's
-ingestion worker, which runs inside this service.
+the gateway service. A document sent with `"async": true` goes over JetStream to the ingestion
+worker, which runs inside this service for every tenant, beside the worker answering questions
+from NATS (`nats_workers.py`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -24,7 +24,14 @@ from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from ai_platform.codec import RAGDocument
-from ai_platform.messaging import Bus, ConnectionSettings, IngestionWorker, MessagingError, PlatformClient
+from ai_platform.messaging import (
+    Bus,
+    ConnectionSettings,
+    IngestionWorker,
+    MessagingError,
+    PlatformClient,
+    RagQueryWorker,
+)
 from ai_platform.rag import (
     SUPPORTED_TYPES,
     ChunkingPolicy,
@@ -38,6 +45,7 @@ from ai_platform.rag import (
 )
 from ai_platform.services.config import dependency_timeout_s, number, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.nats_workers import HostedWorkers, caller_from_message
 from ai_platform.services.remote import GATEWAY, RemoteGateway
 from ai_platform.store import DocumentSummary, LazyStore, Passage, StoredDocument
 
@@ -123,13 +131,24 @@ def create_app():
         metadata = dict(message.metadata)
         document = Document(message.document_id, str(metadata.get("title") or message.document_id),
                             message.content, str(metadata.get("content_type") or "text/plain"), metadata)
-        return ingest(Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex, {}), document)
+        return ingest(caller_from_message(tenant_id), document)
 
-    queue = IngestionQueue(settings.nats_url, ingest_message)
+    def answer_message(tenant_id: str, question: str, top_k: int, threshold: float):
+        retriever = Retriever(store.get(), gateway_for(caller_from_message(tenant_id)),
+                              RetrievalSettings(top_k, threshold))
+        return retriever.answer(tenant_id, question)
+
+    queue = IngestionQueue(settings.nats_url)
+    workers = HostedWorkers("rag", lambda bus: [
+        RagQueryWorker(bus, None, answer_message),
+        IngestionWorker(bus, None, ingest_message, permanent_errors=(DocumentRejected,)),
+    ])
 
     @asynccontextmanager
     async def lifespan(_app):
+        workers.start()
         yield
+        await workers.close()
         await queue.close()
         await gateway_service.close()
         client.close()
@@ -137,7 +156,8 @@ def create_app():
 
     async def ready() -> dict[str, str]:
         database, gateway = await asyncio.gather(asyncio.to_thread(store.problem), gateway_service.ready())
-        return {name: problem for name, problem in (("database", database), (GATEWAY, gateway)) if problem}
+        problems = (("database", database), (GATEWAY, gateway), ("nats", workers.problem()))
+        return {name: problem for name, problem in problems if problem}
 
     app = create_service("rag", ready, lifespan)
     app.add_exception_handler(OperationalError, database_unreachable)
@@ -204,29 +224,24 @@ def create_app():
 
 
 class IngestionQueue:
-    """Documents sent with "async": published to JetStream, stored by the tenant's ingestion worker.
+    """Documents sent with "async": published to JetStream, for the ingestion workers to store."""
 
-    A tenant's worker starts with its first such document, on the service's event loop, and runs
-    until the service stops.
-    """
-
-    def __init__(self, nats_url: str | None, ingest: Callable[[str, RAGDocument], StoredDocument]) -> None:
-        self._url, self._ingest = nats_url, ingest
+    def __init__(self, nats_url: str | None) -> None:
+        self._url = nats_url
         self._bus: Bus | None = None
         self._client: PlatformClient | None = None
-        self._workers: dict[str, IngestionWorker] = {}
         self._lock = asyncio.Lock()
 
     async def submit(self, tenant_id: str, document: Document) -> str:
         """The message id JetStream acknowledged (the same for the same document: de-duplicated)."""
         try:
-            client = await self._ready_for(tenant_id)
+            client = await self._connected()
             return await client.publish_document(tenant_id, document.document_id, document.title, document.content)
         except (MessagingError, nats.errors.Error, TimeoutError) as exc:
             raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"Documents cannot be queued: {exc}",
                                {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None
 
-    async def _ready_for(self, tenant_id: str) -> PlatformClient:
+    async def _connected(self) -> PlatformClient:
         async with self._lock:
             if self._client is None:
                 if not self._url:
@@ -234,15 +249,9 @@ class IngestionQueue:
                                        "cannot queue documents; send them without \"async\".", {"dependency": "nats"})
                 self._bus = await Bus.connect(ConnectionSettings(self._url, name="rag-service"))
                 self._client = PlatformClient(self._bus)
-            if tenant_id not in self._workers:
-                worker = IngestionWorker(self._bus, tenant_id, self._ingest, permanent_errors=(DocumentRejected,))
-                self._workers[tenant_id] = await worker.start()
             return self._client
 
     async def close(self) -> None:
-        for worker in self._workers.values():
-            await worker.stop()
-        self._workers.clear()
         if self._bus is not None:
             await self._bus.close()
 

@@ -21,14 +21,14 @@ class Faults:
         self._proxy: LinkProxy | None = None
 
     def restart_nats(self) -> None:
-        restart_nats(self._world.session, self._world.add_cleanup)
+        restart_nats(self._world, self._world.add_cleanup)
 
     def stop_nats(self) -> None:
-        stop_nats(self._world.session, self._world.add_cleanup)
+        stop_nats(self._world, self._world.add_cleanup)
 
     def link_to_nats(self) -> str:
         """A link to NATS that can be cut or slowed; its URL is what a component connects to."""
-        target = urlsplit(self._world.session.infra.nats_url())
+        target = urlsplit(self._world.nats_url())
         self._proxy = LinkProxy(target.hostname, target.port).start()
         self._world.add_cleanup(self._proxy.close)
         return self._proxy.url()

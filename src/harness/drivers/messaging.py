@@ -82,9 +82,19 @@ class Messaging:
         self.traces_seen: dict[tuple[str | None, str], list[str]] = {}  # (tenant, agent) -> trace ids it ran in
         self.late_replies: Observed | None = None  # replies that reached reply inboxes, once watched
         world.add_cleanup(self._purge_tenants)  # registered first, so it runs after the workers stopped
+        self._telemetry = world.telemetry  # every request and publication runs in a client span of the suite
 
     def run(self, coro, budget_s: float = 30.0):
         return self._loop.run(coro, scaled(budget_s))
+
+    def _run_traced(self, what: str, tenant_id: str, coro):
+        """Run the coroutine in the suite's client span: the Bus puts its traceparent in the message headers."""
+        async def traced():
+            with self._telemetry.client_span(what, tenant_id):
+                return await coro
+
+        self._telemetry.settle()
+        return self.run(traced())
 
     def tenant(self, name: str | None = None) -> str:
         return self._world.tenants.id_of(name)
@@ -92,7 +102,7 @@ class Messaging:
     # connections --------------------------------------------------------------------------------
 
     def connect(self, name: str, url: str | None = None, wire_format: str = "json") -> Bus:
-        settings = ConnectionSettings(url or self._world.session.infra.nats_url(), name=name,
+        settings = ConnectionSettings(url or self._world.nats_url(), name=name,
                                       connect_timeout_s=CONNECT_TIMEOUT_S, wire_format=wire_format)
         bus = self.run(Bus.connect(settings))
         self.buses.append(bus)
@@ -115,6 +125,12 @@ class Messaging:
         return {bus.settings.name: bus.errors for bus in self.buses if bus.errors}
 
     # workers ------------------------------------------------------------------------------------
+
+    def service_workers(self, service: str) -> None:
+        """The service is running with its NATS workers listening: it is ready only once they are."""
+        assert not self._world.own_workers, (
+            "this scenario hosts its own workers on a NATS of its own, where no service listens: drop @own-workers")
+        self._world.services.url(service)
 
     def _start(self, name: str, worker):
         started = self.run(worker.start())
@@ -171,7 +187,8 @@ class Messaging:
     # what the API does --------------------------------------------------------------------------
 
     def publish_document(self, title: str, text: str) -> None:
-        self.run(self.client.publish_document(self.tenant(), document_id(title), title, text))
+        publishing = self.client.publish_document(self.tenant(), document_id(title), title, text)
+        self._run_traced(f"publish {title!r} for ingestion", self.tenant(), publishing)
         self.raw_payload = self.raw_payload or self.client.last_published
         self.published.append(document_id(title))
 
@@ -202,6 +219,7 @@ class Messaging:
     def complete_all(self, prompts: dict[str | None, str]) -> dict[str | None, Reply]:
         """Several tenants ask at the same moment; each prompt is keyed by its tenant."""
         client = self.client  # connected here, not inside the coroutine below
+        self._telemetry.settle()
 
         async def together():
             return await asyncio.gather(*(
@@ -223,24 +241,27 @@ class Messaging:
                  bus: Bus | None = None) -> Reply:
         """A request over the API's connection (or another), waited for a little past its own timeout."""
         bus = bus or self.client.bus
+        self._telemetry.settle()
         return self.run(self._request_async(bus, subject, message_type, data, tenant_id, timeout_s), timeout_s + 5)
 
-    @staticmethod
-    async def _request_async(bus: Bus, subject: str, message_type: str, data: dict, tenant_id: str,
+    async def _request_async(self, bus: Bus, subject: str, message_type: str, data: dict, tenant_id: str,
                              timeout_s: float) -> Reply:
-        envelope, reply_headers = await bus.exchange(subject, message_type, data, tenant_id, timeout_s)
+        with self._telemetry.client_span(f"request on {subject}", tenant_id):
+            envelope, reply_headers = await bus.exchange(subject, message_type, data, tenant_id, timeout_s)
         return Reply(envelope, reply_headers.get(headers.SERVED_BY, ""))
 
-    def submit_tasks(self, count: int) -> None:
-        """The manager listens for results, then submits the tasks."""
+    def submit_tasks(self, count: int, agent: str = "helper") -> None:
+        """The manager listens for results, then submits the tasks to the agent."""
         self.task_results = self.observe(subjects.agent_results(self.tenant()))
         self.submitted_tasks = [f"task-{i:02d}" for i in range(1, count + 1)]
         for task_id in self.submitted_tasks:
-            self.run(self.client.submit_task(self.tenant(), task_id, "helper", "answer",
-                                             {"question": f"Please handle task number {task_id}."}))
+            submitting = self.client.submit_task(self.tenant(), task_id, agent, "answer",
+                                                 {"question": f"Please handle task number {task_id}."})
+            self._run_traced(f"submit {task_id}", self.tenant(), submitting)
 
     def send_agent_message(self, source: str, target: str, text: str, tenant: str | None = None) -> None:
-        self.run(self.client.send_agent_message(self.tenant(tenant), source, target, text))
+        sending = self.client.send_agent_message(self.tenant(tenant), source, target, text)
+        self._run_traced(f"message from {source} to {target}", self.tenant(tenant), sending)
 
     def send_traced_agent_message(self, source: str, target: str, text: str) -> str:
         """Send inside a traced operation of the sender's; returns the operation's trace id."""
@@ -272,6 +293,14 @@ class Messaging:
     def publish_raw(self, kind: str) -> None:
         raw = self.raw_payload = self.unreadable_payload(kind)
         attach_text("bytes the producer published", raw.hex(" "))
+        self.run(self.client.bus.js.publish(subjects.rag_ingest(self.tenant()), raw,
+                                            headers={headers.TENANT: self.tenant()}))
+
+    def publish_naming(self, other: str) -> None:
+        """A well-formed document on this tenant's ingestion subject whose body names another tenant."""
+        document = {"document_id": "price-list", "content": "Prices for the next quarter.",
+                    "tenant_id": self.tenant(other), "timestamp": now()}
+        raw = self.raw_payload = codec.encode("rag_document", document)
         self.run(self.client.bus.js.publish(subjects.rag_ingest(self.tenant()), raw,
                                             headers={headers.TENANT: self.tenant()}))
 
@@ -396,7 +425,7 @@ class Messaging:
     def _purge_tenants(self) -> None:
         """Remove the scenario's tenants from the streams, over a connection of its own."""
         try:
-            bus = self.run(Bus.connect(ConnectionSettings(self._world.session.infra.nats_url(), name="cleanup",
+            bus = self.run(Bus.connect(ConnectionSettings(self._world.nats_url(), name="cleanup",
                                                           connect_timeout_s=CONNECT_TIMEOUT_S)), 10)
         except MessagingError:
             return  # NATS is gone; nothing of the scenario's is kept where the next one can see it

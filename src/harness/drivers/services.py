@@ -4,6 +4,7 @@ on the wire, and the official OpenAI client against the gateway service."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -86,13 +87,19 @@ class Services:
         return self.send("rag", "POST", "/api/v1/rag/documents", body=body, tenant=tenant)
 
     def document_titles(self, *, tenant: str | None = None) -> list[str]:
-        listed = self.send("rag", "GET", "/api/v1/rag/documents", tenant=tenant)
+        listed = self.send("rag", "GET", "/api/v1/rag/documents", tenant=tenant, observation=True)
         assert listed.status_code == 200, f"expected the document list, got {listed.status_code}: {listed.text}"
         return sorted(d["title"] for d in listed.json()["data"]["documents"])
 
     def query(self, text: str, *, mode: str = "auto", tenant: str | None = None, **headers: str) -> httpx.Response:
         return self.send("query", "POST", "/api/v1/query", body={"query": text, "mode": mode}, tenant=tenant,
                          headers=headers)
+
+    def query_at_once(self, text: str, tenants: list[str]) -> list[httpx.Response]:
+        """The tenants' users ask the query API the same question at the same moment, one thread each."""
+        self.url("query")  # started first, so the requests race each other and not the start
+        with ThreadPoolExecutor(len(tenants)) as pool:
+            return list(pool.map(lambda tenant: self.query(text, tenant=tenant), tenants))
 
     def create_agent(self, name: str, *, tenant: str | None = None) -> httpx.Response:
         body = {"agent_id": name, "name": name.title(), "tool_ids": ["knowledge_base_search"]}
@@ -105,18 +112,28 @@ class Services:
                          body={"message": message, "session_id": conversation}, tenant=tenant)
 
     def agent(self, agent: str, *, tenant: str | None = None) -> httpx.Response:
-        return self.send("agent", "GET", f"/api/v1/agents/{agent}", tenant=tenant)
+        return self.send("agent", "GET", f"/api/v1/agents/{agent}", tenant=tenant, observation=True)
 
     def send(self, service: str, method: str, path: str, *, body: Any = None, content: bytes | None = None,
              headers: dict[str, str] | None = None, tenant: str | None = None,
-             as_tenant: bool = True) -> httpx.Response:
-        """One HTTP request as a client sends it; the response, whatever its status, is the result."""
+             as_tenant: bool = True, observation: bool = False) -> httpx.Response:
+        """One HTTP request as a client sends it; the response, whatever its status, is the result.
+
+        It runs inside the suite's client span, whose traceparent it carries: the platform's spans for it
+        make one trace. An observation (a Then step reading the platform) is not the scenario's request.
+        """
         sent = {"Content-Type": "application/json", **(headers or {})}
+        tenant_id = self._world.tenants.id_of(tenant)
         if as_tenant:
-            sent[TENANT] = self._world.tenants.id_of(tenant)
+            sent[TENANT] = tenant_id
         url = (self.second_gateway() if service == "second gateway" else self.url(service)) + path
-        response = self._client.request(method, url, json=body if content is None else None, content=content,
-                                        headers=sent)
+        telemetry = self._world.telemetry
+        if not observation:
+            telemetry.settle()
+        with telemetry.client_span(f"{method} {path}", tenant_id, observation=observation) as trace_headers:
+            response = self._client.request(method, url, json=body if content is None else None, content=content,
+                                            headers={**trace_headers, **sent})
+            telemetry.mark_status(response.status_code)
         attach_json(f"{method} {path} -> {response.status_code}", {
             "request": {"headers": sent, "body": body if content is None else f"({len(content)} bytes)"},
             "response": {"status": response.status_code, "headers": dict(response.headers),
@@ -132,7 +149,7 @@ class Services:
         return self.send("gateway", "POST", "/api/v1/gateway/generate/stream", body={"prompt": prompt})
 
     def cache_stats(self, *, tenant: str | None = None) -> dict:
-        stats = self.send("gateway", "GET", "/api/v1/gateway/cache/stats", tenant=tenant)
+        stats = self.send("gateway", "GET", "/api/v1/gateway/cache/stats", tenant=tenant, observation=True)
         assert stats.status_code == 200, f"expected the cache statistics, got {stats.status_code}: {stats.text}"
         return stats.json()["data"]
 

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Mapping
 
-from harness.infra.errors import InfrastructureUnavailable
+from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
 from harness.infra.processes import RunRecord, install_exit_guards, reap_stale_runs
 
 MODES = ("embedded", "containers", "external")
@@ -20,7 +20,7 @@ def select_mode(userdata: Mapping[str, str], environ: Mapping[str, str] = os.env
     if mode is None:
         mode = "external" if environ.get("NATS_URL") or environ.get("DATABASE_URL") else "embedded"
     if mode not in MODES:
-        raise InfrastructureUnavailable(f"unknown infra mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise ConfigurationError(f"-D infra={mode} is not known; choose {', '.join(MODES[:-1])} or {MODES[-1]}")
     return mode
 
 
@@ -33,6 +33,7 @@ class Infrastructure:
         self._started: set[str] = set()
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
+        self.isolated_nats = None  # made on first use: see isolated_nats_url()
         install_exit_guards(self.close)
         if mode == "embedded":
             from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
@@ -63,6 +64,18 @@ class Infrastructure:
         self._ensure("nats", self.nats)
         return self.nats.url
 
+    def isolated_nats_url(self) -> str:
+        """A NATS server where no platform service listens, for scenarios that host their own workers.
+
+        Embedded in every mode (the nats-server wheel), so such a scenario can always stop and restart it.
+        """
+        if self.isolated_nats is None:
+            from harness.infra.embedded import EmbeddedNats
+
+            self.isolated_nats = EmbeddedNats(self.record, self.record.new_temp_dir())
+        self._ensure("isolated_nats", self.isolated_nats)
+        return self.isolated_nats.url
+
     def database_url(self) -> str:
         if self.mode == "external" and not self.postgres.url:
             raise InfrastructureUnavailable("external mode needs DATABASE_URL for scenarios that use PostgreSQL")
@@ -70,7 +83,7 @@ class Infrastructure:
         return self.postgres.url
 
     def close(self) -> None:
-        for name in sorted(self._started):  # "nats" and "postgres" are attributes of the same name
+        for name in sorted(self._started):  # each name is the attribute that holds the server
             self.record.on_close(getattr(self, name).stop)
         self._started.clear()
         self.record.close()
@@ -91,4 +104,4 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
-__all__ = ["Infrastructure", "InfrastructureUnavailable", "select_mode", "MODES"]
+__all__ = ["ConfigurationError", "Infrastructure", "InfrastructureUnavailable", "select_mode", "MODES"]

@@ -49,6 +49,9 @@ class JournalEntry:
     bearer: str = field(default="", repr=False)  # the API key the caller presented; never attached
     headers: dict = field(default_factory=dict, repr=False)  # the HTTP headers as received, secret and all
     at: float = field(default_factory=time.time)
+    status: int | None = 200  # the HTTP status sent; None: no response (connection dropped, or still delayed)
+    latency_s: float = 0.0  # from the request's arrival until this outcome was ready to send
+    request_id: str = ""  # one per HTTP request: a delayed request is journalled twice, "delay" then its answer
 
     @property
     def prompt(self) -> str:

@@ -2,7 +2,7 @@
 
 Serves GET /v1/models, POST /v1/chat/completions (JSON or SSE streaming, with usage) and
 POST /v1/embeddings (deterministic vectors). What it answers and which faults it plays come from a
-Script; every request it takes is journalled with the headers it saw.
+Script; every request it takes is journalled with the headers it saw, its usage, status and latency.
 
 Like a real provider it refuses, with a 4xx JSON error in the OpenAI shape, a body that is not a JSON
 object, fields of the wrong type, dimensions outside 1..MAX_DIMENSIONS, a Content-Length that is not a
@@ -90,6 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         self._script_generation = self.model_server.script.generation  # the scenario this request belongs to
+        self._began, self._request_id = time.perf_counter(), uuid.uuid4().hex[:12]
         route, body = self.path.split("?")[0].rstrip("/"), None
         try:
             method = ROUTES.get(route)
@@ -140,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         answer = script.answer_for(model, messages)
         usage = _usage(count_tokens("\n".join(str(m.get("content", "")) for m in messages)), count_tokens(answer))
-        self._record("chat", model, tuple(messages), parameters, (), "answered", answer, usage)
+        self._record("chat", model, tuple(messages), parameters, (), "answered", answer, usage=usage)
         if body.get("stream"):
             return self._stream(model, answer, usage, bool((body.get("stream_options") or {}).get("include_usage")))
         self._json(
@@ -163,20 +164,13 @@ class _Handler(BaseHTTPRequestHandler):
         if self._play_fault("embeddings", model, [], {}, tuple(inputs)):
             return
         dimensions = body.get("dimensions") or self.model_server.dimensions
-        self._record("embeddings", model, (), {}, tuple(inputs), "answered")
         tokens = sum(count_tokens(text) for text in inputs)
-        self._json(
-            200,
-            {
-                "object": "list",
-                "model": model,
-                "data": [
-                    {"object": "embedding", "index": i, "embedding": embed(text, dimensions)}
-                    for i, text in enumerate(inputs)
-                ],
-                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-            },
-        )
+        usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        data = [{"object": "embedding", "index": i, "embedding": embed(text, dimensions)}
+                for i, text in enumerate(inputs)]
+        parameters = {k: v for k, v in body.items() if k not in ("model", "input")}
+        self._record("embeddings", model, (), parameters, tuple(inputs), "answered", usage=usage)
+        self._json(200, {"object": "list", "model": model, "data": data, "usage": usage})
 
     def _play_fault(self, endpoint: str, model: str, messages: list, parameters: dict, inputs: tuple) -> bool:
         """Play the scripted fault for this model, if any. True when the request is finished."""
@@ -185,7 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         outcome = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
-        self._record(endpoint, model, tuple(messages), parameters, inputs, outcome)
+        status = {"status": fault.status, "malformed": 200}.get(fault.kind)  # drop and delay send nothing (yet)
+        self._record(endpoint, model, tuple(messages), parameters, inputs, outcome, status=status)
         if fault.kind == "delay":
             time.sleep(fault.delay_s)  # then answer normally, often to a caller who gave up
             return False
@@ -199,11 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.connection.shutdown(socket.SHUT_RDWR)
         return True
 
-    def _record(self, *fields) -> None:
-        """Journal this request with the key and the headers the caller presented."""
+    def _record(self, *fields, usage: dict | None = None, status: int | None = 200) -> None:
+        """Journal this request with the key and the headers the caller presented, and how long it took so far.
+
+        Journalled before the response is sent, so a caller that has its answer always finds it in the journal.
+        """
         bearer = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        self.model_server.script.record(JournalEntry(*fields, bearer=bearer, headers=dict(self.headers.items())),
-                                        generation=self._script_generation)
+        entry = JournalEntry(*fields, usage=usage or {}, bearer=bearer,
+                             headers=dict(self.headers.items()), status=status,
+                             latency_s=time.perf_counter() - self._began, request_id=self._request_id)
+        self.model_server.script.record(entry, generation=self._script_generation)
 
     def _stream(self, model: str, answer: str, usage: dict, include_usage: bool) -> None:
         self.send_response(200)

@@ -45,14 +45,14 @@ def _missing_module() -> str | None:
 
 def _up() -> int:
     # Imported here so that --help and the missing-module check answer at once (LiteLLM is slow to import).
-    from harness.infra.errors import InfrastructureUnavailable
+    from harness.infra.errors import ConfigurationError
     from harness.platform.environment import service_environment
     from harness.platform.processes import ServiceFleet, ServiceUnavailable
     from harness.session import SuiteSession
 
     try:
         session = SuiteSession({})  # its exit guards turn SIGTERM into SystemExit
-    except InfrastructureUnavailable as exc:
+    except ConfigurationError as exc:
         print(f"cannot start the platform: {exc}", file=sys.stderr)
         return 1
     fleet = ServiceFleet(session.infra.record)
@@ -68,7 +68,7 @@ def _up() -> int:
             print(f"{name:<9} {url}", flush=True)
         print("running; Ctrl-C stops everything", file=sys.stderr, flush=True)
         signal.pause()
-    except (ServiceUnavailable, InfrastructureUnavailable) as exc:
+    except (ServiceUnavailable, ConfigurationError) as exc:
         print(f"cannot start the platform: {exc}", file=sys.stderr)
         return 1
     except (KeyboardInterrupt, SystemExit):

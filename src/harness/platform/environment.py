@@ -21,22 +21,33 @@ SCRIPTED_GATEWAY_TIMEOUT_S, LIVE_GATEWAY_TIMEOUT_S = 2.0, 60.0
 # Above the gateway's timeout, so a slow model surfaces as the gateway's 504, not as a caller's timeout.
 DEPENDENCY_TIMEOUT_S = 15.0
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
+# Every service exports its spans and metrics to the suite's OTLP receiver, soon after they happen: a Then
+# step waits for them. Delta temporality sends only what changed since the last export (every tenant of
+# the run is a series of its own; cumulative exports would repeat all of them twice a second).
+TELEMETRY_SETTINGS = {
+    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+    "OTEL_BSP_SCHEDULE_DELAY": "100",
+    "OTEL_METRIC_EXPORT_INTERVAL": "500",
+    "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+    "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS": "/health,/ready",  # the fleet's readiness polls are no one's request
+}
 
 # The contract between the harness and the services; never inherited from the shell that runs the suite.
 SERVICE_VARIABLES = frozenset({
     "DATABASE_URL", "NATS_URL", "LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL",
     "LLM_EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS", "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS",
     "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
-    "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "GATEWAY_CACHE_TTL_S",
+    "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "GATEWAY_CACHE_TTL_S", "NATS_WORKERS",
 })
 # What each service reads of them: two configurations that agree on these share one instance.
 READS = {
     "gateway": frozenset({"LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL", "LLM_EMBEDDING_MODEL",
-                          "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS", "GATEWAY_CACHE_TTL_S", "NATS_URL"}),
+                          "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS", "GATEWAY_CACHE_TTL_S", "NATS_URL",
+                          "NATS_WORKERS"}),
     "rag": frozenset({"DATABASE_URL", "NATS_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
-                      "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD"}),
-    "agent": frozenset({"DATABASE_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL",
-                        "DEPENDENCY_TIMEOUT_S"}),
+                      "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "NATS_WORKERS"}),
+    "agent": frozenset({"DATABASE_URL", "NATS_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL",
+                        "DEPENDENCY_TIMEOUT_S", "NATS_WORKERS"}),
     "query": frozenset({"RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S"}),
 }
 
@@ -49,7 +60,8 @@ def configuration_of(name: str, env: dict[str, str]) -> frozenset:
 
 
 def service_environment(session: SuiteSession, *, overrides: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables every service reads, over the rest of os.environ (PATH, provider keys, OTEL_*)."""
+    """The variables every service reads, over the rest of os.environ (PATH, provider keys, OTEL_*), and where
+    it exports its telemetry (the suite's receiver)."""
     # Imported here: harness.session imports LiteLLM, which nothing else in harness.platform needs.
     from harness.session import PLATFORM_MODEL_NAMES
 
@@ -76,6 +88,9 @@ def service_environment(session: SuiteSession, *, overrides: dict[str, str] | No
         "RAG_SIMILARITY_THRESHOLD": f"{threshold:g}",
         # LiteLLM would otherwise fetch its model cost map from the internet at import.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        # A service deployed with a scenario's own settings answers HTTP only: the message bus's
+        # requests go to the platform's usual deployment, whichever scenario ran before.
+        "NATS_WORKERS": "off" if overrides else "on",
     })
     # The live profile leaves base and key to the provider's defaults and usual variables (OPENAI_API_KEY).
     if chat.api_base:
@@ -85,5 +100,8 @@ def service_environment(session: SuiteSession, *, overrides: dict[str, str] | No
     # Services call each other on loopback; a proxy from the shell must not carry those calls.
     for name in ("NO_PROXY", "no_proxy"):
         env[name] = ",".join(filter(None, (env.get(name), LOOPBACK_HOSTS)))
+    # The receiver is the same for the whole run, so the environment stays the same on every call.
+    env.pop("OTEL_SERVICE_NAME", None)  # each service names itself; a name from the shell would merge them all
+    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": session.receiver.endpoint, **TELEMETRY_SETTINGS})
     env.update(overrides or {})
     return env

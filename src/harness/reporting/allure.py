@@ -10,6 +10,7 @@ import allure
 import allure_commons
 from allure_commons.model2 import Label
 from allure_commons.reporter import AllureReporter
+from behave.model import ScenarioOutline
 
 SECRET_FIELDS = frozenset(
     {"api_key", "apikey", "authorization", "proxy-authorization", "x-api-key", "password", "secret",
@@ -46,6 +47,11 @@ def attach_text(name: str, text: str) -> None:
     _attach(name, redact(text), allure.attachment_type.TEXT)
 
 
+def attach_svg(name: str, svg: str) -> None:
+    """A picture (a trace's waterfall), redacted like any text: its tooltips carry span attributes."""
+    _attach(name, redact(svg), allure.attachment_type.SVG)
+
+
 def attach_json(name: str, payload) -> None:
     _attach(name, json.dumps(redact(payload), indent=2, ensure_ascii=False, default=str),
             allure.attachment_type.JSON)
@@ -69,9 +75,16 @@ def label_scenario(scenario) -> None:
     if test is None:
         return
     folder = Path(scenario.filename).parent.name
-    story = scenario.name.split(" -- @")[0]  # rows of an outline share their outline's story
     test.labels.append(Label(name="epic", value=EPICS.get(folder, folder.title())))
-    test.labels.append(Label(name="story", value=story))
+    test.labels.append(Label(name="story", value=story_of(scenario)))
+
+
+def story_of(scenario) -> str:
+    """The scenario's name; for a row of an outline, the outline's name as written (placeholders and
+    all), so every row of an outline shares one story."""
+    if getattr(scenario, "_row", None) is not None and isinstance(scenario.parent, ScenarioOutline):
+        return scenario.parent.name
+    return scenario.name
 
 
 def _reporter() -> AllureReporter | None:

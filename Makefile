@@ -1,0 +1,55 @@
+# Everyday commands. `make help` lists them; each is one plain command you can also type yourself.
+# The active virtual environment, else .venv.
+VENV ?= $(or $(VIRTUAL_ENV),.venv)
+PYTHON ?= python3
+BIN := $(VENV)/bin
+CAP ?= rag
+FORMAT ?= pretty
+
+.PHONY: help venv install lint unit test progress capability rerun report report-deps platform ci clean-reports
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+venv: $(BIN)/activate  ## create the virtual environment (.venv unless one is active)
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+install: venv  ## install the suite and its dev tools into .venv
+	$(BIN)/pip install -e ".[dev]"
+
+lint:  ## ruff check .
+	$(BIN)/ruff check .
+
+unit:  ## pytest: the project's own fast tests
+	$(BIN)/pytest
+
+test:  ## the whole suite, with JUnit and the rerun list (FORMAT=progress for the compact view)
+	$(BIN)/behave --junit --junit-directory reports/junit -f rerun -o reports/rerun.txt -f $(FORMAT) features/
+
+progress:  ## the whole suite, one line per feature
+	$(MAKE) test FORMAT=progress
+
+capability:  ## one capability: make capability CAP=rag
+	$(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) features/$(CAP)
+
+rerun:  ## only the scenarios that failed in the last run (reports/rerun.txt)
+	@if [ -s reports/rerun.txt ]; then $(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) @reports/rerun.txt; \
+	else echo "no reports/rerun.txt: the last run had no failed scenario"; fi
+
+report-deps: report/node_modules/.package-lock.json
+report/node_modules/.package-lock.json: report/package-lock.json
+	npm ci --prefix report --no-audit --no-fund
+
+report: report-deps  ## reports/allure-report/index.html, one file, from the last run's results
+	npm --prefix report run --silent build
+	@echo "report: reports/allure-report/index.html"
+
+platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
+	$(BIN)/python -m harness.platform up
+
+ci:  ## what CI runs: fresh venv, lint, pytest, the suite, JUnit, the report
+	.ci/run
+
+clean-reports:  ## remove reports/ (results, JUnit, rerun list, HTML report)
+	rm -rf reports

@@ -1,0 +1,45 @@
+"""One call through the gateway to a model provider, as traces and metrics see it: the spans
+gateway.generate and gateway.provider.call with the GenAI attributes, the provider call counter,
+the duration and the tokens used, all for the current tenant."""
+
+from __future__ import annotations
+
+import time
+from contextlib import ExitStack
+
+from opentelemetry.trace import Span
+
+from ai_platform import telemetry
+from ai_platform.gateway.results import Usage
+
+
+class ProviderCall:
+    """`with gateway._call(model, "chat") as call:` ... `call.used(usage)` once the provider answered."""
+
+    def __init__(self, model: str, operation: str, provider: str) -> None:
+        self.model, self.operation, self.provider = model, operation, provider
+        self.span: Span
+        self._stack = ExitStack()
+
+    def __enter__(self) -> ProviderCall:
+        self._began = time.perf_counter()
+        self._stack.enter_context(telemetry.span("gateway.generate", **{
+            "gateway.model": self.model, "gateway.tenant_id": telemetry.current_tenant()}))
+        self.span = self._stack.enter_context(telemetry.span("gateway.provider.call", **{
+            "provider": self.provider, "model": self.model, "gen_ai.operation.name": self.operation,
+            "gen_ai.provider.name": self.provider, "gen_ai.request.model": self.model}))
+        return self
+
+    def used(self, usage: Usage) -> None:
+        self.span.set_attributes({"gen_ai.usage.input_tokens": usage.input_tokens,
+                                  "gen_ai.usage.output_tokens": usage.output_tokens,
+                                  "tokens.input": usage.input_tokens, "tokens.output": usage.output_tokens})
+        for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens)):
+            telemetry.tokens_used.record(count, telemetry.tenant_attributes(model=self.model, type=kind))
+
+    def __exit__(self, kind, error, tb) -> None:
+        status = "ok" if error is None else "error"
+        telemetry.provider_calls.add(1, telemetry.tenant_attributes(model=self.model, status=status))
+        telemetry.request_duration.record(time.perf_counter() - self._began,
+                                          telemetry.tenant_attributes(model=self.model))
+        self._stack.__exit__(kind, error, tb)

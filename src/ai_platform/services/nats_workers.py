@@ -1,0 +1,88 @@
+"""The NATS workers a service runs for every tenant, beside its HTTP routes.
+
+A service starts them in its lifespan when `NATS_URL` is set and `NATS_WORKERS` is not "off". NATS
+may be down when the service starts: the workers keep trying in the background and `/ready` names
+NATS until they listen. The gateway service answers completion requests, the RAG service answers
+questions and ingests the JetStream stream, the agent service runs tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import uuid
+from collections.abc import Callable, Mapping
+
+import nats.errors
+
+from ai_platform.messaging import Bus, ConnectionSettings, MessagingError
+from ai_platform.services.http import Caller
+
+log = logging.getLogger("ai_platform.services")
+RETRY_S = 0.5
+# Never give up reconnecting: a service outlives any NATS restart.
+RECONNECT_FOREVER = -1
+
+
+def workers_wanted(environ: Mapping[str, str] = os.environ) -> bool:
+    return bool(environ.get("NATS_URL")) and environ.get("NATS_WORKERS", "on").strip().lower() != "off"
+
+
+def caller_from_message(tenant_id: str) -> Caller:
+    """Who asks when a message asks: its tenant and fresh ids (the trace it carried is the current context)."""
+    return Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex)
+
+
+class HostedWorkers:
+    """Connects to NATS and starts the service's workers; close() drains them."""
+
+    def __init__(self, service: str, start_workers: Callable[[Bus], list]) -> None:
+        self.service = service
+        self._start_workers = start_workers  # (bus) -> workers, each with start() and stop()
+        self.bus: Bus | None = None
+        self._workers: list = []
+        self._task: asyncio.Task | None = None
+        self._problem: str | None = "not connected yet"
+
+    def start(self) -> None:
+        if workers_wanted():
+            self._task = asyncio.create_task(self._connect_and_start(os.environ["NATS_URL"]))
+        else:
+            self._problem = None
+
+    def problem(self) -> str | None:
+        """Why the workers are not listening, or None."""
+        return self._problem
+
+    async def _connect_and_start(self, url: str) -> None:
+        settings = ConnectionSettings(url, name=f"{self.service}-service-{os.getpid()}",
+                                      max_reconnect_attempts=RECONNECT_FOREVER)
+        while self.bus is None:
+            try:
+                self.bus = await Bus.connect(settings)
+            except MessagingError as exc:
+                self._problem = f"cannot be reached: {exc}"
+                await asyncio.sleep(RETRY_S)
+        while not self._workers:
+            started = []
+            try:
+                for worker in self._start_workers(self.bus):
+                    started.append(await worker.start())
+                self._workers = started
+            except (nats.errors.Error, TimeoutError) as exc:
+                self._problem = f"workers not listening: {exc}"
+                for worker in started:  # none is left half-subscribed before the next try
+                    await worker.stop()
+                await asyncio.sleep(RETRY_S)
+        self._problem = None
+        log.info("%s service: NATS workers listening for every tenant", self.service)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for worker in self._workers:
+            await worker.stop()
+        if self.bus is not None:
+            await self.bus.close()

@@ -1,0 +1,330 @@
+"""The platform's traces and metrics as a scenario sees them: the trace of each request it sent, and
+the metrics the services exported, read from the suite's OTLP receiver.
+
+Every request a driver sends runs inside a CLIENT span of the suite ("acceptance.client"), so its
+traceparent goes out with it and the whole journey through the services is one trace whose root is
+the suite's span. Export is asynchronous (spans leave a service every 0.1 s, metric points every
+0.5 s), so every query waits, with a budget, for what it expects.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from harness.reporting import attach_json, attach_svg
+from harness.traces import ReceivedSpan, TelemetryStore, Trace, otlp_json, render_waterfall
+from harness.waiting import wait_until
+
+if TYPE_CHECKING:
+    from harness.world import World
+
+CLIENT_SPAN = "acceptance.client"
+TENANT = "tenant.id"
+# Spans reach the receiver within about 0.2 s and metric points within about 0.6 s here; a busy machine is slower.
+EXPORT_BUDGET_S = 10.0
+# A trace is taken as whole when no span of it arrived for this long (the services export every 0.1 s).
+QUIET_S = 0.4
+# At the end of a scenario its traces are attached as they are, after waiting at most this long for stragglers.
+ATTACH_BUDGET_S = 1.0
+ATTACHED_TRACES = 8  # the most recent ones; a scenario that sends dozens of requests is about something else
+# A service exports what its meters counted every 0.5 s (harness.platform.environment), as one point per
+# changed series covering the time since its last export. What a request counted is exported within this long
+# of its answer; a reading taken that long after the scenario's previous request holds all of it.
+METRICS_SETTLE_NS = 700_000_000
+
+SERVICE_NAMES = {"query api": "query-service", "rag service": "rag-service", "agent service": "agent-service",
+                 "gateway": "gateway-service"}
+# What a reader calls each step of a request's journey: the span that shows it.
+OPERATIONS = {
+    "message bus": "nats.publish",
+    "knowledge base query": "rag.query",
+    "embedding": "rag.embedding.generate",
+    "vector search": "rag.vector.search",
+    "answer generation": "rag.response.generate",
+    "ingestion": "rag.document.ingest",
+    "agent task": "agent.task.execute",
+    "memory retrieval": "agent.memory.retrieve",
+    "tool": "agent.tool.execute",
+    "memory update": "agent.memory.update",
+    "gateway generation": "gateway.generate",
+    "cache check": "gateway.cache.check",
+    "language model": "gateway.provider.call",
+}
+# Meters in the specs' words: (metric, what of it counts: a counter's value or a histogram's count or sum).
+METERS = {
+    "gateway's call counter": "gateway.provider.calls",
+    "gateway's cache hit counter": "gateway.cache.hits",
+    "gateway's cache miss counter": "gateway.cache.misses",
+    "completed query counter": "rag.queries.completed",
+    "ingested document counter": "rag.documents.ingested",
+    "executed task counter": "agent.tasks.executed",
+}
+DURATIONS = {"gateway request": "gateway.request.duration", "knowledge base query": "rag.query.duration",
+             "vector search": "rag.search.duration", "agent task": "agent.task.duration"}
+
+SpanTest = Callable[[ReceivedSpan], bool]
+
+
+def stop(word: str) -> SpanTest:
+    """The test for one stop of a journey, by its name in the specs: a service (the span where a request or a
+    message enters it) or an operation (its span)."""
+    word = word.strip().lower()
+    if word in SERVICE_NAMES:
+        service = SERVICE_NAMES[word]
+        return lambda span: span.service_name == service and span.kind in ("SERVER", "CONSUMER")
+    if word in OPERATIONS:
+        name = OPERATIONS[word]
+        return lambda span: span.name == name
+    raise ValueError(f"no stop of a journey called {word!r}; known: {', '.join([*SERVICE_NAMES, *OPERATIONS])}")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the scenario sent, and the trace it started."""
+
+    trace_id: str
+    what: str
+    tenant: str
+    started_ns: int
+
+
+class Telemetry:
+    def __init__(self, world: World) -> None:
+        self._world = world
+        self._session = world.session
+        self._tracer = trace.get_tracer("harness.acceptance")
+        self._lock = threading.Lock()
+        self.requests: list[Request] = []  # what the scenario did, not what its Then steps read
+        self._observations: list[str] = []  # trace ids of the requests Then steps made to look
+        self._in_flight = 0
+        self._action_started_ns = time.time_ns()  # when the last action's first request went out
+        self._last_end_ns = 0  # when the scenario's last request (not an observation) was answered
+        self._settle = False
+
+    @property
+    def store(self) -> TelemetryStore:
+        assert self._session.telemetry_reachable, (
+            "this scenario reads the platform's telemetry, which an external platform sends only with -D otlp_port: "
+            "tag it @telemetry")
+        return self._session.receiver.store
+
+    # requests -----------------------------------------------------------------------------------
+
+    def settle_metrics_before_actions(self) -> None:
+        """From now on each action waits, before it starts, until the metrics of the requests before it are
+        exported, so what a Then step measures as "grew by" is the action's own doing (@telemetry scenarios)."""
+        self._settle = True
+
+    def settle(self) -> None:
+        """Wait, when asked to, until the earlier requests' metric points have surely been exported. Called in
+        the thread that sends the request, never on the event loop."""
+        if self._settle and self._in_flight == 0 and self._last_end_ns:
+            wait_until(lambda: time.time_ns() >= self._last_end_ns + METRICS_SETTLE_NS, 5.0,
+                       "the metric export of the scenario's earlier requests")
+
+    @contextmanager
+    def client_span(self, what: str, tenant: str, *, observation: bool = False) -> Iterator[dict[str, str]]:
+        """The suite's CLIENT span around one request, current while it runs; yields the headers that carry
+        its trace context. An observation (a Then step reading the platform) is traced but is not "the request"."""
+        if not self._session.telemetry_reachable:  # nowhere to send spans: send the request untraced
+            yield {}
+            return
+        self._session.receiver  # noqa: B018 - started, so the suite's spans have somewhere to go
+        with self._lock:
+            if self._in_flight == 0 and not observation:
+                self._action_started_ns = time.time_ns()
+            self._in_flight += 1
+        try:
+            with self._tracer.start_as_current_span(CLIENT_SPAN, kind=SpanKind.CLIENT,
+                                                    attributes={TENANT: tenant, "acceptance.request": what}) as span:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)
+                self._record(format(span.get_span_context().trace_id, "032x"), what, tenant, observation)
+                yield carrier
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                if not observation:
+                    self._last_end_ns = time.time_ns()
+
+    @staticmethod
+    def mark_status(status: int) -> None:
+        """The current client span records the HTTP status the request got; a 5xx marks it failed."""
+        span = trace.get_current_span()
+        span.set_attribute("http.response.status_code", status)
+        if status >= 500:
+            span.set_status(Status(StatusCode.ERROR, f"HTTP {status}"))
+
+    def _record(self, trace_id: str, what: str, tenant: str, observation: bool) -> None:
+        with self._lock:
+            first = not self.requests and not self._observations
+            if observation:
+                self._observations.append(trace_id)
+            else:
+                self.requests.append(Request(trace_id, what, tenant, time.time_ns()))
+        if first:
+            self._world.add_cleanup(self._report)
+
+    def last_request(self) -> Request:
+        assert self.requests, "expected the scenario to have sent a request to the platform, it sent none"
+        return self.requests[-1]
+
+    def last_requests(self, count: int) -> list[Request]:
+        assert len(self.requests) >= count, f"expected {count} requests, the scenario sent {len(self.requests)}"
+        return self.requests[-count:]
+
+    # traces -------------------------------------------------------------------------------------
+
+    def trace_of(self, request: Request | None = None) -> Trace:
+        """The trace as received so far."""
+        return self.store.trace((request or self.last_request()).trace_id)
+
+    def await_trace(self, what: str, check: Callable[[Trace], Any], request: Request | None = None,
+                    budget_s: float = EXPORT_BUDGET_S):
+        """Wait until check(trace) gives something truthy and return it; fail saying what was awaited and what
+        the trace holds."""
+        request = request or self.last_request()
+        try:
+            return wait_until(lambda: check(self.trace_of(request)), budget_s, what)
+        except AssertionError:
+            raise AssertionError(f"expected {what} in the trace of {request.what}; it holds:\n"
+                                 f"{outline(self.trace_of(request))}") from None
+
+    def settled_trace(self, request: Request | None = None, budget_s: float = EXPORT_BUDGET_S) -> Trace:
+        """The whole trace: every span's parent has arrived, the services answered under the suite's span, and
+        nothing new came for a moment."""
+        seen: dict[str, Any] = {"count": -1, "since": time.monotonic()}
+
+        def settled(found: Trace) -> Trace | None:
+            if len(found.spans) != seen["count"]:
+                seen.update(count=len(found.spans), since=time.monotonic())
+                return None
+            whole = len(found.roots) == 1 and len(found.spans) > 1
+            return found if whole and time.monotonic() - seen["since"] >= QUIET_S else None
+
+        return self.await_trace("the whole trace", settled, request, budget_s)
+
+    def journey(self, stops: Sequence[str], request: Request | None = None,
+                last: SpanTest | None = None) -> list[ReceivedSpan]:
+        """The spans of the stops, in the order they happen, each inside one that came before; `last`
+        narrows what the final stop must be (failed, say)."""
+        tests = [stop(word) for word in stops]
+        if last is not None:
+            final = tests[-1]
+            tests[-1] = lambda span: final(span) and last(span)
+        return self.await_trace(f"a journey through {' > '.join(stops)}", lambda found: find_path(found, tests),
+                                request)
+
+    def steps_inside(self, outer: str, inner: Sequence[str], request: Request | None = None) -> list[ReceivedSpan]:
+        """The direct children of the outer stop's span that show the inner steps, in the order they started."""
+        outer_test, tests = stop(outer), [stop(word) for word in inner]
+
+        def found(received: Trace) -> list[ReceivedSpan] | None:
+            for span in received.spans:
+                if outer_test(span):
+                    children, matched = iter(received.children(span)), []
+                    for test in tests:  # each step is a later child than the one before
+                        matched.append(next((child for child in children if test(child)), None))
+                    if all(matched):
+                        return matched
+            return None
+
+        return self.await_trace(f"{' then '.join(inner)} directly inside the {outer}", found, request)
+
+    def span_named(self, name: str, request: Request | None = None) -> ReceivedSpan:
+        found = self.await_trace(f"a span {name!r}", lambda t: t.named(name), request)
+        return found[-1]
+
+    # metrics ------------------------------------------------------------------------------------
+
+    def growth(self, metric: str, attributes: dict[str, Any], *, of: str = "count") -> float:
+        """How much the metric grew since the last action began (its series with these attributes)."""
+        store = self.store
+        before = store.metric_total(metric, attributes, of=of, until_ns=self._action_started_ns)
+        return store.metric_total(metric, attributes, of=of) - before
+
+    def await_growth(self, metric: str, attributes: dict[str, Any], expected: float, *, of: str = "count",
+                     at_least: bool = False, budget_s: float = EXPORT_BUDGET_S) -> float:
+        """Wait until the metric has grown by expected (or more, with at_least) since the last action began."""
+        def grown() -> bool:
+            growth = self.growth(metric, attributes, of=of)
+            return growth >= expected if at_least else growth == expected
+        try:
+            wait_until(grown, budget_s, f"{metric} {attributes} to grow by {expected:g}")
+        except AssertionError:
+            points = [f"  {p.service_name} {p.attributes} {p.value if p.count is None else (p.count, p.sum)}"
+                      for p in self.store.metric_points(metric)][-12:]
+            raise AssertionError(
+                f"expected {metric} with {attributes} to grow by {'at least ' if at_least else ''}{expected:g} since "
+                f"the action, it grew by {self.growth(metric, attributes, of=of):g}; its latest points:\n"
+                + ("\n".join(points) or "  none received")) from None
+        return self.growth(metric, attributes, of=of)
+
+    # report -------------------------------------------------------------------------------------
+
+    def _report(self) -> None:
+        """Attach the scenario's traces (waterfall and OTLP JSON), then forget them and its tenants' metrics."""
+        store = self._session.receiver.store
+        requests = self.requests[-ATTACHED_TRACES:]
+        deadline = time.monotonic() + ATTACH_BUDGET_S
+        for request in requests:
+            try:
+                self.settled_trace(request, max(0.0, deadline - time.monotonic()))
+            except AssertionError:
+                pass  # attached as it is: a request the platform never answered has only the suite's span
+            found = store.trace(request.trace_id)
+            name = f"trace of {request.what} ({request.trace_id[:8]})"
+            attach_svg(name, render_waterfall(found))
+            attach_json(f"{name}, OTLP JSON", json.loads(otlp_json(found)))
+        store.forget([r.trace_id for r in self.requests] + self._observations, TENANT,
+                     self._world.tenants.all_ids())
+
+
+def find_path(found: Trace, tests: Sequence[SpanTest]) -> list[ReceivedSpan] | None:
+    """Spans passing the tests in order: each starts no earlier than the one before and lies inside one of
+    those before it (the first may be anywhere). None when the trace holds no such path yet."""
+    by_id = {span.span_id: span for span in found.spans}
+
+    def inside(span: ReceivedSpan, outer: ReceivedSpan) -> bool:
+        parent = span.parent_span_id
+        while parent is not None and parent in by_id:
+            if parent == outer.span_id:
+                return True
+            parent = by_id[parent].parent_span_id
+        return False
+
+    def search(chosen: list[ReceivedSpan]) -> list[ReceivedSpan] | None:
+        if len(chosen) == len(tests):
+            return chosen
+        test = tests[len(chosen)]
+        for span in found.spans:
+            if span in chosen or not test(span):
+                continue
+            if chosen and (span.start_ns < chosen[-1].start_ns or not any(inside(span, c) for c in chosen)):
+                continue
+            path = search([*chosen, span])
+            if path:
+                return path
+        return None
+
+    return search([])
+
+
+def outline(found: Trace) -> str:
+    """The trace as indented lines, for an assertion message."""
+    if not found.spans:
+        return "  (no span received)"
+    lines = []
+    for span, depth in found.walk():
+        status = " FAILED" if span.is_error else ""
+        lines.append(f"  {'  ' * depth}{span.name} [{span.service_name} {span.kind}]{status} {dict(span.attributes)}")
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Steps for what the platform reports through OpenTelemetry: the trace of a request, and its metrics."""
+
+from behave import then, when
+
+from harness.drivers.telemetry import DURATIONS, METERS, TENANT, outline
+from harness.session import PLATFORM_MODEL_NAMES, SCRIPTED_API_KEY, SCRIPTED_MODELS
+
+
+@when('the tenant adds the document "{title:Q}" with the text "{text:Q}" through the RAG API')
+def step_api_add(context, title, text):
+    """The RAG API stores the document before it answers."""
+    services = context.world.services
+    services.url("rag")  # started before the clock
+    context.world.attempt(lambda: services.add_document(title, text))
+
+
+@when('the tenants "{a:Name}" and "{b:Name}" ask the query API "{text:Q}" at the same time')
+def step_query_at_once(context, a, b, text):
+    """Two tenants' users send the same question to the query API at the same moment."""
+    services = context.world.services
+    context.world.attempt(lambda: services.query_at_once(text, [a, b]))
+
+
+def _stops(context) -> list[str]:
+    """The stops of a journey, written as the cells of a one-row table."""
+    return [cell.strip() for cell in context.table.headings]
+
+
+@then("the request's trace passes through:")
+def step_journey(context):
+    """One trace carries the request through the stops, in order, each inside one before it."""
+    context.world.telemetry.journey(_stops(context))
+
+
+@then("the request's trace shows the {failed:Phrase} failed, with its error recorded, within:")
+def step_failed_within(context, failed):
+    """The failed step is an error span with its exception, inside the stops that led to it."""
+    journey = context.world.telemetry.journey([*_stops(context), failed],
+                                              last=lambda span: span.is_error and bool(span.exceptions))
+    error = journey[-1].exceptions[0].attributes
+    assert error.get("exception.type"), f"expected the error's type on the failed span, its exception says {error}"
+
+
+@then("the {outer:Phrase} in the request's trace runs, in order:")
+def step_steps_inside(context, outer):
+    """The operation's span has the steps as its own children, started in that order."""
+    context.world.telemetry.steps_inside(outer, _stops(context))
+
+
+@then('the span "{name:Q}" records {count:d} results')
+def step_results(context, name, count):
+    """The span of the request's trace counts what the search found."""
+    span = context.world.telemetry.span_named(name)
+    seen = span.attributes.get("results.count")
+    assert seen == count, f"expected {name} to record {count} results, it records {seen!r}: {dict(span.attributes)}"
+
+
+@then("every span of the request's trace carries the tenant")
+def step_every_span_tenant(context):
+    """Each span, in every service, names the tenant whose request it was."""
+    telemetry = context.world.telemetry
+    request = telemetry.last_request()
+    found = telemetry.settled_trace(request)
+    wrong = [f"{s.name} ({s.service_name}): {s.attributes.get(TENANT)!r}" for s in found.spans
+             if s.attributes.get(TENANT) != request.tenant]
+    assert not wrong, f"expected every span to carry the tenant {request.tenant}, these do not: {wrong}"
+
+
+@then("the two requests have separate traces, each carrying only its own tenant")
+def step_separate_traces(context):
+    """Concurrent requests never share a trace, and no span of one names the other's tenant."""
+    telemetry = context.world.telemetry
+    requests = telemetry.last_requests(2)
+    assert requests[0].trace_id != requests[1].trace_id, f"expected two traces, both requests ran in {requests[0]}"
+    for request in requests:
+        found = telemetry.settled_trace(request)
+        tenants = {span.attributes.get(TENANT) for span in found.spans}
+        assert tenants == {request.tenant}, (
+            f"expected the trace of {request.tenant}'s request to name only it, it names {tenants}:\n{outline(found)}")
+
+
+@then('no span of the request\'s trace mentions "{text:Q}"')
+def step_no_span_mentions(context, text):
+    """Neither the attributes nor the events of any span hold the text."""
+    found = context.world.telemetry.settled_trace()
+    holding = [span.name for span in found.spans
+               if text in repr(dict(span.attributes)) + repr([e.attributes for e in span.events])]
+    assert not holding, f"expected no span to hold {text!r}, these do: {holding}"
+
+
+@then("no span of the request's trace carries the platform's API key")
+def step_no_span_key(context):
+    """The key the gateway presents to the model provider is on no span."""
+    found = context.world.telemetry.settled_trace()
+    holding = [span.name for span in found.spans if SCRIPTED_API_KEY in repr(dict(span.attributes))]
+    assert not holding, f"expected the API key on no span, these carry it: {holding}"
+
+
+@then('the request\'s trace records a "{operation:Q}" call to the {role:ModelRole} model with the tokens it reported')
+@then('the request\'s trace records an "{operation:Q}" call to the {role:ModelRole} model with the tokens it reported')
+def step_model_call(context, operation, role):
+    """The model call's span carries the GenAI attributes and the model's own token counts."""
+    world = context.world
+    call = world.telemetry.await_trace(
+        f"a {operation} call to the {role} model",
+        lambda found: [s for s in found.named("gateway.provider.call")
+                       if s.attributes.get("gen_ai.operation.name") == operation
+                       and "gen_ai.usage.input_tokens" in s.attributes])[-1]
+    names = {PLATFORM_MODEL_NAMES[role], SCRIPTED_MODELS[role], f"openai/{SCRIPTED_MODELS[role]}"}
+    reported = [e.usage for e in world.model.requests_to(role) if e.usage][-1]
+    seen = {key: call.attributes.get(key) for key in ("gen_ai.request.model", "gen_ai.provider.name",
+                                                       "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")}
+    assert seen["gen_ai.request.model"] in names and seen["gen_ai.provider.name"], (
+        f"expected the model ({' or '.join(sorted(names))}) and its provider on the call, seen {seen}")
+    tokens = (seen["gen_ai.usage.input_tokens"], seen["gen_ai.usage.output_tokens"])
+    want = (reported.get("prompt_tokens"), reported.get("completion_tokens", 0))
+    assert tokens == want, f"expected the model's usage {want} (input, output), the span records {tokens}"
+
+
+@then("the gateway's cache check in the request's trace was a {outcome:Name}")
+def step_cache_check(context, outcome):
+    """The cache check span says whether the answer came from the cache."""
+    hit = {"hit": True, "miss": False}[outcome]
+    check = context.world.telemetry.span_named("gateway.cache.check")
+    seen = check.attributes.get("cache.hit")
+    assert seen is hit, f"expected the cache check to be a {outcome} (cache.hit={hit}), it records {seen!r}"
+
+
+@then("the request's trace does not reach the language model")
+def step_no_model_call(context):
+    """The whole trace holds no call to a model provider."""
+    found = context.world.telemetry.settled_trace()
+    calls = found.named("gateway.provider.call")
+    assert not calls, f"expected no call to the language model, the trace holds:\n{outline(found)}"
+
+
+@then('the request\'s trace crosses the message bus on the tenant\'s subject "{subject:Q}"')
+def step_bus_hop(context, subject):
+    """The publishing and the processing span both name NATS and the tenant's subject."""
+    telemetry = context.world.telemetry
+    destination = f"{subject}.{telemetry.last_request().tenant}"
+    for name in ("nats.publish", "nats.process"):
+        span = telemetry.span_named(name)
+        seen = (span.attributes.get("messaging.system"), span.attributes.get("messaging.destination.name"))
+        assert seen == ("nats", destination), f"expected {name} to name ('nats', {destination!r}), seen {seen}"
+
+
+@then("the gateway's token counter for the tenant grew by the tokens the model reported")
+def step_tokens_counted(context):
+    """Input and output tokens the gateway counted since the action are the model's own counts."""
+    world = context.world
+    telemetry = world.telemetry
+    since = telemetry.last_request().started_ns / 1e9
+    usages = [e.usage for e in world.model.requests() if e.usage and e.at >= since]
+    assert usages, "expected the language model to have reported its token usage, it reported none"
+    for kind, key in (("input", "prompt_tokens"), ("output", "completion_tokens")):
+        reported = sum(usage.get(key, 0) for usage in usages)
+        telemetry.await_growth("gateway.tokens.used", {TENANT: world.tenant, "type": kind}, reported, of="sum")
+
+
+@then("the {meter:Phrase} for the tenant grew by {count:d}")
+@then('the {meter:Phrase} for the tenant "{tenant:Name}" grew by {count:d}')
+def step_meter_grew(context, meter, count, tenant=None):
+    """The counter's points for the tenant add up to that many more than before the action."""
+    world = context.world
+    assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
+    world.telemetry.await_growth(METERS[meter], {TENANT: world.tenants.id_of(tenant)}, count)
+
+
+@then("the platform recorded how long the {operation:Phrase} took for the tenant")
+def step_duration(context, operation):
+    """The operation's duration histogram holds a new, positive measurement for the tenant."""
+    world = context.world
+    assert operation in DURATIONS, f"no duration recorded for {operation!r}; known: {', '.join(DURATIONS)}"
+    attributes = {TENANT: world.tenant}
+    world.telemetry.await_growth(DURATIONS[operation], attributes, 1, at_least=True)
+    took = world.telemetry.growth(DURATIONS[operation], attributes, of="sum")
+    assert took > 0, f"expected a positive duration for the {operation}, the measurements add up to {took}"
