@@ -191,3 +191,11 @@ def step_cache_stats(context, hits, misses, entries, tenant=None):
     stats = context.world.services.cache_stats(tenant=tenant)
     seen = (stats.get("hits"), stats.get("misses"), stats.get("entries"))
     assert seen == (hits, misses, entries), f"expected {(hits, misses, entries)}, seen {seen}: {stats}"
+
+
+@then("the gateway service keeps no cached answer of the tenant")
+def step_no_cached_answer(context):
+    """The tenant's cache statistics, as every gateway instance reads them, are empty."""
+    stats = context.world.services.cache_stats()
+    kept = {name: stats[name] for name in ("entries", "hits", "misses")}
+    assert kept == {"entries": 0, "hits": 0, "misses": 0}, f"expected nothing cached for the tenant, found {kept}"

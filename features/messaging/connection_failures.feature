@@ -2,6 +2,7 @@
 Feature: Connection failures
   The NATS server can restart, be down when a component starts, and a worker can crash in the
   middle of its work. Clients reconnect, nothing published is lost, and nothing is stored twice.
+  These scenarios start their own workers, on a NATS server of their own where no service listens.
 
   @nats-control
   Scenario: The NATS server restarts while documents are flowing

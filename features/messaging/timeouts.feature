@@ -2,6 +2,7 @@
 Feature: Timeout handling over NATS
   A caller never hangs: with nobody listening it fails at once, with a slow worker it fails
   after its own timeout, and a late reply is dropped quietly without disturbing later requests.
+  These scenarios start their own workers, on a NATS server of their own where no service listens.
 
   Scenario: No worker is listening: the caller fails at once
     When the API asks over the message bus for a completion of "Hello?" with a timeout of 5 seconds

@@ -114,7 +114,7 @@ def create_app():
 
     @asynccontextmanager
     async def lifespan(_app):
-        workers.start()
+        await workers.start()
         yield
         await workers.close()
         for dependency in dependencies.values():

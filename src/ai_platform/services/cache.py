@@ -177,6 +177,16 @@ class ResponseCache:
                     COUNTER_ATTEMPTS)
 
 
+async def forget_tenant(js: JetStreamContext, tenant_id: str) -> None:
+    """Remove the tenant's answers and counts, for every gateway instance: part of removing a tenant."""
+    token = tenant_token(tenant_id)
+    for subject in (f"$KV.{BUCKET}.{ANSWERS}.{token}.>", f"$KV.{BUCKET}.{COUNTERS}.{token}"):
+        try:
+            await js.purge_stream(f"KV_{BUCKET}", subject=subject)
+        except nats.js.errors.NotFoundError:
+            return  # no gateway has cached anything yet
+
+
 async def _open_bucket(js: JetStreamContext) -> KeyValue:
     try:
         return await js.key_value(BUCKET)

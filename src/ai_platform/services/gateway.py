@@ -120,7 +120,7 @@ def create_app():
     @asynccontextmanager
     async def lifespan(_app):
         await cache.connect()  # best effort: while NATS cannot be reached, /ready names it
-        workers.start()
+        await workers.start()
         yield
         await workers.close()
         await cache.close()

@@ -21,6 +21,7 @@ from ai_platform.services.http import Caller
 
 log = logging.getLogger("ai_platform.services")
 RETRY_S = 0.5
+FIRST_ATTEMPT_S = 3.0  # how long a starting service waits for its workers before it serves HTTP anyway
 # Never give up reconnecting: a service outlives any NATS restart.
 RECONNECT_FOREVER = -1
 
@@ -45,11 +46,13 @@ class HostedWorkers:
         self._task: asyncio.Task | None = None
         self._problem: str | None = "not connected yet"
 
-    def start(self) -> None:
-        if workers_wanted():
-            self._task = asyncio.create_task(self._connect_and_start(os.environ["NATS_URL"]))
-        else:
+    async def start(self) -> None:
+        """Listening before the service takes its first request when NATS is up; in the background if not."""
+        if not workers_wanted():
             self._problem = None
+            return
+        self._task = asyncio.create_task(self._connect_and_start(os.environ["NATS_URL"]))
+        await asyncio.wait({self._task}, timeout=FIRST_ATTEMPT_S)
 
     def problem(self) -> str | None:
         """Why the workers are not listening, or None."""

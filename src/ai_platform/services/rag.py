@@ -146,7 +146,7 @@ def create_app():
 
     @asynccontextmanager
     async def lifespan(_app):
-        workers.start()
+        await workers.start()
         yield
         await workers.close()
         await queue.close()

@@ -34,6 +34,7 @@ from ai_platform.messaging import (
 )
 from ai_platform.messaging.bus import now
 from ai_platform.rag import DocumentRejected
+from ai_platform.services.cache import forget_tenant
 from harness.drivers.knowledge_base import document_id
 from harness.reporting import attach_json, attach_text
 from harness.waiting import scaled, wait_until
@@ -418,7 +419,10 @@ class Messaging:
         return self.run(read())
 
     def remove_tenant(self, tenant: str | None = None) -> None:
-        self.run(self.client.bus.purge_tenant(self.tenant(tenant)))
+        """What NATS keeps of the tenant goes: its stream messages, its consumers, its cached answers."""
+        bus = self.client.bus
+        self.run(bus.purge_tenant(self.tenant(tenant)))
+        self.run(forget_tenant(bus.js, self.tenant(tenant)))
 
     # cleanup ------------------------------------------------------------------------------------
 
@@ -432,5 +436,6 @@ class Messaging:
         try:
             for tenant_id in self._world.tenants.all_ids():
                 self.run(bus.purge_tenant(tenant_id), 10)
+                self.run(forget_tenant(bus.js, tenant_id), 10)
         finally:
             self.run(bus.close(), 10)
