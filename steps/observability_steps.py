@@ -153,9 +153,11 @@ def step_tokens_counted(context):
     since = telemetry.last_request().started_ns / 1e9
     usages = [e.usage for e in world.model.requests() if e.usage and e.at >= since]
     assert usages, "expected the language model to have reported its token usage, it reported none"
-    for kind, key in (("input", "prompt_tokens"), ("output", "completion_tokens")):
-        reported = sum(usage.get(key, 0) for usage in usages)
-        telemetry.await_growth("gateway.tokens.used", {TENANT: world.tenant, "type": kind}, reported, of="sum")
+    reported = {kind: sum(usage.get(key, 0) for usage in usages)
+                for kind, key in (("input", "prompt_tokens"), ("output", "completion_tokens"))}
+    assert reported["input"] != reported["output"], f"the sample cannot tell input from output tokens: {reported}"
+    for kind, tokens in reported.items():
+        telemetry.await_growth("gateway.tokens.used", {TENANT: world.tenant, "type": kind}, tokens, of="sum")
 
 
 @then("the {meter:Phrase} for the tenant grew by {count:d}")

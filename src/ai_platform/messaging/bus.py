@@ -131,7 +131,7 @@ class Bus:
         return payload, headers
 
     async def publish(self, subject: str, message_type: str, data, tenant_id: str, extra: dict | None = None) -> None:
-        with producing(subject):
+        with producing(subject, tenant_id):
             payload, headers = self.envelope(message_type, data, tenant_id, extra)
             await self.nc.publish(subject, payload, headers=headers)
 
@@ -144,7 +144,7 @@ class Bus:
     async def exchange(self, subject: str, message_type: str, data, tenant_id: str,
                        timeout_s: float) -> tuple[codec.Envelope, dict[str, str]]:
         """A request and its reply's envelope and headers; an error reply raises WorkerFailed."""
-        with producing(subject) as span:
+        with producing(subject, tenant_id) as span:
             payload, headers = self.envelope(message_type, data, tenant_id)
             try:
                 reply = await self.nc.request(subject, payload, timeout=timeout_s, headers=headers)

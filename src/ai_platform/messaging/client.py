@@ -48,7 +48,7 @@ class PlatformClient:
         digest = hashlib.sha256(f"{tenant_id}\0{document_id}\0{content}".encode()).hexdigest()[:32]
         document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": now(),
                     "metadata": {"title": title}}
-        with producing(subjects.rag_ingest(tenant_id)):  # the ingestion continues this trace
+        with producing(subjects.rag_ingest(tenant_id), tenant_id):  # the ingestion continues this trace
             payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
             if not self._streams_ready:  # publishing first must not depend on a worker having started
                 await self.bus.ensure_streams()

@@ -13,14 +13,15 @@ from opentelemetry.trace import Span, SpanKind
 from ai_platform.telemetry import TENANT, tracer
 
 
-def _attributes(subject: str) -> dict[str, str]:
-    return {"messaging.system": "nats", "messaging.destination.name": subject}
+def _attributes(subject: str, tenant_id: str) -> dict[str, str]:
+    return {"messaging.system": "nats", "messaging.destination.name": subject, TENANT: tenant_id}
 
 
 @contextmanager
-def producing(subject: str) -> Iterator[Span]:
+def producing(subject: str, tenant_id: str) -> Iterator[Span]:
     """Inside, the headers a message is given carry this span as the consumer's parent."""
-    with tracer.start_as_current_span("nats.publish", kind=SpanKind.PRODUCER, attributes=_attributes(subject)) as span:
+    attributes = _attributes(subject, tenant_id)
+    with tracer.start_as_current_span("nats.publish", kind=SpanKind.PRODUCER, attributes=attributes) as span:
         yield span
 
 
@@ -32,7 +33,7 @@ def processing(msg: Msg, tenant_id: str) -> Iterator[Span]:
     token = context.attach(baggage.set_baggage(TENANT, tenant_id, carried))
     try:
         with tracer.start_as_current_span("nats.process", kind=SpanKind.CONSUMER,
-                                          attributes=_attributes(msg.subject)) as span:
+                                          attributes=_attributes(msg.subject, tenant_id)) as span:
             yield span
     finally:
         context.detach(token)

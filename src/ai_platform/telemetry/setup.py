@@ -55,7 +55,9 @@ def instrument_http(app) -> None:
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready", server_request_hook=_tenant_of_request)
+    # No spans for each ASGI receive and send: they only repeat the server span, many times per request.
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready", server_request_hook=_tenant_of_request,
+                                       exclude_spans=["receive", "send"])
     HTTPXClientInstrumentor().instrument()
 
 

@@ -15,10 +15,12 @@ if TYPE_CHECKING:
 
 @contextmanager
 def model_exchange(world: World):
-    if not world.session.scripted:
+    if world.session.llm_profile == "local":
+        world.session.local_models  # noqa: B018 - started before the call, so its journal sees the call
+    script = world.session.model_server.script if world.session.scripted else world.session.model_journal
+    if script is None:  # the live profile: no server of the suite's sees the calls
         yield
         return
-    script = world.session.model_server.script
     seen = len(script.journal("chat"))
     try:
         yield

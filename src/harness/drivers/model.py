@@ -13,8 +13,14 @@ if TYPE_CHECKING:
 
 
 class ScriptedModel:
+    """In the local profile only the journal is there (the recording front's): nothing can be scripted."""
+
     def __init__(self, world: World) -> None:
-        self.script = world.session.model_server.script  # reset by the world's cleanup
+        session = world.session
+        if session.llm_profile == "local":
+            self.script = session.local_models.journal  # reset by the world's cleanup
+        else:
+            self.script = session.model_server.script  # reset by the world's cleanup
         self.delay_s = 0.0  # the slowest answer scripted, for steps about timeouts
 
     def answers(self, answer: str, words: str, *, anywhere: bool) -> None:

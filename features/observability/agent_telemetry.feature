@@ -1,0 +1,28 @@
+@telemetry @agents @services @scripted
+Feature: The agents' traces and metrics
+  An agent's answer is one trace: the agent recalls the conversation, runs its tools (the knowledge
+  base search calls the RAG service), has the gateway write the answer and remembers the turn. A
+  task taken from the message bus runs in the trace of the manager that submitted it, and every
+  task is counted, with its status and its duration, for the tenant.
+
+  Scenario: An agent's answer shows the memory it recalled, the tool it ran and the memory it kept
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
+    When the user asks the agent "helpdesk" "Can I get a refund on my annual plan?" in the conversation "morning" through the agent API
+    Then the request's trace passes through:
+      | agent service | memory retrieval | tool | rag service | vector search | language model | memory update |
+    And every span of the request's trace carries the tenant
+
+  @nats
+  Scenario: A task from the message bus runs in the manager's trace, and is counted and timed for the tenant
+    Given the agent service takes tasks from the message bus
+    And the tenant has an agent "helper" with the knowledge base search tool, through the agent API
+    And the language model answers "Task done." only when the prompt mentions "task number"
+    When the manager submits 1 task to the agent "helper"
+    Then every task was done exactly once
+    And the request's trace passes through:
+      | message bus | agent service | agent task | memory retrieval | tool | language model | memory update |
+    And the agent task in the request's trace runs, in order:
+      | memory retrieval | tool | memory update |
+    And the executed task counter for the tenant grew by 1
+    And the platform recorded how long the agent task took for the tenant

@@ -1,0 +1,35 @@
+@telemetry @gateway @services @scripted
+Feature: The gateway's traces and metrics
+  Every request to the gateway service is one trace, from the client's call to the language model,
+  and every span of it names the tenant. The call to the model carries the OpenTelemetry GenAI
+  attributes with the tokens the model reported, and the gateway counts calls, cache hits and
+  misses, tokens and durations per tenant. Prompts and keys stay off the spans.
+
+  Scenario: A completion request is one trace, from the client to the language model
+    Given the language model answers "Refunds take five business days." when asked about "refund"
+    When a client asks the gateway service "How long does a refund take?"
+    Then the request's trace passes through:
+      | gateway | gateway generation | language model |
+    And the request's trace records a "chat" call to the primary model with the tokens it reported
+    And every span of the request's trace carries the tenant
+
+  Scenario: The gateway counts the tokens the model reported, the call and its duration, for the tenant
+    When a client asks the gateway service "How many business days does a refund to a credit card take?"
+    Then the gateway's token counter for the tenant grew by the tokens the model reported
+    And the gateway's call counter for the tenant grew by 1
+    And the platform recorded how long the gateway request took for the tenant
+
+  Scenario: A cache miss and then a cache hit show in the traces and the counters
+    When a client asks the gateway service "What is the capital of France?"
+    Then the gateway's cache check in the request's trace was a miss
+    And the gateway's cache miss counter for the tenant grew by 1
+    When a client asks the gateway service "What is the capital of France?"
+    Then the gateway's cache check in the request's trace was a hit
+    And the request's trace does not reach the language model
+    And the gateway's cache hit counter for the tenant grew by 1
+
+  @security
+  Scenario: Neither the prompt nor the API key appears on any span
+    When a client asks the gateway service "My card 4111 1111 1111 1111 was declined, why?"
+    Then no span of the request's trace mentions "4111 1111 1111 1111"
+    And no span of the request's trace carries the platform's API key
