@@ -11,13 +11,13 @@ import pytest
 from harness.infra import ConfigurationError, InfrastructureUnavailable, select_mode
 from harness.infra.processes import free_port
 from harness.infra.reachability import check_nats, check_postgres, mask_credentials, postgres_cause
-from harness.session import USERDATA_CHOICES, check_userdata, require_provider_keys
+from harness.session import USERDATA_CHOICES, check_userdata, require_local_extra, require_provider_keys
 
 TEST_BUDGET_S = 60
 
 
 @pytest.mark.parametrize(("userdata", "message"), [
-    ({"llm": "bogus"}, "-D llm=bogus is not known; choose scripted or live"),
+    ({"llm": "bogus"}, "-D llm=bogus is not known; choose scripted, local or live"),
     ({"platform": "nope"}, "-D platform=nope is not known; choose embedded or external"),
     ({"infra": "cloud"}, "-D infra=cloud is not known; choose embedded, containers or external"),
     ({"timeout_scale": "fast"}, "-D timeout_scale=fast must be a positive number"),
@@ -61,6 +61,16 @@ def test_the_live_profile_names_the_missing_provider_variable(monkeypatch):
         "ANTHROPIC_API_KEY (for anthropic/claude-3-5-haiku-latest), which is not set in the environment")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     require_provider_keys({"chat": "openai/gpt-4o-mini"})
+
+
+def test_the_local_profile_without_its_extra_names_the_install_command(monkeypatch):
+    monkeypatch.setattr("harness.session.missing_modules", lambda: ["llama-cpp-python[server]", "candding"])
+    with pytest.raises(ConfigurationError) as refused:
+        require_local_extra()
+    assert str(refused.value) == ('-D llm=local needs llama-cpp-python[server] and candding, which are not '
+                                  'installed: pip install -e ".[dev,local]"')
+    monkeypatch.setattr("harness.session.missing_modules", lambda: [])
+    require_local_extra()
 
 
 @pytest.mark.parametrize(("url", "shown"), [
@@ -147,9 +157,9 @@ def test_libpq_messages_shrink_to_their_cause(libpq, cause):
 def test_the_hook_prints_one_sentence_and_exits_2():
     code = ("from harness.hooks import _stop_run\n"
             "from harness.infra import ConfigurationError\n"
-            "_stop_run(ConfigurationError('-D llm=bogus is not known; choose scripted or live'))\n"
+            "_stop_run(ConfigurationError('-D llm=bogus is not known; choose scripted, local or live'))\n"
             "print('still running')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert done.stderr == "configuration error: -D llm=bogus is not known; choose scripted or live\n"
+    assert done.stderr == "configuration error: -D llm=bogus is not known; choose scripted, local or live\n"
     assert done.stdout == ""

@@ -28,6 +28,7 @@ Feature: Connection failures
     Then the document is delivered again and acknowledged within 10 seconds
     And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
 
+  @scripted
   Scenario: A cut link to NATS heals, and requests flow again
     Given the API reaches NATS through a link that can be cut
     And a gateway worker of the tenant listens for completion requests
@@ -40,6 +41,7 @@ Feature: Connection failures
     When the API asks over the message bus for a completion of "Are you still there?" with a timeout of 5 seconds
     Then the reply over the message bus says "Still here."
 
+  @scripted
   Scenario: A slow link delays replies but loses none
     Given the API reaches NATS through a link that can be cut
     And a gateway worker of the tenant listens for completion requests

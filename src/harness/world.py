@@ -20,7 +20,7 @@ from ai_platform.gateway import GatewayError, GatewaySettings
 from ai_platform.messaging import MessagingError
 from ai_platform.rag import ChunkingPolicy, DocumentRejected, RetrievalSettings
 from harness.drivers.refusal import ServiceRefusal
-from harness.platform.environment import LIVE_GATEWAY_TIMEOUT_S, LOCAL_SIMILARITY_THRESHOLD
+from harness.platform.environment import LOCAL_SIMILARITY_THRESHOLD
 from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
 
 if TYPE_CHECKING:
@@ -126,8 +126,6 @@ class World:
         threshold = {"scripted": SCRIPTED_THRESHOLD, "local": LOCAL_SIMILARITY_THRESHOLD}.get(
             session.llm_profile, RetrievalSettings().similarity_threshold)
         self.config = PlatformConfig(RetrievalSettings(top_k=5, similarity_threshold=threshold))
-        if not session.scripted:  # a real model takes seconds to answer, as the services' gateway allows
-            self.config.gateway_timeout_s = LIVE_GATEWAY_TIMEOUT_S
         self._add_cleanup = add_cleanup
         self._drivers: dict[str, Any] = {}
         self._platform: Platform | None = None

@@ -17,23 +17,33 @@ class ScriptedModel:
 
     def __init__(self, world: World) -> None:
         session = world.session
-        if session.llm_profile == "local":
+        self._local = session.llm_profile == "local"
+        if self._local:
             self.script = session.local_models.journal  # reset by the world's cleanup
         else:
             self.script = session.model_server.script  # reset by the world's cleanup
         self.delay_s = 0.0  # the slowest answer scripted, for steps about timeouts
 
+    def _scriptable(self) -> None:
+        if self._local:
+            raise RuntimeError("this scenario scripts the language model, which -D llm=local cannot do: tag it "
+                               "@scripted, or check what a real model can pass")
+
     def answers(self, answer: str, words: str, *, anywhere: bool) -> None:
         """Answer `answer` when the question (or, anywhere, the whole prompt) mentions `words`."""
+        self._scriptable()
         self.script.add_rule(Rule(answer, (words,), anywhere=anywhere))
 
     def role_answers(self, role: str, answer: str) -> None:
+        self._scriptable()
         self.script.add_rule(Rule(answer, (), anywhere=True, model=SCRIPTED_MODELS[role]))
 
     def fails(self, role: str, kind: str, *, status: int = 500) -> None:
+        self._scriptable()
         self.script.add_fault(Fault(kind, model=SCRIPTED_MODELS[role], status=status))
 
     def is_slow(self, role: str, seconds: float, *, times: int | None = None) -> None:
+        self._scriptable()
         self.script.add_fault(Fault("delay", model=SCRIPTED_MODELS[role], delay_s=seconds, remaining=times))
         self.delay_s = max(self.delay_s, seconds)
 

@@ -144,13 +144,17 @@ class LocalModels:
             self._processes.append(process.start())
         with ThreadPoolExecutor(2) as pool:
             list(pool.map(lambda p: p.wait_ready(scaled(READY_BUDGET_S)), self._processes))
+        self.serve_front(chat.base_url, embedder.base_url)
+        self.started_in_s = time.perf_counter() - began
+        return self
+
+    def serve_front(self, chat_url: str, embeddings_url: str) -> None:
+        """The recording front, on a free loopback port, passing calls to these servers (base URLs without /v1)."""
         handler = type("Handler", (_FrontHandler,), {"front": self, "upstreams": {
-            "chat": chat.base_url, "embeddings": embedder.base_url}})
+            "chat": chat_url, "embeddings": embeddings_url}})
         self._front = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._front.daemon_threads = True
         threading.Thread(target=self._front.serve_forever, name="local-model-front", daemon=True).start()
-        self.started_in_s = time.perf_counter() - began
-        return self
 
     def summary(self) -> str | None:
         """One line on what the chat model did this run, or None if it was never asked."""
