@@ -40,7 +40,7 @@ from harness.waiting import scaled
 CHAT_MODEL = "smollm2-135m-instruct"  # the name the platform's deployments give the provider
 EMBEDDING_MODEL = "all-minilm-l6-v2"
 DIMENSIONS = 384
-LOCAL_MAX_TOKENS = 128
+LOCAL_MAX_TOKENS = 64  # about 3 s of SmolLM2-135M on these 2 cores, 6 s when the run keeps them busy
 CONTEXT_TOKENS = 4096
 READY_BUDGET_S = 120.0  # llama.cpp's server imports FastAPI and maps the model: about 3.5 s here, alone
 UPSTREAM_TIMEOUT_S = 300.0  # a long answer on a busy 2-core machine; the gateway's own timeout comes first

@@ -25,6 +25,9 @@ CHUNK_SIZE, CHUNK_OVERLAP = 300, 50
 SCRIPTED_GATEWAY_TIMEOUT_S, LIVE_GATEWAY_TIMEOUT_S = 2.0, 60.0
 # Above the gateway's timeout, so a slow model surfaces as the gateway's 504, not as a caller's timeout.
 DEPENDENCY_TIMEOUT_S = 15.0
+# The local profile's real model shares 2 cores with the run and answers one call at a time (a few seconds
+# each, more when calls queue): longer timeouts, kept in the same order and under the suite's HTTP client's 30 s.
+LOCAL_GATEWAY_TIMEOUT_S, LOCAL_DEPENDENCY_TIMEOUT_S = 20.0, 25.0
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
 # Every service exports its spans and metrics to the suite's OTLP receiver, soon after they happen: a Then
 # step waits for them. Delta temporality sends only what changed since the last export (every tenant of
@@ -73,6 +76,7 @@ def service_environment(session: SuiteSession, *, overrides: dict[str, str] | No
     offered = {deployment.name: deployment for deployment in session.deployments()}
     chat, backup, embedding = (offered[PLATFORM_MODEL_NAMES[role]] for role in ("primary", "backup", "embedding"))
     threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)
+    local = session.llm_profile == "local"
     # Servers first: starting PostgreSQL sets XDG_RUNTIME_DIR, and the same configuration must give the
     # same environment on every call, or the fleet would start a second copy of each service.
     database_url = session.store.engine.url.render_as_string(hide_password=False)
@@ -85,9 +89,9 @@ def service_environment(session: SuiteSession, *, overrides: dict[str, str] | No
         "LLM_BACKUP_MODEL": backup.provider_model,
         "LLM_EMBEDDING_MODEL": embedding.provider_model,
         "EMBEDDING_DIMENSIONS": str(session.dimensions),
-        "GATEWAY_TIMEOUT_S": f"{SCRIPTED_GATEWAY_TIMEOUT_S if session.scripted else LIVE_GATEWAY_TIMEOUT_S:g}",
+        "GATEWAY_TIMEOUT_S": f"{_gateway_timeout_s(session.llm_profile):g}",
         "GATEWAY_FALLBACKS": "",
-        "DEPENDENCY_TIMEOUT_S": f"{DEPENDENCY_TIMEOUT_S:g}",
+        "DEPENDENCY_TIMEOUT_S": f"{LOCAL_DEPENDENCY_TIMEOUT_S if local else DEPENDENCY_TIMEOUT_S:g}",
         "RAG_CHUNK_SIZE": str(CHUNK_SIZE),
         "RAG_CHUNK_OVERLAP": str(CHUNK_OVERLAP),
         "RAG_SIMILARITY_THRESHOLD": f"{threshold:g}",
@@ -110,3 +114,8 @@ def service_environment(session: SuiteSession, *, overrides: dict[str, str] | No
     env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": session.receiver.endpoint, **TELEMETRY_SETTINGS})
     env.update(overrides or {})
     return env
+
+
+def _gateway_timeout_s(profile: str) -> float:
+    timeouts = {"scripted": SCRIPTED_GATEWAY_TIMEOUT_S, "local": LOCAL_GATEWAY_TIMEOUT_S}
+    return timeouts.get(profile, LIVE_GATEWAY_TIMEOUT_S)
