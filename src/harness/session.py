@@ -18,6 +18,7 @@ from harness.llm.local import LocalModels
 from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
 from harness.platform import ServiceFleet, ServiceProcess, service_environment
+from harness.platform.environment import PLATFORM_MODEL_NAMES
 from harness.reporting import register_secret
 from harness.traces import InProcessCapture, OtlpReceiver, capture_in_process
 from harness.waiting import set_scale
@@ -25,7 +26,6 @@ from harness.waiting import set_scale
 SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
 # Model roles in the specs, and the provider model names the scripted server sees.
 SCRIPTED_MODELS = {"primary": "scripted-primary", "backup": "scripted-backup", "embedding": "scripted-embedding"}
-PLATFORM_MODEL_NAMES = {"primary": "chat", "backup": "chat-backup", "embedding": "embedding"}
 PLATFORM_MODES = ("embedded", "external")
 # Where an external platform's services listen, by service.
 SERVICE_URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_URL", "agent": "AGENT_SERVICE_URL",

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psutil
 
@@ -126,6 +127,31 @@ def wait_for_port(host: str, port: int, budget_s: float, process: psutil.Popen |
         except OSError:
             time.sleep(0.005)
     raise TimeoutError(f"nothing accepted connections on {host}:{port} within {budget_s} s")
+
+
+class NotReady(Exception):
+    """A started server did not answer in time, or exited first; the message says which."""
+
+
+def wait_until_answering(url: str, process: psutil.Popen, budget_s: float, poll_s: float = 0.02) -> None:
+    """GET url until it answers 200 within budget_s; raise NotReady at once if the process exits."""
+    import httpx  # here: the infrastructure modes that never call it do not pay for the import
+
+    deadline, last, path = time.monotonic() + budget_s, "no answer yet", urlsplit(url).path
+    with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
+        while True:
+            if process.poll() is not None:
+                raise NotReady(f"exited with code {process.returncode} before it was ready (budget {budget_s:.1f} s)")
+            try:
+                response = client.get(url, timeout=max(0.1, min(2.0, deadline - time.monotonic())))
+                if response.status_code == 200:
+                    return
+                last = f"{path} answered {response.status_code} {response.text[:200]}"
+            except httpx.HTTPError as exc:
+                last = f"{path}: {type(exc).__name__} {exc}"
+            if time.monotonic() >= deadline:
+                raise NotReady(f"was not ready within {budget_s:.1f} s; last: {last}")
+            time.sleep(poll_s)
 
 
 def kill_tree(pid: int, grace_s: float = 3.0) -> None:

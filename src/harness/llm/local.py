@@ -32,7 +32,7 @@ from pathlib import Path
 import httpx
 import psutil
 
-from harness.infra.processes import RunRecord, free_port, kill_tree
+from harness.infra.processes import NotReady, RunRecord, free_port, kill_tree, wait_until_answering
 from harness.llm.local_models import EMBEDDING_REPO, chat_model_path, embedding_home
 from harness.llm.script import JournalEntry, Script
 from harness.waiting import scaled
@@ -74,22 +74,12 @@ class ModelProcess:
         return self
 
     def wait_ready(self, budget_s: float) -> None:
-        deadline, last = time.monotonic() + budget_s, "no answer yet"
-        with httpx.Client(trust_env=False) as client:
-            while True:
-                if self._process is None or self._process.poll() is not None:
-                    code = None if self._process is None else self._process.returncode
-                    raise RuntimeError(self._describe(f"exited with code {code} before it was ready"))
-                try:
-                    response = client.get(f"{self.base_url}/v1/models", timeout=2.0)
-                    if response.status_code == 200:
-                        return
-                    last = f"/v1/models answered {response.status_code}"
-                except httpx.HTTPError as exc:
-                    last = f"{type(exc).__name__} {exc}"
-                if time.monotonic() >= deadline:
-                    raise RuntimeError(self._describe(f"was not ready within {budget_s:.0f} s; last: {last}"))
-                time.sleep(0.05)
+        if self._process is None:
+            raise RuntimeError(self._describe("is not running: start() it before waiting"))
+        try:
+            wait_until_answering(f"{self.base_url}/v1/models", self._process, budget_s, 0.05)
+        except NotReady as exc:
+            raise RuntimeError(self._describe(str(exc))) from None
 
     def stop(self) -> None:
         if self._process is not None:

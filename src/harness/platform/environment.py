@@ -6,10 +6,23 @@ The fleet adds where each service's dependencies listen (GATEWAY_SERVICE_URL and
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from harness.session import SuiteSession
+# The model names the platform offers, by the role the specs give them.
+PLATFORM_MODEL_NAMES = {"primary": "chat", "backup": "chat-backup", "embedding": "embedding"}
+
+
+class SuiteSettings(Protocol):
+    """What the environment reads of the suite's session (harness.session.SuiteSession, which imports this
+    module: a protocol keeps the import one-way)."""
+
+    llm_profile: str
+    dimensions: int
+    infra: Any
+    store: Any
+    receiver: Any
+
+    def deployments(self) -> tuple: ...
 
 # The suite's operator settings; they match the in-process platform's in harness.world. The scripted
 # embedder scores related passages lower than a real model, hence a lower threshold than the 0.7 default.
@@ -67,12 +80,9 @@ def configuration_of(name: str, env: dict[str, str]) -> frozenset:
     return frozenset((k, v) for k, v in env.items() if k in reads or k not in SERVICE_VARIABLES)
 
 
-def service_environment(session: SuiteSession, *, overrides: dict[str, str] | None = None) -> dict[str, str]:
+def service_environment(session: SuiteSettings, *, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The variables every service reads, over the rest of os.environ (PATH, provider keys, OTEL_*), and where
     it exports its telemetry (the suite's receiver)."""
-    # Imported here: harness.session imports LiteLLM, which nothing else in harness.platform needs.
-    from harness.session import PLATFORM_MODEL_NAMES
-
     offered = {deployment.name: deployment for deployment in session.deployments()}
     chat, backup, embedding = (offered[PLATFORM_MODEL_NAMES[role]] for role in ("primary", "backup", "embedding"))
     threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)

@@ -15,10 +15,9 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import psutil
 
-from harness.infra.processes import RunRecord, free_port
+from harness.infra.processes import NotReady, RunRecord, free_port, wait_until_answering
 from harness.platform.environment import configuration_of
 from harness.waiting import scaled
 
@@ -82,27 +81,14 @@ class ServiceProcess:
 
     def wait_ready(self, budget_s: float) -> None:
         """Poll GET /ready until it answers 200; fail at once if the process dies."""
-        deadline = time.monotonic() + budget_s
-        last = "no answer yet"
-        with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
-            while True:
-                if self._process is None:
-                    raise ServiceUnavailable(self._describe("is not running: start() it before waiting"))
-                if self._process.poll() is not None:
-                    code = self._process.returncode
-                    self._forget()
-                    raise ServiceUnavailable(self._describe(f"exited with code {code} before it was ready "
-                                                            f"(budget {budget_s:.1f} s)"))
-                try:
-                    response = client.get(f"{self.url}/ready", timeout=max(0.1, min(2.0, deadline - time.monotonic())))
-                    if response.status_code == 200:
-                        return
-                    last = f"/ready answered {response.status_code} {response.text[:200]}"
-                except httpx.HTTPError as exc:
-                    last = f"/ready: {type(exc).__name__} {exc}"
-                if time.monotonic() >= deadline:
-                    raise ServiceUnavailable(self._describe(f"was not ready within {budget_s:.1f} s; last: {last}"))
-                time.sleep(POLL_INTERVAL_S)
+        if self._process is None:
+            raise ServiceUnavailable(self._describe("is not running: start() it before waiting"))
+        try:
+            wait_until_answering(f"{self.url}/ready", self._process, budget_s, POLL_INTERVAL_S)
+        except NotReady as exc:
+            if self._process.poll() is not None:
+                self._forget()
+            raise ServiceUnavailable(self._describe(str(exc))) from None
 
     def stop(self) -> None:
         """SIGTERM for a graceful shutdown, up to STOP_GRACE_S, then SIGKILL whatever is left of the tree."""
