@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import nats
 
-from ai_platform.messaging import Bus, ConnectionSettings
+from ai_platform.messaging import Bus, ConnectionSettings, subjects
 from ai_platform.messaging.workers import GatewayWorker, Worker
 from harness.infra import Infrastructure
 
@@ -29,15 +29,15 @@ class EchoGateway(Worker):
     in_flight = GatewayWorker.in_flight  # the real worker's dispatch path
 
     async def start(self) -> EchoGateway:
-        await self._subscribe(f"ai.gateway.requests.{TENANT}", "gateway.workers")
+        await self._subscribe(subjects.gateway_requests, subjects.GATEWAY_WORKERS)
         return self
 
-    async def handle(self, envelope, msg) -> None:
+    async def handle(self, envelope, msg, tenant) -> None:
         request = envelope.data
         await self.bus.reply(msg, "llm_response", {
             "request_id": request.request_id, "response": request.prompt, "model": request.model,
             "tokens": {"prompt": 3, "completion": 3, "total": 6}, "timestamp": datetime.now(UTC),
-        }, TENANT)
+        }, tenant)
 
 
 def percentile(samples: list[float], fraction: float) -> float:

@@ -27,7 +27,10 @@ from harness.session import SuiteSession
 
 TENANT = "bench"
 REPETITIONS = 3
-SETTINGS = {"off": {"OTEL_SDK_DISABLED": "true"}, "on": {}}
+# "on" exports at the SDK's default intervals (spans every 5 s, metrics every 60 s), as a deployment would; the
+# suite's own runs export every 100 ms so that Then steps need not wait.
+SETTINGS = {"off": {"OTEL_SDK_DISABLED": "true"},
+            "on": {"OTEL_BSP_SCHEDULE_DELAY": "5000", "OTEL_METRIC_EXPORT_INTERVAL": "60000"}}
 
 
 def deployment(telemetry: str, **more: str) -> dict[str, str]:
