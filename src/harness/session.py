@@ -5,23 +5,26 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ai_platform.gateway import Deployment
-from ai_platform.store import Store
 from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
 from harness.infra.reachability import check_external_servers
 from harness.llm import Script, ScriptedModelServer
-from harness.llm.local import CHAT_MODEL as LOCAL_CHAT_MODEL
-from harness.llm.local import DIMENSIONS as LOCAL_DIMENSIONS
-from harness.llm.local import EMBEDDING_MODEL as LOCAL_EMBEDDING_MODEL
-from harness.llm.local import LocalModels
+from harness.llm.local_models import CHAT_MODEL as LOCAL_CHAT_MODEL
+from harness.llm.local_models import DIMENSIONS as LOCAL_DIMENSIONS
+from harness.llm.local_models import EMBEDDING_MODEL as LOCAL_EMBEDDING_MODEL
 from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
 from harness.platform import ServiceFleet, ServiceProcess, service_environment
 from harness.platform.environment import PLATFORM_MODEL_NAMES
 from harness.reporting import register_secret
-from harness.traces import InProcessCapture, OtlpReceiver, capture_in_process
 from harness.waiting import set_scale
+
+if TYPE_CHECKING:
+    from ai_platform.store import Store
+    from harness.llm.local import LocalModels
+    from harness.traces import InProcessCapture, OtlpReceiver
 
 SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
 # Model roles in the specs, and the provider model names the scripted server sees.
@@ -107,6 +110,8 @@ class SuiteSession:
         if self.llm_profile != "local":
             raise RuntimeError(f"the local model servers belong to -D llm=local, not -D llm={self.llm_profile}")
         if self._local_models is None:
+            from harness.llm.local import LocalModels  # its servers' client libraries: only for this profile
+
             self._local_models = LocalModels(self.infra.record).start()
         return self._local_models
 
@@ -124,6 +129,8 @@ class SuiteSession:
     @property
     def store(self) -> Store:
         if self._store is None:
+            from ai_platform.store import Store  # SQLAlchemy: only once a scenario needs the database
+
             store = Store(self.infra.database_url(), self.dimensions)
             store.create_schema()
             self._store = store
@@ -155,6 +162,8 @@ class SuiteSession:
         The suite's own spans (its requests, platform code it hosts) land in the same store.
         """
         if self._receiver is None:
+            from harness.traces import OtlpReceiver, capture_in_process  # the SDK and protobuf: on first use
+
             if self.otlp_port is None:
                 receiver = OtlpReceiver()
             else:

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING
 from ai_platform import telemetry
 from ai_platform.agents.tools import Tool, ToolResult
 from ai_platform.gateway import Usage
-from ai_platform.store import Store, Turn
+from ai_platform.store import Turn
 
 DEFAULT_INSTRUCTIONS = "You are a helpful assistant. Use the tool results below when they are relevant."
 
 if TYPE_CHECKING:
     from ai_platform.gateway import Gateway
+    from ai_platform.store import Store
 
 
 class TenantMismatch(PermissionError):

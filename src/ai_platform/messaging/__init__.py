@@ -1,8 +1,12 @@
-"""NATS messaging: subjects ai.<component>.<operation>.<tenant>, workers, request/reply, JetStream ingestion."""
+"""NATS messaging: subjects ai.<component>.<operation>.<tenant>, workers, request/reply, JetStream ingestion.
+
+Subjects and errors import at once; the connection, client and workers (and nats-py with them) on first use,
+so code that only names an error does not pay for the NATS client.
+"""
+
+from importlib import import_module
 
 from ai_platform.messaging import subjects
-from ai_platform.messaging.bus import Bus, ConnectionSettings, decode_message
-from ai_platform.messaging.client import PlatformClient
 from ai_platform.messaging.errors import (
     MessagingError,
     MessagingUnavailable,
@@ -10,7 +14,20 @@ from ai_platform.messaging.errors import (
     RequestTimedOut,
     WorkerFailed,
 )
-from ai_platform.messaging.workers import AgentInbox, GatewayWorker, IngestionWorker, RagQueryWorker, TaskWorker
+
+_ON_FIRST_USE = {
+    "Bus": "ai_platform.messaging.bus", "ConnectionSettings": "ai_platform.messaging.bus",
+    "decode_message": "ai_platform.messaging.bus", "PlatformClient": "ai_platform.messaging.client",
+    **{name: "ai_platform.messaging.workers"
+       for name in ("AgentInbox", "GatewayWorker", "IngestionWorker", "RagQueryWorker", "TaskWorker")},
+}
+
+
+def __getattr__(name: str):
+    if name in _ON_FIRST_USE:
+        return getattr(import_module(_ON_FIRST_USE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AgentInbox", "Bus", "ConnectionSettings", "GatewayWorker", "IngestionWorker", "MessagingError",

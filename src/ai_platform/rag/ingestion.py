@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING
 from ai_platform import telemetry
 from ai_platform.rag.chunking import ChunkingPolicy, chunk_text
 from ai_platform.rag.errors import EmptyDocument, UnsupportedDocumentType
-from ai_platform.store import NewDocument, Store, StoredDocument
+from ai_platform.store import NewDocument, StoredDocument
 
 SUPPORTED_TYPES = ("text/plain", "text/markdown")
 
 if TYPE_CHECKING:
     from ai_platform.gateway import Gateway
+    from ai_platform.store import Store
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from ai_platform import telemetry
 from ai_platform.gateway import Usage
-from ai_platform.store import Passage, Store
+from ai_platform.store import Passage
 
 NOT_IN_KNOWLEDGE_BASE = "I could not find an answer to that in the knowledge base."
 
@@ -20,6 +20,7 @@ GROUNDING_INSTRUCTIONS = (
 
 if TYPE_CHECKING:
     from ai_platform.gateway import Gateway
+    from ai_platform.store import Store
 
 
 @dataclass(frozen=True)

@@ -2,76 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sqlalchemy import create_engine, delete, func, literal_column, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
+from ai_platform.store.records import (
+    AgentDefinition,
+    DocumentSummary,
+    NewDocument,
+    Passage,
+    StoredChunk,
+    StoredDocument,
+    StoreError,
+    Turn,
+)
 from ai_platform.store.schema import build_agents_table, build_tables
 
 SCHEMA_LOCK = 7_361_942_018  # pg advisory lock key: services sharing a database create the schema one at a time
-
-
-class StoreError(Exception):
-    pass
-
-
-@dataclass(frozen=True)
-class NewDocument:
-    document_id: str
-    title: str
-    content_type: str
-    content_hash: str
-    metadata: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StoredDocument:
-    document_id: str
-    title: str
-    chunk_count: int
-    created: bool  # False when an identical document was already stored
-
-
-@dataclass(frozen=True)
-class Passage:
-    document_id: str
-    title: str
-    ordinal: int
-    text: str
-    score: float  # cosine similarity, 1.0 is identical
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    ordinal: int
-    text: str
-    dimensions: int
-
-
-@dataclass(frozen=True)
-class Turn:
-    role: str
-    content: str
-
-
-@dataclass(frozen=True)
-class DocumentSummary:
-    document_id: str
-    title: str
-    content_type: str
-    chunk_count: int
-
-
-@dataclass(frozen=True)
-class AgentDefinition:
-    agent_id: str
-    name: str
-    description: str = ""
-    system_prompt: str | None = None
-    tool_ids: tuple[str, ...] = ()
-    status: str = "active"
 
 
 class Store:

@@ -33,13 +33,17 @@ import httpx
 import psutil
 
 from harness.infra.processes import NotReady, RunRecord, free_port, kill_tree, wait_until_answering
-from harness.llm.local_models import EMBEDDING_REPO, chat_model_path, embedding_home
+from harness.llm.local_models import (  # noqa: F401 - the profile's names
+    CHAT_MODEL,
+    DIMENSIONS,
+    EMBEDDING_MODEL,
+    EMBEDDING_REPO,
+    chat_model_path,
+    embedding_home,
+)
 from harness.llm.script import JournalEntry, Script
 from harness.waiting import scaled
 
-CHAT_MODEL = "smollm2-135m-instruct"  # the name the platform's deployments give the provider
-EMBEDDING_MODEL = "all-minilm-l6-v2"
-DIMENSIONS = 384
 LOCAL_MAX_TOKENS = 64  # about 3 s of SmolLM2-135M on these 2 cores, 6 s when the run keeps them busy
 CONTEXT_TOKENS = 4096
 READY_BUDGET_S = 120.0  # llama.cpp's server imports FastAPI and maps the model: about 3.5 s here, alone

