@@ -48,3 +48,18 @@ def test_steps_import_only_errors_and_constants_from_the_platform(path):
                 assert allowed, f"{path.name} imports {full}, which is neither an error type nor a constant"
         elif isinstance(node, ast.Import):
             assert not any(a.name.startswith("ai_platform") for a in node.names), f"{path.name}: import ai_platform"
+
+
+def test_every_scenario_and_outline_row_has_a_name_of_its_own():
+    """Outline rows are named by their values alone (pyproject's annotation schema): the terminal, JUnit and
+    Allure tell rows apart only if each outline's placeholders make every row's name unique."""
+    import subprocess
+    from collections import Counter
+
+    listed = subprocess.run(["behave", "--dry-run", "--no-summary", "-f", "plain", "-D", "allure=off", "features/"],
+                            cwd=Path(__file__).parent.parent, capture_output=True, text=True, check=True).stdout
+    names = Counter(re.sub(r"^\s*Scenario(?: Outline)?: ", "", line) for line in listed.splitlines()
+                    if re.match(r"^\s*Scenario", line))
+    assert len(names) > 200, f"expected the whole suite listed, found {len(names)} scenarios"
+    shared = [name for name, count in names.items() if count > 1]
+    assert not shared, f"scenarios sharing a name: {shared}"

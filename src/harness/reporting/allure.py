@@ -22,7 +22,8 @@ _secret_values: set[str] = set()
 attached: list[str] = []
 
 EPICS = {"rag": "RAG", "agents": "Agents", "gateway": "LLM gateway", "codec": "Message codec",
-         "messaging": "NATS messaging", "telemetry": "Tracing", "services": "HTTP services", "e2e": "End to end"}
+         "messaging": "NATS messaging", "observability": "Traces and metrics", "services": "HTTP services",
+         "e2e": "End to end", "local_model": "Real local models"}
 
 
 def register_secret(value: str | None) -> None:
