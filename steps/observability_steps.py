@@ -1,6 +1,6 @@
 """Steps for what the platform reports through OpenTelemetry: the trace of a request, and its metrics."""
 
-from behave import then, when
+from behave import given, then, when
 
 from harness.drivers.telemetry import DURATIONS, METERS, TENANT, outline
 from harness.session import PLATFORM_MODEL_NAMES, SCRIPTED_API_KEY, SCRIPTED_MODELS
@@ -158,6 +158,31 @@ def step_tokens_counted(context):
     assert reported["input"] != reported["output"], f"the sample cannot tell input from output tokens: {reported}"
     for kind, tokens in reported.items():
         telemetry.await_growth("gateway.tokens.used", {TENANT: world.tenant, "type": kind}, tokens, of="sum")
+
+
+@given("the gateway service charges {input_price:g} per million input tokens and {output_price:g} per million "
+       "output tokens for the chat model")
+def step_prices(context, input_price, output_price):
+    """The operator's price list for the chat model, in USD, deployed with the gateway."""
+    context.world.services.deploy_with(GATEWAY_PRICES=f"chat={input_price:g}/{output_price:g}")
+    context.world.telemetry.prices = (input_price, output_price)
+
+
+@then("the gateway's cost for the tenant grew by the price of the tokens the model reported")
+def step_cost_counted(context):
+    """The cost counter grew by the model's own token counts at the operator's prices, for the tenant and model."""
+    world = context.world
+    telemetry = world.telemetry
+    since = telemetry.last_request().started_ns / 1e9
+    usages = [e.usage for e in world.model.chats() if e.usage and e.at >= since]
+    assert usages, "expected the language model to have reported its token usage, it reported none"
+    assert telemetry.prices, "this scenario set no prices; add the Given that deploys the gateway with them"
+    input_price, output_price = telemetry.prices
+    expected = sum(u.get("prompt_tokens", 0) * input_price + u.get("completion_tokens", 0) * output_price
+                   for u in usages) / 1_000_000
+    assert expected > 0, f"the sample cannot show a cost: {usages}"
+    telemetry.await_growth("gateway.cost", {TENANT: world.tenant, "model": "chat"}, expected, of="sum",
+                           within=expected * 1e-9)
 
 
 @then("the {meter:Phrase} for the tenant grew by {count:d}")

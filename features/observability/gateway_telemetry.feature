@@ -3,7 +3,7 @@ Feature: The gateway's traces and metrics
   Every request to the gateway service is one trace, from the client's call to the language model,
   and every span of it names the tenant. The call to the model carries the OpenTelemetry GenAI
   attributes with the tokens the model reported, and the gateway counts calls, cache hits and
-  misses, tokens and durations per tenant. Prompts and keys stay off the spans.
+  misses, tokens, durations and, at the operator's prices, cost per tenant. Prompts and keys stay off the spans.
 
   Scenario: A completion request is one trace, from the client to the language model
     Given the language model answers "Refunds take five business days." when asked about "refund"
@@ -18,6 +18,11 @@ Feature: The gateway's traces and metrics
     Then the gateway's token counter for the tenant grew by the tokens the model reported
     And the gateway's call counter for the tenant grew by 1
     And the platform recorded how long the gateway request took for the tenant
+
+  Scenario: The gateway prices each call at the operator's rates, for the tenant and the model
+    Given the gateway service charges 2.5 per million input tokens and 10 per million output tokens for the chat model
+    When a client asks the gateway service "How many business days does a refund to a credit card take?"
+    Then the gateway's cost for the tenant grew by the price of the tokens the model reported
 
   Scenario: A cache miss and then a cache hit show in the traces and the counters
     When a client asks the gateway service "What is the capital of France?"

@@ -13,11 +13,11 @@ from ai_platform.gateway.errors import (
     RateLimited,
 )
 from ai_platform.gateway.results import Completion, Embeddings, Usage
-from ai_platform.gateway.settings import Deployment, GatewaySettings
+from ai_platform.gateway.settings import Deployment, GatewaySettings, Price
 
 __all__ = [
     "BadRequest", "Completion", "Deployment", "Embeddings", "Gateway", "GatewayError", "GatewaySettings",
-    "GatewayTimeout", "MalformedResponse", "ProviderUnavailable", "RateLimited", "Stream", "Usage",
+    "GatewayTimeout", "MalformedResponse", "Price", "ProviderUnavailable", "RateLimited", "Stream", "Usage",
 ]
 
 

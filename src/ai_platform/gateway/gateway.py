@@ -141,7 +141,7 @@ class Gateway:
         deployment = next((d for d in self.settings.deployments if d.name == model), None)
         provider_model = deployment.provider_model if deployment else model
         provider = provider_model.split("/", 1)[0] if "/" in provider_model else "openai"
-        return ProviderCall(model, operation, provider)
+        return ProviderCall(model, operation, provider, self.settings.prices.get(model))
 
     @property
     def models(self) -> tuple[str, ...]:

@@ -17,6 +17,17 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class Price:
+    """What the operator pays a provider, in USD per million tokens."""
+
+    input_per_million: float
+    output_per_million: float = 0.0
+
+    def of(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input_per_million + output_tokens * self.output_per_million) / 1_000_000
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     deployments: tuple[Deployment, ...]
     chat_model: str = "chat"
@@ -24,3 +35,4 @@ class GatewaySettings:
     fallbacks: dict[str, list[str]] = field(default_factory=dict)
     timeout_s: float = 60.0  # the platform's documented gateway timeout
     num_retries: int = 0
+    prices: dict[str, Price] = field(default_factory=dict)  # by model name; a model without one is not costed

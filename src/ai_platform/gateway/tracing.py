@@ -1,6 +1,6 @@
 """One call through the gateway to a model provider, as traces and metrics see it: the spans
 gateway.generate and gateway.provider.call with the GenAI attributes, the provider call counter,
-the duration and the tokens used, all for the current tenant."""
+the duration, the tokens used and, where the operator set a price, the cost, all for the current tenant."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from opentelemetry.trace import Span
 
 from ai_platform import telemetry
 from ai_platform.gateway.results import Usage
+from ai_platform.gateway.settings import Price
 
 
 class ProviderCall:
     """`with gateway._call(model, "chat") as call:` ... `call.used(usage)` once the provider answered."""
 
-    def __init__(self, model: str, operation: str, provider: str) -> None:
-        self.model, self.operation, self.provider = model, operation, provider
+    def __init__(self, model: str, operation: str, provider: str, price: Price | None = None) -> None:
+        self.model, self.operation, self.provider, self.price = model, operation, provider, price
         self.span: Span
         self._stack = ExitStack()
 
@@ -36,6 +37,10 @@ class ProviderCall:
                                   "tokens.input": usage.input_tokens, "tokens.output": usage.output_tokens})
         for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens)):
             telemetry.tokens_used.record(count, telemetry.tenant_attributes(model=self.model, type=kind))
+        if self.price is not None:  # the operator's price list: what this call cost, for the tenant's bill
+            cost = self.price.of(usage.input_tokens, usage.output_tokens)
+            self.span.set_attribute("gateway.cost.usd", cost)
+            telemetry.cost.add(cost, telemetry.tenant_attributes(model=self.model))
 
     def __exit__(self, kind, error, tb) -> None:
         status = "ok" if error is None else "error"

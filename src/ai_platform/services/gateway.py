@@ -31,6 +31,7 @@ from ai_platform.gateway import (
     GatewayError,
     GatewaySettings,
     GatewayTimeout,
+    Price,
     Stream,
 )
 from ai_platform.messaging import GatewayWorker
@@ -106,7 +107,23 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> GatewaySetting
         fallbacks.setdefault(primary.strip(), []).append(backup.strip())
     return GatewaySettings(
         deployments=tuple(Deployment(name, provider, base, key) for name, provider in models.items()),
-        fallbacks=fallbacks, timeout_s=number("GATEWAY_TIMEOUT_S", 60.0, environ))
+        fallbacks=fallbacks, timeout_s=number("GATEWAY_TIMEOUT_S", 60.0, environ),
+        prices=prices_from(environ.get("GATEWAY_PRICES", ""), tuple(models)))
+
+
+def prices_from(listed: str, models: tuple[str, ...]) -> dict[str, Price]:
+    """`chat=2.50/10.00,embedding=0.02`: USD per million input/output tokens, by model name."""
+    prices = {}
+    for entry in filter(None, (part.strip() for part in listed.split(","))):
+        model, _, amounts = entry.partition("=")
+        try:
+            prices[model.strip()] = Price(*(float(amount) for amount in amounts.split("/")))
+        except (TypeError, ValueError):
+            raise ValueError(f"GATEWAY_PRICES: {entry!r} is not <model>=<input per million>[/<output per million>]"
+                             ) from None
+        if model.strip() not in models:
+            raise ValueError(f"GATEWAY_PRICES names {model.strip()!r}; the gateway offers {', '.join(models)}")
+    return prices
 
 
 def create_app():

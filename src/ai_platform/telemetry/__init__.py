@@ -27,6 +27,7 @@ cache_hits = meter.create_counter("gateway.cache.hits", description="Answers ser
 cache_misses = meter.create_counter("gateway.cache.misses", description="Cache lookups that found nothing")
 request_duration = meter.create_histogram("gateway.request.duration", unit="s", description="Gateway call time")
 tokens_used = meter.create_histogram("gateway.tokens.used", unit="{token}", description="Tokens per call, by type")
+cost = meter.create_counter("gateway.cost", unit="USD", description="What calls cost at the operator's prices")
 queries_completed = meter.create_counter("rag.queries.completed", description="RAG questions answered")
 documents_ingested = meter.create_counter("rag.documents.ingested", description="Documents stored")
 query_duration = meter.create_histogram("rag.query.duration", unit="s", description="RAG question time")

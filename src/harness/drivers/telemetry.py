@@ -109,6 +109,7 @@ class Telemetry:
         self._action_started_ns = time.time_ns()  # when the last action's first request went out
         self._last_end_ns = 0  # when the scenario's last request (not an observation) was answered
         self._settle = False
+        self.prices: tuple[float, float] | None = None  # USD per million input and output tokens, once deployed
 
     @property
     def store(self) -> TelemetryStore:
@@ -253,11 +254,12 @@ class Telemetry:
         return store.metric_total(metric, attributes, of=of) - before
 
     def await_growth(self, metric: str, attributes: dict[str, Any], expected: float, *, of: str = "count",
-                     at_least: bool = False, budget_s: float = EXPORT_BUDGET_S) -> float:
-        """Wait until the metric has grown by expected (or more, with at_least) since the last action began."""
+                     at_least: bool = False, budget_s: float = EXPORT_BUDGET_S, within: float = 0.0) -> float:
+        """Wait until the metric has grown by expected (or more, with at_least; give or take `within`, for sums of
+        fractions) since the last action began."""
         def grown() -> bool:
             growth = self.growth(metric, attributes, of=of)
-            return growth >= expected if at_least else growth == expected
+            return growth >= expected - within if at_least else abs(growth - expected) <= within
         try:
             wait_until(grown, budget_s, f"{metric} {attributes} to grow by {expected:g}")
         except AssertionError:
