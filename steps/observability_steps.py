@@ -150,9 +150,7 @@ def step_tokens_counted(context):
     """Input and output tokens the gateway counted since the action are the model's own counts."""
     world = context.world
     telemetry = world.telemetry
-    since = telemetry.last_request().started_ns / 1e9
-    usages = [e.usage for e in world.model.requests() if e.usage and e.at >= since]
-    assert usages, "expected the language model to have reported its token usage, it reported none"
+    usages = _usage_since_last_request(world, world.model.requests())
     reported = {kind: sum(usage.get(key, 0) for usage in usages)
                 for kind, key in (("input", "prompt_tokens"), ("output", "completion_tokens"))}
     assert reported["input"] != reported["output"], f"the sample cannot tell input from output tokens: {reported}"
@@ -173,9 +171,7 @@ def step_cost_counted(context):
     """The cost counter grew by the model's own token counts at the operator's prices, for the tenant and model."""
     world = context.world
     telemetry = world.telemetry
-    since = telemetry.last_request().started_ns / 1e9
-    usages = [e.usage for e in world.model.chats() if e.usage and e.at >= since]
-    assert usages, "expected the language model to have reported its token usage, it reported none"
+    usages = _usage_since_last_request(world, world.model.chats())
     assert telemetry.prices, "this scenario set no prices; add the Given that deploys the gateway with them"
     input_price, output_price = telemetry.prices
     expected = sum(u.get("prompt_tokens", 0) * input_price + u.get("completion_tokens", 0) * output_price
@@ -203,3 +199,11 @@ def step_duration(context, operation):
     world.telemetry.await_growth(DURATIONS[operation], attributes, 1, at_least=True)
     took = world.telemetry.growth(DURATIONS[operation], attributes, of="sum")
     assert took > 0, f"expected a positive duration for the {operation}, the measurements add up to {took}"
+
+
+def _usage_since_last_request(world, calls) -> list[dict]:
+    """The token usage the model reported for the calls it received since the scenario's last request began."""
+    since = world.telemetry.last_request().started_ns / 1e9
+    usages = [call.usage for call in calls if call.usage and call.at >= since]
+    assert usages, "expected the language model to have reported its token usage, it reported none"
+    return usages
