@@ -12,9 +12,8 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
-from opentelemetry.trace import StatusCode
 
-from ai_platform import codec
+from ai_platform import codec, telemetry
 from ai_platform.messaging import headers as h
 from ai_platform.messaging import subjects
 from ai_platform.messaging.bus import Bus, decode_message, now
@@ -84,8 +83,7 @@ class Worker:
             self.handled += 1
         except Exception as exc:  # the caller gets the reason; the worker keeps serving
             log.warning("%s failed on %s: %s", self.component, msg.subject, exc)
-            trace.get_current_span().record_exception(exc)
-            trace.get_current_span().set_status(StatusCode.ERROR, str(exc)[:300])
+            telemetry.mark_failed(trace.get_current_span(), exc)  # the nats.process span of this message
             reason = getattr(exc, "reason", "worker_failed")  # a snake_case code, as the error envelope requires
             await self.bus.reply_error(msg, tenant, reason, str(exc))
 

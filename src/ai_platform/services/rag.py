@@ -60,7 +60,7 @@ class RagSettings:
     database_url: str
     dimensions: int
     gateway_url: str
-    nats_url: str | None  # only documents sent with "async" need it
+    nats_url: str | None  # for documents sent with "async" (the workers read it as every service does)
     timeout_s: float
     chunking: ChunkingPolicy
     threshold: float

@@ -73,11 +73,17 @@ def span(name: str, **attributes) -> Iterator[Span]:
         try:
             yield current
         except BaseException as exc:
-            current.record_exception(exc)
-            current.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:300]))
+            mark_failed(current, exc)
             raise
 
 
+def mark_failed(failed: Span, exc: BaseException) -> None:
+    """The span's operation failed: error status with the cause, and the exception recorded as an event."""
+    failed.record_exception(exc)
+    failed.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:300]))
+
+
 __all__ = [
-    "TENANT", "capture_content", "current_tenant", "for_tenant", "span", "tenant_attributes", "tracer", "meter",
+    "TENANT", "capture_content", "current_tenant", "for_tenant", "mark_failed", "meter", "span", "tenant_attributes",
+    "tracer",
 ]

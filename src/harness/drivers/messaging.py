@@ -420,9 +420,7 @@ class Messaging:
 
     def remove_tenant(self, tenant: str | None = None) -> None:
         """What NATS keeps of the tenant goes: its stream messages, its consumers, its cached answers."""
-        bus = self.client.bus
-        self.run(bus.purge_tenant(self.tenant(tenant)))
-        self.run(forget_tenant(bus.js, self.tenant(tenant)))
+        self.run(_remove_from_nats(self.client.bus, self.tenant(tenant)))
 
     # cleanup ------------------------------------------------------------------------------------
 
@@ -435,7 +433,12 @@ class Messaging:
             return  # NATS is gone; nothing of the scenario's is kept where the next one can see it
         try:
             for tenant_id in self._world.tenants.all_ids():
-                self.run(bus.purge_tenant(tenant_id), 10)
-                self.run(forget_tenant(bus.js, tenant_id), 10)
+                self.run(_remove_from_nats(bus, tenant_id), 10)
         finally:
             self.run(bus.close(), 10)
+
+
+async def _remove_from_nats(bus: Bus, tenant_id: str) -> None:
+    """What the platform removes of a tenant on NATS: stream messages, consumers, cached answers."""
+    await bus.purge_tenant(tenant_id)
+    await forget_tenant(bus.js, tenant_id)
