@@ -18,8 +18,9 @@ $(BIN)/activate:
 install: venv  ## install the suite and its dev tools into .venv
 	$(BIN)/pip install -e ".[dev]"
 
-lint:  ## ruff check .
+lint:  ## ruff check . and lint-imports (the suite sees the platform only through ai_contract)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 unit:  ## pytest: the project's own fast tests
 	$(BIN)/pytest

@@ -25,8 +25,8 @@ import msgspec
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from ai_platform import codec  # noqa: E402
-from ai_platform.codec.schemas import envelope_type  # noqa: E402
+from ai_contract import codec  # noqa: E402
+from ai_contract.codec.schemas import envelope_type  # noqa: E402
 
 AGENT_N, DOC_N = 20_000, 300  # timed iterations per variant, after a 10% warm-up
 TARGET_P95_US = {"agent_message": 50.0, "rag_document": 2000.0}

@@ -20,7 +20,7 @@ import time
 
 import httpx
 
-from ai_platform import codec
+from ai_contract import codec
 from ai_platform.messaging import Bus, ConnectionSettings, subjects
 from ai_platform.messaging.bus import now
 from harness.session import SuiteSession

@@ -9,7 +9,7 @@ import re
 
 from behave import given, then, when
 
-from ai_platform.codec import (
+from ai_contract.codec import (
     CURRENT_VERSIONS,
     MESSAGE_TYPES,
     MessageTooLargeError,

@@ -2,14 +2,14 @@
 
 from behave import given, then, when
 
-from ai_platform.rag import NOT_IN_KNOWLEDGE_BASE
+from ai_contract.answers import NOT_IN_KNOWLEDGE_BASE
 from harness.drivers.knowledge_base import document_id
 
 
 @given("documents are split into chunks of at most {size:d} characters that overlap by {overlap:d}")
 def step_chunking(context, size, overlap):
     """The platform's chunk size and overlap for this scenario."""
-    context.world.configure(size=size, overlap=overlap)
+    context.world.configure(chunk_size=size, chunk_overlap=overlap)
 
 
 @given("the knowledge base only uses passages with a similarity of at least {threshold:g}")
@@ -72,11 +72,9 @@ def step_holds(context, title):
 @then('the knowledge base of the tenant holds the document "{title:Q}" once, as {count:d} chunk')
 def step_holds_once(context, title, count):
     """The document is stored once, with exactly that many chunks."""
-    kb = context.world.knowledge_base
-    held = kb.document_ids()
-    assert held == [document_id(title)], f"expected only {title!r} once, the knowledge base holds {held}"
-    chunks = kb.chunks(title)
-    assert len(chunks) == count, f"expected {count} chunk(s) of {title!r}, found {len(chunks)}"
+    held = context.world.knowledge_base.held()
+    assert held == {document_id(title): count}, (
+        f"expected only {title!r}, once, as {count} chunk(s); the knowledge base lists {held} (id: chunks)")
 
 
 @then('the knowledge base of the tenant "{tenant:Name}" holds only "{title:Q}"')
@@ -148,8 +146,17 @@ def step_ingest_provider_down(context):
 @then("nothing is stored for the tenant")
 @then('nothing is stored for the tenant "{tenant:Name}"')
 def step_nothing_stored(context, tenant=None):
-    """An independent read of the database finds no row of the tenant."""
-    rows = context.world.knowledge_base.row_counts(tenant=tenant)
+    """The platform's API lists no document and no agent of the tenant."""
+    world = context.world
+    documents, agents = world.knowledge_base.document_ids(tenant=tenant), world.agents.listed(tenant=tenant)
+    assert not documents and not agents, f"expected nothing stored for the tenant, the API lists documents " \
+                                         f"{documents} and agents {agents}"
+
+
+@then("the database keeps no row of the tenant")
+def step_no_rows(context):
+    """An independent read of the platform's database finds no row of the tenant in any table."""
+    rows = context.world.knowledge_base.row_counts()
     assert not any(rows.values()), f"expected no rows for the tenant, found {rows}"
 
 

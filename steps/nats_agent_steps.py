@@ -50,11 +50,10 @@ def step_received_nothing(context, agent, tenant=None):
     assert got == [], f"expected {agent} to have received nothing, it received {got}"
 
 
-@given("{count:d} agent workers of the tenant take tasks from the message bus")
+@given("{count:d} instances of the agent service take tasks from the message bus")
 def step_task_workers(context, count):
-    """Agent workers worker-1 to worker-N share the tenant's task subject."""
-    for i in range(1, count + 1):
-        context.world.messaging.task_worker(f"worker-{i}")
+    """Agent service processes worker-1 to worker-N share the task subjects in the queue group agent.workers."""
+    context.world.messaging.task_workers([f"worker-{i}" for i in range(1, count + 1)])
 
 
 @given("the agent service takes tasks from the message bus")

@@ -2,11 +2,9 @@
 
 from behave import given, then, when
 
-from ai_platform.messaging import MessagingUnavailable
-from harness.drivers.messaging import CONNECT_TIMEOUT_S
-from harness.waiting import scaled, wait_until
+from harness.waiting import wait_until
 
-SCHEDULING_MARGIN_S = 0.25  # a timer firing late on a busy machine, not a second attempt
+SERVICE_START_BUDGET_S = 30  # a service process imports its libraries before it answers HTTP
 
 
 @when("the NATS server restarts")
@@ -21,26 +19,34 @@ def step_stopped(context):
     context.world.faults.stop_nats()
 
 
-@when("a component starts and connects to NATS")
-def step_connect_down(context):
-    """A new component tries to connect."""
+@when("an instance of the gateway service starts")
+def step_service_starts(context):
+    """A gateway service process of the scenario's own starts; the step does not wait for it to be ready."""
+    context.world.messaging.replicas("gateway", ["late-starter"], ready=False)
+
+
+@then("the gateway service is not ready, naming NATS as the dependency it cannot reach")
+def step_not_ready_names_nats(context):
+    """Once it answers HTTP, its readiness check is a 503 envelope that names NATS among its dependencies."""
     messaging = context.world.messaging
-    context.world.attempt(lambda: messaging.connect("late-starter"))
+    answer = wait_until(lambda: messaging.replica_readiness("late-starter"), SERVICE_START_BUDGET_S,
+                        "the gateway service to answer its readiness check")
+    dependencies = (answer.get("error") or {}).get("details", {}).get("dependencies", {})
+    assert answer["status"] == 503 and "nats" in dependencies, (
+        f"expected a 503 naming nats among the dependencies, the readiness check answered {answer}")
 
 
-@then("it fails with a connection error that names the server's address")
-def step_connect_error(context):
-    """The error is a connection error naming the URL."""
-    url, error = context.world.nats_url(), context.world.outcome.expect_error("a connection error")
-    assert isinstance(error, MessagingUnavailable), f"expected a connection error, got {error!r}"
-    assert url in str(error), f"expected the error to name {url}, it said: {error}"
+@when("the NATS server starts again")
+def step_nats_starts(context):
+    """The stopped server starts, on the same port."""
+    context.world.faults.start_nats()
 
 
-@then("it failed within its connect timeout")
-def step_connect_fast(context):
-    """The failure came no later than the connect timeout (and a scheduling margin)."""
-    elapsed, limit = context.world.outcome.elapsed_s, scaled(CONNECT_TIMEOUT_S + SCHEDULING_MARGIN_S)
-    assert elapsed <= limit, f"expected the failure within the {limit:g} s connect timeout, it took {elapsed:.2f} s"
+@then("the gateway service becomes ready within {seconds:d} seconds")
+def step_becomes_ready(context, seconds):
+    """Its workers reconnect on their own: the readiness check turns 200 without a restart."""
+    messaging = context.world.messaging
+    wait_until(lambda: messaging.replica_ready("late-starter"), seconds, "the gateway service to become ready")
 
 
 @given("the API reaches NATS through a link that can be cut")
@@ -83,7 +89,7 @@ def step_fails_not_hangs(context):
 def step_api_reconnects(context, seconds):
     """The API's connection round-trips to the server again."""
     messaging = context.world.messaging
-    wait_until(lambda: messaging.reaches_nats("api"), seconds, "the API to reach NATS again")
+    wait_until(messaging.reaches_nats, seconds, "the API to reach NATS again")
 
 
 @then("the reply took at least {ms:d} milliseconds")

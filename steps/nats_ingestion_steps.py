@@ -2,7 +2,7 @@
 
 from behave import given, then, when
 
-from ai_platform.messaging import headers as h
+from ai_contract import headers as h
 from harness.drivers.knowledge_base import document_id
 from harness.waiting import wait_until
 
@@ -15,22 +15,16 @@ def step_rag_service_workers(context):
     context.world.messaging.service_workers("rag")
 
 
-@given("an ingestion worker of the tenant takes documents from the message bus")
+@given("an instance of the RAG service takes documents from the message bus")
 def step_ingestion_worker(context):
-    """The tenant's ingestion worker pulls from the durable ingestion consumer."""
+    """A RAG service process of the scenario's own; its ingestion worker pulls from the durable consumer."""
     context.world.messaging.ingestion_worker()
 
 
-@when("a new ingestion worker of the tenant takes documents from the message bus")
+@when("a new instance of the RAG service takes documents from the message bus")
 def step_new_ingestion_worker(context):
-    """Another ingestion worker joins the same durable consumer."""
+    """Another RAG service process joins the same durable consumer."""
     context.world.messaging.ingestion_worker("new-ingestion-worker")
-
-
-@given("a RAG worker of the tenant answers questions from the message bus")
-def step_rag_worker(context):
-    """A RAG worker in the queue group rag.workers serves the tenant's questions."""
-    context.world.messaging.rag_worker()
 
 
 @when('the API publishes the document "{title:Q}" with the text "{text:Q}" for ingestion')
@@ -97,18 +91,18 @@ def step_all_stored(context, count, seconds):
     assert rows["documents"] == count and rows["chunks"] == count, f"expected {count} documents once each, got {rows}"
 
 
-@then("the API and the ingestion worker reach NATS again")
+@then("the API and the RAG service reach NATS again")
 def step_reconnected(context):
-    """Both connections round-trip to the restarted server."""
+    """The API's connection round-trips to the restarted server, and the RAG service is ready again."""
     messaging = context.world.messaging
-    for name in ("api", "ingestion-worker"):
-        wait_until(lambda name=name: messaging.reaches_nats(name), 5, f"the {name} to reach NATS again")
+    wait_until(messaging.reaches_nats, 5, "the API to reach NATS again")
+    wait_until(lambda: messaging.replica_ready("ingestion-worker"), 5, "the RAG service to be ready again")
 
 
 @given("ingestion workers try a document at most {times:d} times")
 def step_max_deliver(context, times):
     """How many deliveries a failing document gets before it is parked."""
-    context.world.messaging.ingestion_options["max_deliver"] = times
+    context.world.messaging.ingestion_options["RAG_INGEST_MAX_DELIVER"] = str(times)
 
 
 @then("the document was tried {times:d} times")
@@ -120,14 +114,14 @@ def step_tried(context, times):
 
 @given("ingestion workers wait {seconds:d} second for an acknowledgement")
 def step_ack_wait(context, seconds):
-    """How long JetStream waits for an ack before it delivers again."""
-    context.world.messaging.ingestion_options["ack_wait_s"] = float(seconds)
+    """How long JetStream waits for an ack before it delivers again: the RAG service's operator setting."""
+    context.world.messaging.ingestion_options["RAG_INGEST_ACK_WAIT_S"] = str(seconds)
 
 
-@when("an ingestion worker stores the document and crashes before acknowledging it")
+@when("the RAG service crashes while it ingests the document")
 def step_crash(context):
-    """A worker stores the next document, then its connection dies before the ack."""
-    context.world.messaging.crash_after_storing()
+    """The process is killed (SIGKILL) once it has asked the model for the document's embedding."""
+    context.world.messaging.crash_while_ingesting()
 
 
 @then("the document is delivered again and acknowledged within {seconds:d} seconds")

@@ -12,18 +12,16 @@ def step_gateway_service_workers(context):
     context.world.messaging.service_workers("gateway")
 
 
-@given("a gateway worker of the tenant listens for completion requests")
-@given('a gateway worker of the tenant "{tenant:Name}" listens for completion requests')
-def step_gateway_worker(context, tenant=None):
-    """A gateway worker in the queue group gateway.workers serves the tenant's subject."""
-    context.world.messaging.gateway_worker(f"gateway-worker-{tenant or 'default'}", tenant)
+@given("an instance of the gateway service listens for completion requests")
+def step_gateway_worker(context):
+    """A gateway service process of the scenario's own; its worker in the queue group gateway.workers."""
+    context.world.messaging.gateway_worker("gateway-worker")
 
 
-@given('the gateway workers "{a:Name}" and "{b:Name}" of the tenant listen for completion requests')
+@given('the gateway service instances "{a:Name}" and "{b:Name}" listen for completion requests')
 def step_two_gateway_workers(context, a, b):
-    """Two gateway workers of the queue group serve the same tenant."""
-    for name in (a, b):
-        context.world.messaging.gateway_worker(name)
+    """Two gateway service processes, named as the spec names them, in the same queue group."""
+    context.world.messaging.replicas("gateway", [a, b])
 
 
 @when('the API asks over the message bus for a completion of "{prompt:Q}"')

@@ -2,7 +2,7 @@
 
 from behave import given, then, when
 
-from ai_platform.rag import NOT_IN_KNOWLEDGE_BASE
+from ai_contract.answers import NOT_IN_KNOWLEDGE_BASE
 from harness.waiting import scaled, wait_until
 
 SERVICE_NAMES = {"RAG": "rag", "agent": "agent", "gateway": "gateway", "query": "query"}

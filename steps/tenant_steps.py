@@ -5,9 +5,9 @@ from behave import then, when
 
 @when("the platform removes the tenant")
 def step_remove_tenant(context):
-    """The operator removes the default tenant: its stored rows and its messages on NATS."""
+    """The operator removes the default tenant through the operator API."""
     world = context.world
-    world.attempt(lambda: (world.knowledge_base.remove_tenant(), world.messaging.remove_tenant()))
+    world.attempt(lambda: world.knowledge_base.remove_tenant())
 
 
 @then("NATS keeps no message and no consumer of the tenant")

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ai_platform import codec
-from ai_platform.codec import migrations
-from ai_platform.codec.schemas import SHAPES, envelope_type, parse_version, versions_of
+from ai_contract import codec
+from ai_contract.codec import migrations
+from ai_contract.codec.schemas import SHAPES, envelope_type, parse_version, versions_of
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 WHEN = datetime(2024, 5, 1, 9, 30, 15, 123456, tzinfo=UTC)
@@ -512,7 +512,7 @@ def test_schema_constraints_are_published():
 def test_the_schema_command_writes_one_file_per_type_and_version(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     done = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "ai_platform.codec.schemas", str(tmp_path)],
+        [sys.executable, "-W", "error", "-m", "ai_contract.codec.schemas", str(tmp_path)],
         capture_output=True, text=True, env=env, check=True,
     )
     names = sorted(p.name for p in tmp_path.iterdir())
@@ -524,7 +524,7 @@ def test_the_schema_command_writes_one_file_per_type_and_version(tmp_path):
 
 def test_the_codec_does_not_import_the_harness_or_behave():
     code = (
-        "import sys, ai_platform.codec; "
+        "import sys, ai_contract.codec; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('harness', 'behave')]; "
         "assert not bad, bad"
     )

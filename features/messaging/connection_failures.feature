@@ -1,37 +1,42 @@
 @nats @chaos @slow @own-workers
 Feature: Connection failures
-  The NATS server can restart, be down when a component starts, and a worker can crash in the
+  The NATS server can restart, be down when a service starts, and a service can crash in the
   middle of its work. Clients reconnect, nothing published is lost, and nothing is stored twice.
-  These scenarios start their own workers, on a NATS server of their own where no service listens.
+  These scenarios start their own instances of the platform's services, each its own process, on a
+  NATS server of their own where no other service listens.
 
   @nats-control
   Scenario: The NATS server restarts while documents are flowing
-    Given an ingestion worker of the tenant takes documents from the message bus
+    Given an instance of the RAG service takes documents from the message bus
     When the API publishes 10 documents for ingestion
     And the NATS server restarts
     And the API publishes 10 more documents for ingestion
     Then all 20 documents are stored exactly once within 20 seconds
-    And the API and the ingestion worker reach NATS again
+    And the API and the RAG service reach NATS again
 
   @nats-control
-  Scenario: The server is down when a component starts
+  Scenario: The server is down when a service starts: it says so, and serves once NATS is back
     Given the NATS server is stopped
-    When a component starts and connects to NATS
-    Then it fails with a connection error that names the server's address
-    And it failed within its connect timeout
+    When an instance of the gateway service starts
+    Then the gateway service is not ready, naming NATS as the dependency it cannot reach
+    When the NATS server starts again
+    Then the gateway service becomes ready within 10 seconds
 
-  Scenario: A worker crashes after storing a document but before acknowledging it
+  @scripted
+  Scenario: The RAG service crashes in the middle of ingesting a document; another instance stores it once
     Given ingestion workers wait 1 second for an acknowledgement
+    And an instance of the RAG service takes documents from the message bus
+    And the embedding model takes 1.5 seconds to answer once
     When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
-    And an ingestion worker stores the document and crashes before acknowledging it
-    And a new ingestion worker of the tenant takes documents from the message bus
+    And the RAG service crashes while it ingests the document
+    And a new instance of the RAG service takes documents from the message bus
     Then the document is delivered again and acknowledged within 10 seconds
     And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
 
   @scripted
   Scenario: A cut link to NATS heals, and requests flow again
     Given the API reaches NATS through a link that can be cut
-    And a gateway worker of the tenant listens for completion requests
+    And an instance of the gateway service listens for completion requests
     And the language model answers "Still here." when asked about "still there"
     When the link between the API and NATS is cut
     And the API asks over the message bus for a completion of "Are you still there?" with a timeout of 1 seconds
@@ -44,7 +49,7 @@ Feature: Connection failures
   @scripted
   Scenario: A slow link delays replies but loses none
     Given the API reaches NATS through a link that can be cut
-    And a gateway worker of the tenant listens for completion requests
+    And an instance of the gateway service listens for completion requests
     And the language model answers "Slow but sure." when asked about "slow"
     When the link between the API and NATS adds 300 milliseconds in each direction
     And the API asks over the message bus for a completion of "Is the link slow?" with a timeout of 5 seconds

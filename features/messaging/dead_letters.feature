@@ -33,7 +33,7 @@ Feature: Messages that cannot be read are parked, not lost
   @scripted @own-workers
   Scenario: A document that keeps failing is parked after its last delivery
     Given ingestion workers try a document at most 3 times
-    And an ingestion worker of the tenant takes documents from the message bus
+    And an instance of the RAG service takes documents from the message bus
     And the embedding model fails with HTTP 503
     When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
     Then the message is parked on the RAG dead-letter subject with the reason "max_deliveries" and its original bytes

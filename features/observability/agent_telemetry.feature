@@ -21,7 +21,7 @@ Feature: The agents' traces and metrics
     When the manager submits 1 task to the agent "helper"
     Then every task was done exactly once
     And the request's trace passes through:
-      | message bus | agent service | agent task | memory retrieval | tool | language model | memory update |
+      | message bus | agent task | memory retrieval | tool | language model | memory update |
     And the agent task in the request's trace runs, in order:
       | memory retrieval | tool | memory update |
     And the executed task counter for the tenant grew by 1

@@ -10,7 +10,7 @@ Feature: One trace from the caller to the language model, across services and th
     Given the gateway service takes completion requests from the message bus
     When the API asks over the message bus for a completion of "What is the capital of France?"
     Then the request's trace passes through:
-      | message bus | gateway | gateway generation | language model |
+      | message bus | gateway generation | language model |
     And the request's trace crosses the message bus on the tenant's subject "ai.gateway.requests"
     And every span of the request's trace carries the tenant
 
@@ -20,7 +20,7 @@ Feature: One trace from the caller to the language model, across services and th
     And the tenant has added the document "Opening hours" with the text "The office opens at 8 am on weekdays." through the RAG API
     When the API asks over the message bus "When does the office open?"
     Then the request's trace passes through:
-      | message bus | rag service | knowledge base query | vector search | gateway | language model |
+      | message bus | knowledge base query | vector search | gateway | language model |
     And the request's trace crosses the message bus on the tenant's subject "ai.rag.queries"
 
   @nats @rag
@@ -28,7 +28,7 @@ Feature: One trace from the caller to the language model, across services and th
     When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API, for ingestion in the background
     Then the RAG API lists "Refund policy" for the tenant within 10 seconds
     And the request's trace passes through:
-      | rag service | message bus | rag service | ingestion | gateway | language model |
+      | rag service | message bus | ingestion | gateway | language model |
     And the request's trace crosses the message bus on the tenant's subject "ai.rag.ingest"
     And every span of the request's trace carries the tenant
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ai_platform.gateway import Deployment
 from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
 from harness.infra.reachability import check_external_servers
 from harness.llm import Script, ScriptedModelServer
@@ -18,11 +18,11 @@ from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
 from harness.platform import ServiceFleet, ServiceProcess, service_environment
 from harness.platform.environment import PLATFORM_MODEL_NAMES
+from harness.platform.processes import DEPENDENCIES, URL_VARIABLES
 from harness.reporting import register_secret
 from harness.waiting import set_scale
 
 if TYPE_CHECKING:
-    from ai_platform.store import Store
     from harness.llm.local import LocalModels
     from harness.traces import InProcessCapture, OtlpReceiver
 
@@ -46,6 +46,19 @@ EXTERNAL_OTLP_HOST = "0.0.0.0"
 FORMATTER_USERDATA_PREFIX = "AllureFormatter."  # allure-behave reads its own options from -D
 
 
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """A model name the platform offers, and the provider model and endpoint an operator serves it with."""
+
+    name: str
+    provider_model: str
+    api_base: str | None = None
+    api_key: str | None = None
+
+    def __repr__(self) -> str:  # the key never shows in a log or a report
+        return f"ModelEndpoint({self.name!r}, {self.provider_model!r}, {self.api_base!r})"
+
+
 class SuiteSession:
     def __init__(self, userdata: Mapping[str, str]) -> None:
         # Everything that can be wrong with the settings is checked before anything starts (ConfigurationError).
@@ -65,7 +78,6 @@ class SuiteSession:
                                                                                            LIVE_DIMENSIONS)
         self._model_server: ScriptedModelServer | None = None
         self._local_models: LocalModels | None = None
-        self._store: Store | None = None
         self._loop: BackgroundLoop | None = None
         self._services: PlatformServices | None = None
         self.otlp_port = int(float(userdata["otlp_port"])) if "otlp_port" in userdata else None
@@ -89,19 +101,19 @@ class SuiteSession:
             self._model_server = ScriptedModelServer(dimensions=self.dimensions).start()
         return self._model_server
 
-    def deployments(self) -> tuple[Deployment, ...]:
+    def deployments(self) -> tuple[ModelEndpoint, ...]:
         if self.scripted:
             base = self.model_server.base_url
             return tuple(
-                Deployment(PLATFORM_MODEL_NAMES[role], f"openai/{SCRIPTED_MODELS[role]}", base, SCRIPTED_API_KEY)
+                ModelEndpoint(PLATFORM_MODEL_NAMES[role], f"openai/{SCRIPTED_MODELS[role]}", base, SCRIPTED_API_KEY)
                 for role in ("primary", "backup", "embedding")
             )
         if self.llm_profile == "local":
             base = self.local_models.base_url
-            return tuple(Deployment(PLATFORM_MODEL_NAMES[role], f"openai/{model}", base, LOCAL_API_KEY)
+            return tuple(ModelEndpoint(PLATFORM_MODEL_NAMES[role], f"openai/{model}", base, LOCAL_API_KEY)
                          for role, model in (("primary", LOCAL_CHAT_MODEL), ("backup", LOCAL_CHAT_MODEL),
                                              ("embedding", LOCAL_EMBEDDING_MODEL)))
-        return tuple(Deployment(name, model) for name, model in live_models().items())
+        return tuple(ModelEndpoint(name, model) for name, model in live_models().items())
 
     @property
     def local_models(self) -> LocalModels:
@@ -127,14 +139,9 @@ class SuiteSession:
         return None
 
     @property
-    def store(self) -> Store:
-        if self._store is None:
-            from ai_platform.store import Store  # SQLAlchemy: only once a scenario needs the database
-
-            store = Store(self.infra.database_url(), self.dimensions)
-            store.create_schema()
-            self._store = store
-        return self._store
+    def database_url(self) -> str:
+        """Where the platform keeps its rows; its services create their schema themselves."""
+        return self.infra.database_url()
 
     @property
     def loop(self) -> BackgroundLoop:
@@ -176,10 +183,6 @@ class SuiteSession:
     def model_server_started(self) -> bool:
         return self._model_server is not None
 
-    @property
-    def store_started(self) -> bool:
-        return self._store is not None
-
     def close(self) -> None:
         try:
             if self._services is not None:  # before what they depend on, so they stop quietly
@@ -190,8 +193,6 @@ class SuiteSession:
                 self._receiver.stop()
             if self._loop is not None:
                 self._loop.close()
-            if self._store is not None:
-                self._store.close()
             if self._model_server is not None:
                 self._model_server.close()
             if self._local_models is not None:
@@ -229,6 +230,19 @@ class PlatformServices:
             raise RuntimeError(f"the {name} service of an external platform cannot be started or stopped here")
         env = service_environment(self._session, overrides=overrides)
         return self._fleet.start([name], env)[name]
+
+    def dependencies_of(self, name: str) -> tuple[str, ...]:
+        return DEPENDENCIES[name]
+
+    def replicas(self, name: str, instances: list[str], overrides: dict[str, str], calls: dict[str, str], *,
+                 ready: bool = True) -> list[ServiceProcess]:
+        """Replicas of a service, each its own process, started together; `calls` says where what it calls
+        listens. The caller stops them."""
+        if self._session.platform_mode == "external":
+            raise RuntimeError(f"replicas of the {name} service of an external platform cannot be started here")
+        env = service_environment(self._session, overrides={**overrides, "NATS_WORKERS": "on"})
+        env.update({URL_VARIABLES[dependency]: url for dependency, url in calls.items()})
+        return self._fleet.replicas(name, instances, env, ready=ready)
 
     def close(self) -> None:
         self._fleet.close()

@@ -12,26 +12,22 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ai_platform.agents import TenantMismatch
-from ai_platform.codec import CodecError
-from ai_platform.gateway import GatewayError, GatewaySettings
-from ai_platform.messaging import MessagingError
-from ai_platform.rag import ChunkingPolicy, DocumentRejected, RetrievalSettings
+from ai_contract.codec import CodecError
+from ai_contract.errors import MessagingError
 from harness.drivers.refusal import ServiceRefusal
-from harness.platform.environment import LOCAL_SIMILARITY_THRESHOLD
-from harness.session import PLATFORM_MODEL_NAMES, SuiteSession
+from harness.platform.environment import (
+    CHUNK_OVERLAP,
+    CHUNK_SIZE,
+    PLATFORM_MODEL_NAMES,
+    PLATFORM_SIMILARITY_THRESHOLD,
+    SIMILARITY_THRESHOLDS,
+)
+from harness.session import SuiteSession
 
-if TYPE_CHECKING:
-    from ai_platform.platform import Platform
-
-# The scripted embedder scores related passages lower than a real model does (about 0.4 to 0.7
-# rather than 0.8 and up), so the suite's default threshold is lower than the platform's 0.7.
-SCRIPTED_THRESHOLD = 0.3
-GATEWAY_TIMEOUT_S = 5.0
 # Errors the platform promises to users; Then steps assert on them. Anything else is "broken".
-PRODUCT_ERRORS = (DocumentRejected, GatewayError, TenantMismatch, MessagingError, CodecError, ServiceRefusal)
+PRODUCT_ERRORS = (MessagingError, CodecError, ServiceRefusal)
 
 
 class Tenants:
@@ -72,12 +68,22 @@ class Outcome:
 
 
 @dataclass
-class PlatformConfig:
-    """The settings a scenario gives the platform it drives; changing one rebuilds it."""
+class Retrieval:
+    """What a caller asks the knowledge base with, in every request."""
 
-    retrieval: RetrievalSettings
-    chunking: ChunkingPolicy = field(default_factory=lambda: ChunkingPolicy(size=300, overlap=50))
-    gateway_timeout_s: float = GATEWAY_TIMEOUT_S
+    top_k: int
+    similarity_threshold: float
+
+
+@dataclass
+class PlatformConfig:
+    """The scenario's settings: the caller's (sent in requests) and the operator's (the services' deployment,
+    see Services._deployment); changing an operator setting deploys services configured with it."""
+
+    retrieval: Retrieval
+    chunk_size: int = CHUNK_SIZE
+    chunk_overlap: int = CHUNK_OVERLAP
+    gateway_timeout_s: float | None = None  # None: the deployment's own
     fallbacks: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -103,7 +109,7 @@ class Driver:
 
 
 class World:
-    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "_add_cleanup", "_drivers", "_platform")
+    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "_add_cleanup", "_drivers")
 
     model = Driver("harness.drivers.model:ScriptedModel")
     knowledge_base = Driver("harness.drivers.knowledge_base:KnowledgeBase")
@@ -123,12 +129,10 @@ class World:
         self.own_workers = own_workers
         self.tenants = Tenants()
         self.outcome = Outcome()
-        threshold = {"scripted": SCRIPTED_THRESHOLD, "local": LOCAL_SIMILARITY_THRESHOLD}.get(
-            session.llm_profile, RetrievalSettings().similarity_threshold)
-        self.config = PlatformConfig(RetrievalSettings(top_k=5, similarity_threshold=threshold))
+        threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)
+        self.config = PlatformConfig(Retrieval(top_k=5, similarity_threshold=threshold))
         self._add_cleanup = add_cleanup
         self._drivers: dict[str, Any] = {}
-        self._platform: Platform | None = None
 
     def add_cleanup(self, cleanup: Callable, *args) -> None:
         """Run at the end of the scenario, last registered first, whatever its result."""
@@ -153,34 +157,12 @@ class World:
     def tenant(self) -> str:
         return self.tenants.current
 
-    @property
-    def platform(self) -> Platform:
-        """The platform under test, built with this scenario's settings on first use."""
-        if self._platform is None:
-            gateway = GatewaySettings(
-                deployments=self.session.deployments(),
-                chat_model=PLATFORM_MODEL_NAMES["primary"],
-                embedding_model=PLATFORM_MODEL_NAMES["embedding"],
-                fallbacks=self.config.fallbacks,
-                timeout_s=self.config.gateway_timeout_s,
-            )
-            from ai_platform.platform import Platform, PlatformSettings  # LiteLLM: only for a scenario that needs it
-
-            store = self.session.store
-            settings = PlatformSettings(store.engine.url.render_as_string(hide_password=False), gateway,
-                                        self.session.dimensions, self.config.chunking, self.config.retrieval)
-            self._platform = Platform(settings, store=store)
-        return self._platform
-
     def configure(self, **changes) -> None:
-        """Change the platform's settings; it is rebuilt with them on next use."""
-        self._platform = None
+        """Change a setting: a caller's goes with the next request, an operator's deploys services with it."""
         for name, value in changes.items():
             if name in ("top_k", "similarity_threshold"):
                 self.config.retrieval = replace(self.config.retrieval, **{name: value})
-            elif name in ("size", "overlap"):
-                self.config.chunking = replace(self.config.chunking, **{name: value})
-            elif name in ("gateway_timeout_s", "fallbacks"):
+            elif name in ("chunk_size", "chunk_overlap", "gateway_timeout_s", "fallbacks"):
                 setattr(self.config, name, value)
             else:
                 raise AttributeError(f"no platform setting called {name!r}")
@@ -189,20 +171,18 @@ class World:
         self.configure(fallbacks={PLATFORM_MODEL_NAMES[primary_role]: [PLATFORM_MODEL_NAMES[backup_role]]})
 
     def nats_url(self) -> str:
-        """The NATS server this scenario's components connect to."""
+        """The NATS server this scenario's components connect to: the run's, or (@own-workers) one of the
+        scenario's own, fresh, so no consumer, stream or message of an earlier scenario is there."""
         infra = self.session.infra
-        return infra.isolated_nats_url() if self.own_workers else infra.nats_url()
+        if not self.own_workers:
+            return infra.nats_url()
+        if infra.isolated_nats is None:
+            self.add_cleanup(infra.discard_isolated_nats)  # registered first: runs after its users stopped
+        return infra.isolated_nats_url()
 
     def cleanup(self) -> None:
-        """Remove every row this scenario's tenants made, and forget the model's script.
-
-        The store's purge is what the platform's remove_tenant does (tenant_removal.feature proves it);
-        called directly, so a scenario that drove only the services does not build the in-process
-        platform, and import LiteLLM, just to clean up.
-        """
-        if self.session.store_started:
-            for tenant_id in self.tenants.all_ids():
-                self.session.store.purge_tenant(tenant_id)
+        """Forget the model's script; the scenario's tenants are removed by the drivers that made them,
+        through the platform's operator API."""
         journal = self.session.model_journal  # the scripted model's script, or the local profile's journal
         if journal is not None:
             journal.reset()

@@ -6,8 +6,8 @@ so code that only names an error does not pay for the NATS client.
 
 from importlib import import_module
 
-from ai_platform.messaging import subjects
-from ai_platform.messaging.errors import (
+from ai_contract import subjects
+from ai_contract.errors import (
     MessagingError,
     MessagingUnavailable,
     NoWorkerAvailable,

@@ -16,11 +16,11 @@ from nats.js.api import RetentionPolicy, StreamConfig
 from opentelemetry import propagate
 from opentelemetry.trace import StatusCode
 
-from ai_platform import codec
-from ai_platform.messaging import headers as h
-from ai_platform.messaging.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
-from ai_platform.messaging.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter, ingest_durable
-from ai_platform.messaging.subjects import of_tenant as subjects_of_tenant
+from ai_contract import codec
+from ai_contract import headers as h
+from ai_contract.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
+from ai_contract.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter, ingest_durable
+from ai_contract.subjects import of_tenant as subjects_of_tenant
 from ai_platform.messaging.tracing import producing
 
 log = logging.getLogger("ai_platform.messaging")

@@ -9,11 +9,10 @@ import uuid
 
 import nats.errors
 
-from ai_platform import codec
-from ai_platform.messaging import headers as h
-from ai_platform.messaging import subjects
+from ai_contract import codec, subjects
+from ai_contract import headers as h
+from ai_contract.errors import MessagingUnavailable
 from ai_platform.messaging.bus import Bus, now
-from ai_platform.messaging.errors import MessagingUnavailable
 from ai_platform.messaging.tracing import producing
 
 

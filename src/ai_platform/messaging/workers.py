@@ -13,9 +13,9 @@ from nats.aio.subscription import Subscription
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from opentelemetry import trace
 
-from ai_platform import codec, telemetry
-from ai_platform.messaging import headers as h
-from ai_platform.messaging import subjects
+from ai_contract import codec, subjects
+from ai_contract import headers as h
+from ai_platform import telemetry
 from ai_platform.messaging.bus import Bus, decode_message, now
 from ai_platform.messaging.tracing import processing
 

@@ -6,11 +6,10 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ai_contract.answers import NOT_IN_KNOWLEDGE_BASE
 from ai_platform import telemetry
 from ai_platform.gateway import Usage
 from ai_platform.store import Passage
-
-NOT_IN_KNOWLEDGE_BASE = "I could not find an answer to that in the knowledge base."
 
 GROUNDING_INSTRUCTIONS = (
     "Answer the question using only the numbered passages below. "

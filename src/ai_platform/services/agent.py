@@ -20,14 +20,14 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
+from ai_contract.codec import AgentTask
 from ai_platform.agents import Agent, AgentReply
 from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
 from ai_platform.agents.tasks import executing_task
-from ai_platform.codec import AgentTask
 from ai_platform.messaging import TaskWorker
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
-from ai_platform.services.nats_workers import HostedWorkers, caller_from_message
+from ai_platform.services.nats_workers import HostedWorkers, caller_from_message, instance_name
 from ai_platform.services.remote import GATEWAY, RAG, RemoteGateway, RemoteKnowledgeBase
 from ai_platform.store import AgentDefinition, LazyStore
 
@@ -110,7 +110,7 @@ def create_app():
             question = str(task.parameters.get("question", ""))
             return ask(who, definition_of(who, task.agent_id), f"task-{task.task_id}", question).text
 
-    workers = HostedWorkers("agent", lambda bus: [TaskWorker(bus, None, f"agent-service-{os.getpid()}", run_task)])
+    workers = HostedWorkers("agent", lambda bus: [TaskWorker(bus, None, instance_name("agent"), run_task)])
 
     @asynccontextmanager
     async def lifespan(_app):

@@ -23,14 +23,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from ai_contract.headers import CORRELATION_ID, REQUEST_ID, TENANT, USER
+from ai_contract.routes import TENANTS  # noqa: E402 - the contract's names
 from ai_platform.telemetry import for_tenant
 from ai_platform.telemetry.setup import instrument_http, setup_telemetry, shutdown_telemetry
 
-TENANT = "X-Tenant-ID"
-USER = "X-User-ID"
-REQUEST_ID = "X-Request-ID"
-CORRELATION_ID = "X-Correlation-ID"
 MAX_BODY_BYTES = 1024 * 1024
+OPERATOR_PREFIX = TENANTS + "/"
 OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json"})  # no tenant needed
 HTTP_CODES = {400: "VALIDATION_ERROR", 401: "MISSING_TENANT_ID", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
               413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "MALFORMED_BODY"}
@@ -100,7 +99,8 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
             return error(request, 413, "PAYLOAD_TOO_LARGE",
                          f"The body has {length} bytes; at most {MAX_BODY_BYTES} are accepted.")
         tenant = headers.get(TENANT, "").strip()
-        if not tenant and request.url.path not in OPEN_PATHS:
+        operator = request.url.path.startswith(OPERATOR_PREFIX)  # acts on a tenant, for none of them
+        if not tenant and request.url.path not in OPEN_PATHS and not operator:
             return error(request, 401, "MISSING_TENANT_ID", f"The {TENANT} header is required.")
         ids = request.state.ids
         request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"])

@@ -30,6 +30,12 @@ def workers_wanted(environ: Mapping[str, str] = os.environ) -> bool:
     return bool(environ.get("NATS_URL")) and environ.get("NATS_WORKERS", "on").strip().lower() != "off"
 
 
+def instance_name(service: str, environ: Mapping[str, str] = os.environ) -> str:
+    """This instance's name among its replicas (SERVICE_INSTANCE), as its replies' X-Served-By and its task
+    results name it; by default the service and its pid."""
+    return environ.get("SERVICE_INSTANCE", "").strip() or f"{service}-service-{os.getpid()}"
+
+
 def caller_from_message(tenant_id: str) -> Caller:
     """Who asks when a message asks: its tenant and fresh ids (the trace it carried is the current context)."""
     return Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex)
@@ -59,7 +65,7 @@ class HostedWorkers:
         return self._problem
 
     async def _connect_and_start(self, url: str) -> None:
-        settings = ConnectionSettings(url, name=f"{self.service}-service-{os.getpid()}",
+        settings = ConnectionSettings(url, name=instance_name(self.service),
                                       max_reconnect_attempts=RECONNECT_FOREVER)
         while self.bus is None:
             try:

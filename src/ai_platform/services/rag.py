@@ -23,7 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
-from ai_platform.codec import RAGDocument
+from ai_contract import routes
+from ai_contract.codec import RAGDocument
+from ai_contract.ids import is_valid_id
 from ai_platform.messaging import (
     Bus,
     ConnectionSettings,
@@ -43,6 +45,7 @@ from ai_platform.rag import (
     Retriever,
     UnsupportedDocumentType,
 )
+from ai_platform.services.cache import forget_tenant
 from ai_platform.services.config import dependency_timeout_s, number, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
 from ai_platform.services.nats_workers import HostedWorkers, caller_from_message
@@ -64,6 +67,8 @@ class RagSettings:
     timeout_s: float
     chunking: ChunkingPolicy
     threshold: float
+    ingest_ack_wait_s: float = 30.0  # JetStream redelivers a document not acknowledged within this time
+    ingest_max_deliver: int = 5  # deliveries before a failing document is parked
 
 
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> RagSettings:
@@ -73,7 +78,9 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> RagSettings:
         timeout_s=dependency_timeout_s(environ),
         chunking=ChunkingPolicy(int(number("RAG_CHUNK_SIZE", 800, environ)),
                                 int(number("RAG_CHUNK_OVERLAP", 100, environ))),
-        threshold=number("RAG_SIMILARITY_THRESHOLD", 0.7, environ))
+        threshold=number("RAG_SIMILARITY_THRESHOLD", 0.7, environ),
+        ingest_ack_wait_s=number("RAG_INGEST_ACK_WAIT_S", 30.0, environ),
+        ingest_max_deliver=int(number("RAG_INGEST_MAX_DELIVER", 5, environ)))
 
 
 class DocumentIn(BaseModel):
@@ -141,7 +148,8 @@ def create_app():
     queue = IngestionQueue(settings.nats_url)
     workers = HostedWorkers("rag", lambda bus: [
         RagQueryWorker(bus, None, answer_message),
-        IngestionWorker(bus, None, ingest_message, permanent_errors=(DocumentRejected,)),
+        IngestionWorker(bus, None, ingest_message, permanent_errors=(DocumentRejected,),
+                        ack_wait_s=settings.ingest_ack_wait_s, max_deliver=settings.ingest_max_deliver),
     ])
 
     @asynccontextmanager
@@ -195,6 +203,18 @@ def create_app():
             raise no_document(document_id)
         return Response(status_code=204)
 
+    @app.delete(routes.TENANTS + "/{tenant_id}", status_code=204)
+    async def remove_tenant(request: Request, tenant_id: str):
+        """The operator's removal of everything the tenant owns: what NATS keeps of it first (queued and
+        parked messages, its consumers, cached answers and counts), so nothing queued is stored after the
+        rows go; then its documents, chunks, agents and memory."""
+        if not is_valid_id(tenant_id):
+            raise ServiceError(400, "VALIDATION_ERROR", "A tenant id is 1 to 64 letters, digits, '-' or '_'.",
+                               {"field": "tenant_id"})
+        await queue.forget(tenant_id)
+        await run_in_threadpool(store.get().purge_tenant, tenant_id)
+        return Response(status_code=204)
+
     @app.post("/api/v1/rag/query")
     def query(request: Request, body: QueryIn):
         who = caller(request)
@@ -240,6 +260,18 @@ class IngestionQueue:
         except (MessagingError, nats.errors.Error, TimeoutError) as exc:
             raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"Documents cannot be queued: {exc}",
                                {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None
+
+    async def forget(self, tenant_id: str) -> None:
+        """Remove the tenant from NATS: stream messages, consumers, the gateway's cached answers and counts."""
+        if not self._url:
+            return  # a deployment without NATS keeps nothing of a tenant there
+        try:
+            bus = (await self._connected()).bus
+            await bus.purge_tenant(tenant_id)
+            await forget_tenant(bus.js, tenant_id)
+        except (MessagingError, nats.errors.Error, TimeoutError) as exc:
+            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The tenant's messages cannot be removed: {exc}",
+                               {"dependency": "nats"}) from None
 
     async def _connected(self) -> PlatformClient:
         async with self._lock:

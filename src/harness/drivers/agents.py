@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ai_contract import routes
 from harness.drivers.exchange import model_exchange
 from harness.drivers.refusal import data_or_refusal
 from harness.reporting import attach_json
@@ -49,6 +50,12 @@ class Agents:
     def named(self, name: str, *, tenant: str | None = None) -> Agent:
         assert (tenant, name) in self._agents, f"this scenario has no agent called {name!r}"
         return self._agents[(tenant, name)]
+
+    def listed(self, *, tenant: str | None = None) -> list[str]:
+        """The tenant's agents, as the agent API lists them."""
+        listed = self._services.send("agent", "GET", routes.AGENTS, tenant=tenant, observation=True)
+        assert listed.status_code == 200, f"expected the agent list, got {listed.status_code}: {listed.text}"
+        return sorted(a["agent_id"] for a in listed.json()["data"]["agents"])
 
     def ask(self, agent: Agent, message: str, session: str, *, as_tenant: str | None = None) -> Reply:
         """Ask the agent, as its own tenant unless `as_tenant` names another."""

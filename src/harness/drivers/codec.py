@@ -1,6 +1,6 @@
 """Drive the message codec as the producers and consumers on either side of the wire would.
 
-The reader is always the platform's codec (`ai_platform.codec.decode`). Producers of other
+The reader is always the platform's codec (`ai_contract.codec.decode`). Producers of other
 versions are simulated as another team's service would behave: they write the published wire
 format (an envelope map) with msgspec directly, because our codec rightly refuses to *write* a
 version it does not know, and they can write what our codec never would (a key twice).
@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
-from ai_platform import codec
-from ai_platform.codec.schemas import SHAPES
+from ai_contract import codec
+from ai_contract.codec.schemas import SHAPES
 from harness.reporting import attach_json, attach_text
 from harness.world import World
 

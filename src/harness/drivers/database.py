@@ -1,4 +1,7 @@
-"""An independent read of what the platform stored: plain SQL on its documented tables.
+"""An independent read of what the platform stored: plain SQL on the tables the contract names.
+
+Only scenarios tagged @storage read here: an external platform's database is read only when the run is
+given its DATABASE_URL.
 
 Then steps about persistence read through here rather than through the platform's own store
 helpers, so a platform that reports one thing and stores another is caught.
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 if TYPE_CHECKING:
     from harness.world import World
@@ -27,7 +30,8 @@ class ChunkRow:
 class Database:
     def __init__(self, world: World) -> None:
         self._world = world
-        self._engine = world.session.store.engine
+        self._engine = create_engine(world.session.database_url)
+        world.add_cleanup(self._engine.dispose)
 
     def _rows(self, sql: str, **params) -> list:
         with self._engine.connect() as conn:

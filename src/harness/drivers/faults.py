@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from harness.faults import LinkProxy
-from harness.faults.nats_server import restart_nats, stop_nats
+from harness.faults.nats_server import restart_nats, start_nats, stop_nats
 
 if TYPE_CHECKING:
     from harness.world import World
@@ -25,6 +25,10 @@ class Faults:
 
     def stop_nats(self) -> None:
         stop_nats(self._world, self._world.add_cleanup)
+
+    def start_nats(self) -> None:
+        """The stopped server starts again, on its port, with its store (stop_nats made it heal anyway)."""
+        start_nats(self._world)
 
     def link_to_nats(self) -> str:
         """A link to NATS that can be cut or slowed; its URL is what a component connects to."""

@@ -6,14 +6,22 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ai_platform.gateway import Usage
+from ai_contract.routes import GENERATE
 from harness.drivers.exchange import model_exchange
 from harness.drivers.refusal import ServiceRefusal, data_or_refusal
 
 if TYPE_CHECKING:
     from harness.world import World
 
-GENERATE = "/api/v1/gateway/generate"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts as the gateway reports them, the total as reported (not recomputed here)."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
 
 
 @dataclass(frozen=True)
@@ -63,4 +71,4 @@ class GatewayDriver:
 
 
 def _usage(usage: dict) -> Usage:
-    return Usage(usage["prompt_tokens"], usage["completion_tokens"])
+    return Usage(usage["prompt_tokens"], usage["completion_tokens"], usage["total_tokens"])

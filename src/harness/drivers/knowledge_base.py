@@ -1,5 +1,6 @@
 """Drive the knowledge base through the RAG service, as a tenant's client would; read back what is
-stored with an independent read of the database."""
+stored through the API, and, where the stored chunks themselves are the point (@storage), with an
+independent read of the database."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ai_contract import routes
 from harness.drivers.database import ChunkRow
 from harness.drivers.exchange import model_exchange
 from harness.drivers.refusal import data_or_refusal
@@ -61,13 +63,21 @@ class KnowledgeBase:
         return Answer(data["answer"], data["sources"], passages)
 
     def remove_tenant(self, tenant: str | None = None) -> None:
-        """The operator's removal of a tenant, through the platform's own function for it."""
-        self._world.platform.remove_tenant(self._world.tenants.id_of(tenant))
+        """The operator's removal of a tenant: one call to the platform's operator API."""
+        self._services.remove_tenant(self._world.tenants.id_of(tenant))
 
-    # an independent read of what is stored ------------------------------------------------------
+    # what is stored, read back through the API ------------------------------------------------
+
+    def held(self, *, tenant: str | None = None) -> dict[str, int]:
+        """The tenant's documents as the API lists them: document id -> number of chunks."""
+        listed = self._services.send("rag", "GET", routes.DOCUMENTS, tenant=tenant, observation=True)
+        assert listed.status_code == 200, f"expected the document list, got {listed.status_code}: {listed.text}"
+        return {d["document_id"]: d["chunks"] for d in listed.json()["data"]["documents"]}
 
     def document_ids(self, *, tenant: str | None = None) -> list[str]:
-        return self._world.database.document_ids(self._world.tenants.id_of(tenant))
+        return sorted(self.held(tenant=tenant))
+
+    # an independent read of the stored rows (@storage) ------------------------------------------
 
     def chunks(self, title: str, *, tenant: str | None = None) -> list[ChunkRow]:
         return self._world.database.chunks(self._world.tenants.id_of(tenant), document_id(title))

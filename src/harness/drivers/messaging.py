@@ -1,45 +1,37 @@
-"""Drive the platform over NATS: connect components, host workers, send, request, and observe
-what a neighbouring component could see (results, replies, dead letters, stream contents).
+"""Drive the platform over NATS as its neighbouring components would: the API publishing and requesting,
+a manager submitting tasks, agents and observers listening; and the platform's own workers, as service
+processes (several replicas of a service, each its own process, killable by pid).
 
-Everything started here is registered for cleanup when it is created: workers stop, connections
-drain, the tenant's queued messages and consumers are purged.
+Workers of the run's services listen on the run's NATS. Scenarios that count, time or crash workers
+(@own-workers) start replicas of a service on a NATS server of their own, fresh for the scenario.
+Everything started here is registered for cleanup when it is created.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from ai_platform import codec
-from ai_platform.messaging import (
-    AgentInbox,
-    Bus,
-    ConnectionSettings,
-    GatewayWorker,
-    IngestionWorker,
-    MessagingError,
-    PlatformClient,
-    RagQueryWorker,
-    TaskWorker,
-    headers,
-    subjects,
-)
-from ai_platform.messaging.bus import now
-from ai_platform.rag import DocumentRejected
-from ai_platform.services.cache import forget_tenant
+from ai_contract import codec, subjects
+from ai_contract import headers as h
+from ai_contract.errors import MessagingUnavailable
+from harness.bus import Bus, ConnectionSettings, now
 from harness.drivers.knowledge_base import document_id
 from harness.reporting import attach_json, attach_text
 from harness.waiting import scaled, wait_until
 
 if TYPE_CHECKING:
+    from harness.platform import ServiceProcess
     from harness.world import World
 
 CONNECT_TIMEOUT_S = 1.0
@@ -69,27 +61,28 @@ class Messaging:
     def __init__(self, world: World) -> None:
         self._world = world
         self._loop = world.session.loop
-        self._client: PlatformClient | None = None
+        self._services = world.services  # built first: its tenant removal runs after this driver's cleanups
+        self._services.holds_tenant_data()
+        self._api: Bus | None = None
         self.buses: list[Bus] = []
-        self.workers: dict[str, object] = {}  # by the name the scenario gave them
+        self.workers: dict[str, ServiceProcess] = {}  # service replicas, by the name the scenario gave them
         self.received: dict[tuple[str | None, str], list[codec.AgentMessage]] = {}  # (tenant, agent) -> inbox
+        self.traces_seen: dict[tuple[str | None, str], list[str]] = {}  # (tenant, agent) -> trace ids it ran in
         self.published: list[str] = []  # document ids the API published, in order
         self.raw_payload: bytes | None = None  # the last bytes a producer sent as they were written
-        # Settings the scenario gave its ingestion workers (ack_wait_s, max_deliver); the rest are defaults.
-        self.ingestion_options: dict[str, float] = {}
+        # Operator settings of the scenario's RAG replicas (RAG_INGEST_ACK_WAIT_S, RAG_INGEST_MAX_DELIVER).
+        self.ingestion_options: dict[str, str] = {}
         self.conversation_sent: list[dict] = []
         self.submitted_tasks: list[str] = []
         self.task_results = Observed()  # what the manager, listening on the results subject, received
-        self.traces_seen: dict[tuple[str | None, str], list[str]] = {}  # (tenant, agent) -> trace ids it ran in
         self.late_replies: Observed | None = None  # replies that reached reply inboxes, once watched
-        world.add_cleanup(self._purge_tenants)  # registered first, so it runs after the workers stopped
         self._telemetry = world.telemetry  # every request and publication runs in a client span of the suite
 
     def run(self, coro, budget_s: float = 30.0):
         return self._loop.run(coro, scaled(budget_s))
 
     def _run_traced(self, what: str, tenant_id: str, coro):
-        """Run the coroutine in the suite's client span: the Bus puts its traceparent in the message headers."""
+        """Run the coroutine in the suite's client span, whose traceparent the message headers carry."""
         async def traced():
             with self._telemetry.client_span(what, tenant_id):
                 return await coro
@@ -103,94 +96,115 @@ class Messaging:
     # connections --------------------------------------------------------------------------------
 
     def connect(self, name: str, url: str | None = None, wire_format: str = "json") -> Bus:
-        settings = ConnectionSettings(url or self._world.nats_url(), name=name,
-                                      connect_timeout_s=CONNECT_TIMEOUT_S, wire_format=wire_format)
+        settings = ConnectionSettings(url or self._world.nats_url(), name=name, connect_timeout_s=CONNECT_TIMEOUT_S,
+                                      wire_format=wire_format)
         bus = self.run(Bus.connect(settings))
         self.buses.append(bus)
         self._world.add_cleanup(self.run, bus.close())
         return bus
 
-    def connect_api_through(self, url: str) -> PlatformClient:
+    def connect_api_through(self, url: str) -> Bus:
         """The API's connection goes through url (a fault proxy) instead of straight to NATS."""
-        self._client = PlatformClient(self.connect("api", url))
-        return self._client
+        self._api = self.connect("api", url)
+        return self._api
 
     @property
-    def client(self) -> PlatformClient:
-        if self._client is None:
-            self._client = PlatformClient(self.connect("api"))
-        return self._client
+    def api(self) -> Bus:
+        if self._api is None:
+            self._api = self.connect("api")
+        return self._api
 
     def errors_reported(self) -> dict[str, list[str]]:
         """Asynchronous errors each connection's client reported."""
         return {bus.settings.name: bus.errors for bus in self.buses if bus.errors}
 
-    # workers ------------------------------------------------------------------------------------
+    # the platform's workers: service processes ---------------------------------------------------
 
     def service_workers(self, service: str) -> None:
-        """The service is running with its NATS workers listening: it is ready only once they are."""
+        """The run's service is running with its NATS workers listening: it is ready only once they are."""
         assert not self._world.own_workers, (
-            "this scenario hosts its own workers on a NATS of its own, where no service listens: drop @own-workers")
-        self._world.services.url(service)
+            "this scenario runs its own replicas on a NATS of its own, where the run's services do not listen: "
+            "drop @own-workers")
+        self._services.url(service)
 
-    def _start(self, name: str, worker):
-        started = self.run(worker.start())
-        self._world.add_cleanup(self.run, worker.stop())
-        self.workers[name] = started
+    def replicas(self, service: str, names: list[str], *, ready: bool = True) -> list[ServiceProcess]:
+        """Replicas of a service, each its own process named as the scenario names it, on the scenario's NATS."""
+        assert self._world.own_workers, "replicas listen on a NATS of the scenario's own: tag the scenario @own-workers"
+        settings = {"NATS_URL": self._world.nats_url(), **(self.ingestion_options if service == "rag" else {})}
+        started = self._services.replicas(service, names, settings, ready=ready)
+        self.workers.update(zip(names, started, strict=True))
         return started
 
-    def gateway_worker(self, name: str, tenant: str | None = None) -> GatewayWorker:
-        gateway = self._world.platform.gateway
-        served = tuple(d.name for d in gateway.settings.deployments)
-        return self._start(name, GatewayWorker(self.connect(name), self.tenant(tenant), gateway.complete, served))
+    def gateway_worker(self, name: str) -> None:
+        self.replicas("gateway", [name])
 
-    def rag_worker(self, name: str = "rag-worker") -> RagQueryWorker:
-        return self._start(name, RagQueryWorker(self.connect(name), self.tenant(), self._world.platform.answer_query))
+    def rag_worker(self, name: str = "rag-worker") -> None:
+        self.replicas("rag", [name])
 
-    def task_worker(self, name: str) -> TaskWorker:
-        return self._start(name, TaskWorker(self.connect(name), self.tenant(), name,
-                                            self._world.platform.execute_task))
+    def task_workers(self, names: list[str]) -> None:
+        self.replicas("agent", names)
+
+    def ingestion_worker(self, name: str = "ingestion-worker") -> None:
+        self.replicas("rag", [name])
+
+    def crash_while_ingesting(self, name: str = "ingestion-worker", budget_s: float = 10.0) -> None:
+        """SIGKILL the replica once the model has been asked to embed the document it is ingesting."""
+        model = self._world.model
+        wait_until(lambda: model.requests_to("embedding"), budget_s, "the replica to ask for the document's embedding")
+        self.workers[name].kill()
+
+    def replica_ready(self, name: str) -> bool:
+        """Whether the replica's readiness check passes now (its NATS workers listen)."""
+        return self._services.is_ready(self.workers[name])
+
+    def replica_readiness(self, name: str) -> dict:
+        """The replica's readiness answer, as its operator reads it."""
+        return self._services.readiness(self.workers[name])
+
+    # agents of the tenant, played by the suite --------------------------------------------------
 
     def agent_inbox(self, agent: str, tenant: str | None = None) -> None:
+        """An agent listening on its tenant's agent subject, in the queue group of its own id (CONTRACTS.md)."""
         inbox = self.received.setdefault((tenant, agent), [])
         traces = self.traces_seen.setdefault((tenant, agent), [])
 
-        async def deliver(message: codec.AgentMessage) -> None:  # what the agent itself is handed
-            inbox.append(message)
-            traces.append(format(trace.get_current_span().get_span_context().trace_id, "032x"))
+        async def deliver(msg: Msg) -> None:
+            if (msg.headers or {}).get(h.TARGET_AGENT) != agent:
+                return  # addressed to another agent of the tenant
+            inbox.append(codec.decode(msg.data, format=codec.format_from_headers(msg.headers)).data)
+            carried = trace.get_current_span(propagate.extract(msg.headers or {})).get_span_context()
+            traces.append(format(carried.trace_id, "032x"))
 
-        self._start(f"agent {agent} of {tenant}", AgentInbox(self.connect(f"agent-{agent}"), self.tenant(tenant),
-                                                              agent, deliver))
-
-    def ingestion_worker(self, name: str = "ingestion-worker") -> IngestionWorker:
-        worker = IngestionWorker(self.connect(name), self.tenant(), self._world.platform.ingest_message,
-                                 permanent_errors=(DocumentRejected,), **self.ingestion_options)
-        return self._start(name, worker)
-
-    def crash_after_storing(self, budget_s: float = 10.0) -> None:
-        """A worker that stores the next document, then loses its connection before it can ack."""
-        bus = self.connect("crashing-ingestion-worker")
-        crashed = []
-
-        def store_then_crash(tenant: str, message):
-            stored = self._world.platform.ingest_message(tenant, message)
-            self._loop.submit(bus.nc.close())
-            crashed.append(stored)
-            return stored
-
-        worker = IngestionWorker(bus, self.tenant(), store_then_crash, **self.ingestion_options)
-        self.run(worker.start())
-        try:
-            wait_until(lambda: crashed, budget_s, "the crashing worker to store the document")
-        finally:
-            self.run(worker.stop())
+        bus = self.connect(f"agent-{agent}")
+        self.run(bus.nc.subscribe(subjects.agent_messages(self.tenant(tenant)), queue=f"agent.{agent}", cb=deliver))
+        self.run(bus.nc.flush())
 
     # what the API does --------------------------------------------------------------------------
 
-    def publish_document(self, title: str, text: str) -> None:
-        publishing = self.client.publish_document(self.tenant(), document_id(title), title, text)
-        self._run_traced(f"publish {title!r} for ingestion", self.tenant(), publishing)
-        self.raw_payload = self.raw_payload or self.client.last_published
+    def publish_document(self, title: str, text: str, budget_s: float = 15.0) -> None:
+        """Publish for ingestion until JetStream acknowledges it; the message id is the document's digest, so
+        JetStream drops the same document published twice."""
+        tenant_id = self.tenant()
+        subject = subjects.rag_ingest(tenant_id)
+        digest = hashlib.sha256(f"{tenant_id}\0{document_id(title)}\0{text}".encode()).hexdigest()[:32]
+        document = {"document_id": document_id(title), "content": text, "tenant_id": tenant_id, "timestamp": now(),
+                    "metadata": {"title": title}}
+        api = self.api
+
+        async def publish() -> None:
+            payload, headers = api.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
+            deadline = time.monotonic() + budget_s
+            while True:
+                try:
+                    await api.js.publish(subject, payload, headers=headers, timeout=1.0)
+                    self.raw_payload = self.raw_payload or payload
+                    return
+                except (nats.errors.Error, TimeoutError) as exc:  # a restarting server, or no stream yet
+                    if time.monotonic() >= deadline:
+                        raise MessagingUnavailable(api.settings.url, f"ingestion not acknowledged: {exc}") from None
+                    await asyncio.sleep(0.1)
+
+        self._run_traced(f"publish {title!r} for ingestion", tenant_id, publish())
         self.published.append(document_id(title))
 
     def llm_request(self, tenant_id: str, *, prompt: str | None = None, messages: list[dict] | None = None,
@@ -219,12 +233,12 @@ class Messaging:
 
     def complete_all(self, prompts: dict[str | None, str]) -> dict[str | None, Reply]:
         """Several tenants ask at the same moment; each prompt is keyed by its tenant."""
-        client = self.client  # connected here, not inside the coroutine below
+        api = self.api  # connected here, not inside the coroutine below
         self._telemetry.settle()
 
         async def together():
             return await asyncio.gather(*(
-                self._request_async(client.bus, subjects.gateway_requests(self.tenant(t)), "llm_request",
+                self._request_async(api, subjects.gateway_requests(self.tenant(t)), "llm_request",
                                     self.llm_request(self.tenant(t), prompt=p), self.tenant(t), REQUEST_TIMEOUT_S)
                 for t, p in prompts.items()))
 
@@ -232,16 +246,17 @@ class Messaging:
 
     def ask_rag(self, question: str, *, body_tenant: str | None = None) -> Reply:
         """Ask the tenant's RAG workers; the request body may name another tenant."""
-        threshold = self._world.config.retrieval.similarity_threshold
+        retrieval = self._world.config.retrieval
         query = {"query_id": codec.new_message_id(), "query": question, "tenant_id": self.tenant(body_tenant),
-                 "timestamp": now(), "parameters": {"top_k": 5, "similarity_threshold": threshold}}
+                 "timestamp": now(), "parameters": {"top_k": retrieval.top_k,
+                                                    "similarity_threshold": retrieval.similarity_threshold}}
         return self._request(subjects.rag_queries(self.tenant()), "rag_query", query, self.tenant(),
                              REQUEST_TIMEOUT_S)
 
     def _request(self, subject: str, message_type: str, data: dict, tenant_id: str, timeout_s: float, *,
                  bus: Bus | None = None) -> Reply:
         """A request over the API's connection (or another), waited for a little past its own timeout."""
-        bus = bus or self.client.bus
+        bus = bus or self.api
         self._telemetry.settle()
         return self.run(self._request_async(bus, subject, message_type, data, tenant_id, timeout_s), timeout_s + 5)
 
@@ -249,29 +264,40 @@ class Messaging:
                              timeout_s: float) -> Reply:
         with self._telemetry.client_span(f"request on {subject}", tenant_id):
             envelope, reply_headers = await bus.exchange(subject, message_type, data, tenant_id, timeout_s)
-        return Reply(envelope, reply_headers.get(headers.SERVED_BY, ""))
+        return Reply(envelope, reply_headers.get(h.SERVED_BY, ""))
 
     def submit_tasks(self, count: int, agent: str = "helper") -> None:
         """The manager listens for results, then submits the tasks to the agent."""
-        self.task_results = self.observe(subjects.agent_results(self.tenant()))
+        tenant_id = self.tenant()
+        self.task_results = self.observe(subjects.agent_results(tenant_id))
         self.submitted_tasks = [f"task-{i:02d}" for i in range(1, count + 1)]
+        api = self.api
         for task_id in self.submitted_tasks:
-            submitting = self.client.submit_task(self.tenant(), task_id, agent, "answer",
-                                                 {"question": f"Please handle task number {task_id}."})
-            self._run_traced(f"submit {task_id}", self.tenant(), submitting)
+            task = {"task_id": task_id, "agent_id": agent, "task_type": "answer", "timestamp": now(),
+                    "parameters": {"question": f"Please handle task number {task_id}."}}
+            self._run_traced(f"submit {task_id}", tenant_id,
+                             api.publish(subjects.agent_tasks(tenant_id), "agent_task", task, tenant_id))
+
+    def _agent_message(self, tenant_id: str, source: str, target: str, text: str):
+        message = {"message_id": codec.new_message_id(), "source_agent_id": source, "target_agent_id": target,
+                   "content": text, "timestamp": now()}
+        return self.api.publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
+                                {h.SOURCE_AGENT: source, h.TARGET_AGENT: target})
 
     def send_agent_message(self, source: str, target: str, text: str, tenant: str | None = None) -> None:
-        sending = self.client.send_agent_message(self.tenant(tenant), source, target, text)
-        self._run_traced(f"message from {source} to {target}", self.tenant(tenant), sending)
+        tenant_id = self.tenant(tenant)
+        self._run_traced(f"message from {source} to {target}", tenant_id,
+                         self._agent_message(tenant_id, source, target, text))
 
     def send_traced_agent_message(self, source: str, target: str, text: str) -> str:
         """Send inside a traced operation of the sender's; returns the operation's trace id."""
         tracer = TracerProvider().get_tracer("acceptance-suite")
-        client = self.client  # connected here, not inside the coroutine below
+        tenant_id = self.tenant()
+        self.api  # noqa: B018 - connected here, not inside the coroutine below
 
         async def send() -> str:
             with tracer.start_as_current_span("agent.message.send") as span:
-                await client.send_agent_message(self.tenant(), source, target, text)
+                await self._agent_message(tenant_id, source, target, text)
                 return format(span.get_span_context().trace_id, "032x")
         return self.run(send())
 
@@ -291,32 +317,35 @@ class Messaging:
             return codec.encode("rag_document", {**document, "content": ""})
         raise ValueError(f"no payload called {kind!r}; known: {', '.join(UNREADABLE)}")
 
-    def publish_raw(self, kind: str) -> None:
-        raw = self.raw_payload = self.unreadable_payload(kind)
+    def publish_bytes(self, raw: bytes, extra_headers: dict | None = None) -> None:
+        """Bytes on the tenant's ingestion subject, as a producer wrote them."""
+        self.raw_payload = raw
         attach_text("bytes the producer published", raw.hex(" "))
-        self.run(self.client.bus.js.publish(subjects.rag_ingest(self.tenant()), raw,
-                                            headers={headers.TENANT: self.tenant()}))
+        self.run(self.api.js.publish(subjects.rag_ingest(self.tenant()), raw,
+                                     headers={h.TENANT: self.tenant(), **(extra_headers or {})}))
+
+    def publish_raw(self, kind: str) -> None:
+        self.publish_bytes(self.unreadable_payload(kind))
 
     def publish_naming(self, other: str) -> None:
         """A well-formed document on this tenant's ingestion subject whose body names another tenant."""
         document = {"document_id": "price-list", "content": "Prices for the next quarter.",
                     "tenant_id": self.tenant(other), "timestamp": now()}
-        raw = self.raw_payload = codec.encode("rag_document", document)
-        self.run(self.client.bus.js.publish(subjects.rag_ingest(self.tenant()), raw,
-                                            headers={headers.TENANT: self.tenant()}))
+        self.publish_bytes(codec.encode("rag_document", document))
 
-    def request_raw(self, raw: bytes) -> Msg:
-        """Send bytes as a completion request and return the reply as it came back."""
+    def request_raw(self, raw: bytes, subject: str | None = None, extra_headers: dict | None = None) -> Msg:
+        """Send bytes as a request (a completion request unless another subject is named); the reply as it came."""
         self.raw_payload = raw
-        return self.run(self.client.bus.nc.request(subjects.gateway_requests(self.tenant()), raw,
-                                                   timeout=REQUEST_TIMEOUT_S, headers={headers.TENANT: self.tenant()}))
+        return self.run(self.api.nc.request(subject or subjects.gateway_requests(self.tenant()), raw,
+                                            timeout=REQUEST_TIMEOUT_S,
+                                            headers={h.TENANT: self.tenant(), **(extra_headers or {})}))
 
     def request_as(self, sender_tenant: str) -> Msg:
         """A valid completion request on this tenant's subject whose header claims another tenant."""
         payload = codec.encode("llm_request", self.llm_request(self.tenant(), prompt="Show me your documents."))
-        return self.run(self.client.bus.nc.request(
+        return self.run(self.api.nc.request(
             subjects.gateway_requests(self.tenant()), payload, timeout=REQUEST_TIMEOUT_S,
-            headers={headers.TENANT: self.tenant(sender_tenant), **codec.headers_for("json")}))
+            headers={h.TENANT: self.tenant(sender_tenant), **codec.headers_for("json")}))
 
     # what a neighbouring component observes -----------------------------------------------------
 
@@ -334,27 +363,25 @@ class Messaging:
 
     def watch_replies(self) -> None:
         """From now on, keep every reply a worker sends to a reply inbox (NATS's default `_INBOX.`)."""
-        self.client  # noqa: B018 - connected first, so its own start is not what is watched
+        self.api  # noqa: B018 - connected first, so its own start is not what is watched
         if self.late_replies is None:
             self.late_replies = self.observe("_INBOX.>", decode=False)
 
     def worker_replies(self) -> list[Msg]:
         assert self.late_replies is not None, "replies are watched from the API's first request on"
-        return [m for m in self.late_replies.messages if headers.SERVED_BY in (m.headers or {})]
+        return [m for m in self.late_replies.messages if h.SERVED_BY in (m.headers or {})]
 
-    def reaches_nats(self, name: str = "api") -> bool:
-        """Whether the component's connection round-trips to the server now."""
-        bus = self.client.bus if name == "api" else self.workers[name].bus
+    def reaches_nats(self) -> bool:
+        """Whether the API's connection round-trips to the server now."""
         try:
-            self.run(bus.nc.flush(timeout=1), 2)
+            self.run(self.api.nc.flush(timeout=1), 2)
         except (nats.errors.Error, TimeoutError):
             return False
         return True
 
     def ingest_consumer(self):
-        """The tenant's durable ingestion consumer, as the JetStream API reports it."""
-        durable = subjects.ingest_durable(self.tenant())
-        return self.run(self.client.bus.js.consumer_info(subjects.INGEST_STREAM, durable))
+        """The durable consumer the RAG service's ingestion workers share, as the JetStream API reports it."""
+        return self.run(self.api.js.consumer_info(subjects.INGEST_STREAM, subjects.ingest_durable(None)))
 
     def ingest_stream_count(self) -> int:
         return self.stream_count(subjects.INGEST_STREAM, subjects.rag_ingest(self.tenant()))
@@ -368,9 +395,10 @@ class Messaging:
         """Every message on the tenant's dead-letter subject: waits for `expected`, then reads on to the end."""
         subject = subjects.dead_letter(component, self.tenant())
         budget = scaled(DELIVERY_BUDGET_S)
+        api = self.api
 
         async def read() -> list[Msg]:
-            sub = await self.client.bus.js.subscribe(subject, ordered_consumer=True)
+            sub = await api.js.subscribe(subject, ordered_consumer=True)
             found: list[Msg] = []
             deadline = asyncio.get_running_loop().time() + budget
             try:
@@ -394,7 +422,7 @@ class Messaging:
         """How many messages a JetStream stream holds on a subject, as the NATS API reports it."""
         async def count() -> int:
             try:
-                info = await self.client.bus.js.stream_info(stream, subjects_filter=subject)
+                info = await self.api.js.stream_info(stream, subjects_filter=subject)
             except nats.js.errors.NotFoundError:
                 return 0
             return (info.state.subjects or {}).get(subject, 0)
@@ -405,7 +433,7 @@ class Messaging:
         tenant_id = self.tenant(tenant)
 
         async def read() -> dict[str, int]:
-            js, kept = self.client.bus.js, {}
+            js, kept = self.api.js, {}
             for stream in (subjects.INGEST_STREAM, subjects.DEAD_LETTER_STREAM):
                 try:
                     info = await js.stream_info(stream, subjects_filter=f"ai.*.*.{tenant_id}")
@@ -417,28 +445,3 @@ class Messaging:
             return kept
 
         return self.run(read())
-
-    def remove_tenant(self, tenant: str | None = None) -> None:
-        """What NATS keeps of the tenant goes: its stream messages, its consumers, its cached answers."""
-        self.run(_remove_from_nats(self.client.bus, self.tenant(tenant)))
-
-    # cleanup ------------------------------------------------------------------------------------
-
-    def _purge_tenants(self) -> None:
-        """Remove the scenario's tenants from the streams, over a connection of its own."""
-        try:
-            bus = self.run(Bus.connect(ConnectionSettings(self._world.nats_url(), name="cleanup",
-                                                          connect_timeout_s=CONNECT_TIMEOUT_S)), 10)
-        except MessagingError:
-            return  # NATS is gone; nothing of the scenario's is kept where the next one can see it
-        try:
-            for tenant_id in self._world.tenants.all_ids():
-                self.run(_remove_from_nats(bus, tenant_id), 10)
-        finally:
-            self.run(bus.close(), 10)
-
-
-async def _remove_from_nats(bus: Bus, tenant_id: str) -> None:
-    """What the platform removes of a tenant on NATS: stream messages, consumers, cached answers."""
-    await bus.purge_tenant(tenant_id)
-    await forget_tenant(bus.js, tenant_id)

@@ -9,11 +9,13 @@ from typing import Any
 
 import httpx
 
+from ai_contract import routes
+from ai_contract.headers import CORRELATION_ID, REQUEST_ID, TENANT  # noqa: F401 - steps read them here
+from harness.drivers.refusal import data_or_refusal
 from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE
 from harness.reporting import attach_json
-from harness.world import GATEWAY_TIMEOUT_S, World
+from harness.world import World
 
-TENANT, REQUEST_ID, CORRELATION_ID = "X-Tenant-ID", "X-Request-ID", "X-Correlation-ID"
 CLIENT_TIMEOUT_S = 30.0
 ROUTES = {"gateway": "/api/v1/gateway/generate", "rag": "/api/v1/rag/query", "agent": "/api/v1/agents",
           "query": "/api/v1/query"}
@@ -24,6 +26,8 @@ class Services:
         self._world = world
         self._client = httpx.Client(timeout=CLIENT_TIMEOUT_S)
         world.add_cleanup(self._client.close)
+        world.add_cleanup(self._remove_tenants)  # before the client closes
+        self._tenant_data = False  # whether the scenario gave the platform anything of its tenants
         self.openai_seen: dict[str, Any] = {}  # what the OpenAI client received: answer, stream, embeddings
         self._urls: dict[str, str] = {}  # the services this scenario talks to, as first started
         self._overrides: dict[str, str] = {}  # operator settings this scenario's services are deployed with
@@ -44,14 +48,14 @@ class Services:
     def _deployment(self) -> dict[str, str]:
         """The operator settings this scenario's services need: what its Givens configured, and deploy_with."""
         config, settings = self._world.config, {}
-        if config.gateway_timeout_s != GATEWAY_TIMEOUT_S:  # the world's default keeps the services' own
+        if config.gateway_timeout_s is not None:
             settings["GATEWAY_TIMEOUT_S"] = f"{config.gateway_timeout_s:g}"
         if config.fallbacks:
             settings["GATEWAY_FALLBACKS"] = ",".join(f"{primary}:{backup}" for primary, backups
                                                      in config.fallbacks.items() for backup in backups)
-        if (config.chunking.size, config.chunking.overlap) != (CHUNK_SIZE, CHUNK_OVERLAP):
-            settings["RAG_CHUNK_SIZE"], settings["RAG_CHUNK_OVERLAP"] = map(str, (config.chunking.size,
-                                                                                  config.chunking.overlap))
+        if (config.chunk_size, config.chunk_overlap) != (CHUNK_SIZE, CHUNK_OVERLAP):
+            settings["RAG_CHUNK_SIZE"], settings["RAG_CHUNK_OVERLAP"] = map(str, (config.chunk_size,
+                                                                                  config.chunk_overlap))
         return {**settings, **self._overrides}
 
     def log_of(self, service: str) -> str:
@@ -78,6 +82,46 @@ class Services:
         process = self._world.session.services.process(service)
         self._world.add_cleanup(self._world.session.services.process, service)  # started and ready again
         process.kill()
+
+    def holds_tenant_data(self) -> None:
+        """The scenario reached the platform by another way than this driver (NATS): remove its tenants at the end."""
+        self._tenant_data = True
+
+    def _remove_tenants(self) -> None:
+        """Cleanup: the operator API removes each of the scenario's tenants, and only those."""
+        if self._tenant_data:
+            for tenant_id in self._world.tenants.all_ids():
+                self.remove_tenant(tenant_id)
+
+    def replicas(self, service: str, names: list[str], settings: dict[str, str], *, ready: bool = True) -> list:
+        """Replicas of the service, each its own process named as given (SERVICE_INSTANCE), with the scenario's
+        operator settings over `settings`; they stop in the scenario's cleanup."""
+        platform = self._world.session.services
+        calls = {dependency: self.url(dependency) for dependency in platform.dependencies_of(service)}
+        started = platform.replicas(service, names, {**self._deployment(), **settings}, calls, ready=ready)
+        for process in started:
+            self._world.add_cleanup(process.stop)
+        return started
+
+    def readiness(self, process) -> dict | None:
+        """What the process answers on GET /ready (its status and, when not ready, the dependencies it names);
+        None while it does not answer HTTP."""
+        try:
+            answer = self._client.get(process.url + routes.READY)
+        except httpx.TransportError:
+            return None
+        return {"status": answer.status_code, **answer.json()}
+
+    def is_ready(self, process) -> bool:
+        answer = self.readiness(process)
+        return answer is not None and answer["status"] == 200
+
+    def remove_tenant(self, tenant_id: str) -> None:
+        """The operator API removes everything the tenant owns; anything but 204 is the platform's failure."""
+        removed = self.send("rag", "DELETE", routes.tenant(tenant_id), as_tenant=False, observation=True)
+        if removed.status_code != 204:
+            data_or_refusal(removed)  # raises the refusal the service gave
+            raise AssertionError(f"expected 204 from the tenant removal, got {removed.status_code}: {removed.text}")
 
     # what a client of the platform does ---------------------------------------------------------
 
@@ -124,6 +168,7 @@ class Services:
         """
         sent = {"Content-Type": "application/json", **(headers or {})}
         tenant_id = self._world.tenants.id_of(tenant)
+        self._tenant_data = self._tenant_data or not observation
         if as_tenant:
             sent[TENANT] = tenant_id
         url = (self.second_gateway() if service == "second gateway" else self.url(service)) + path

@@ -45,7 +45,7 @@ SERVICE_NAMES = {"query api": "query-service", "rag service": "rag-service", "ag
                  "gateway": "gateway-service"}
 # What a reader calls each step of a request's journey: the span that shows it.
 OPERATIONS = {
-    "message bus": "nats.publish",
+    "message bus": "nats.process",  # a worker of the platform handling a message it received
     "knowledge base query": "rag.query",
     "embedding": "rag.embedding.generate",
     "vector search": "rag.vector.search",

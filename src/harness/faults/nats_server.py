@@ -28,3 +28,7 @@ def stop_nats(world: World, add_cleanup: Callable) -> None:
     nats = _controlled_nats(world)
     add_cleanup(nats.start)
     nats.stop()
+
+
+def start_nats(world: World) -> None:
+    _controlled_nats(world).start()

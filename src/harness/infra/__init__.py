@@ -76,6 +76,13 @@ class Infrastructure:
         self._ensure("isolated_nats", self.isolated_nats)
         return self.isolated_nats.url
 
+    def discard_isolated_nats(self) -> None:
+        """Stop the isolated server and drop its store: the next scenario that asks gets a fresh one."""
+        if self.isolated_nats is not None:
+            self.isolated_nats.stop()
+            self._started.discard("isolated_nats")
+            self.isolated_nats = None
+
     def database_url(self) -> str:
         if self.mode == "external" and not self.postgres.url:
             raise InfrastructureUnavailable("external mode needs DATABASE_URL for scenarios that use PostgreSQL")

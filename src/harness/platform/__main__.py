@@ -60,7 +60,7 @@ def _up() -> int:
         services = fleet.start(SERVICES, service_environment(session))
         endpoints = {
             "nats": session.infra.nats_url(),
-            "database": session.store.engine.url.render_as_string(hide_password=True),
+            "database": session.database_url,
             "model": session.model_server.base_url,
             **{name: services[name].url for name in SERVICES},
         }

@@ -19,7 +19,7 @@ class SuiteSettings(Protocol):
     llm_profile: str
     dimensions: int
     infra: Any
-    store: Any
+    database_url: str
     receiver: Any
 
     def deployments(self) -> tuple: ...
@@ -59,17 +59,18 @@ SERVICE_VARIABLES = frozenset({
     "LLM_EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS", "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS",
     "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
     "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "GATEWAY_CACHE_TTL_S", "NATS_WORKERS",
-    "GATEWAY_PRICES",
+    "GATEWAY_PRICES", "SERVICE_INSTANCE", "RAG_INGEST_ACK_WAIT_S", "RAG_INGEST_MAX_DELIVER",
 })
 # What each service reads of them: two configurations that agree on these share one instance.
 READS = {
     "gateway": frozenset({"LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL", "LLM_EMBEDDING_MODEL",
                           "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS", "GATEWAY_CACHE_TTL_S", "NATS_URL",
-                          "NATS_WORKERS", "GATEWAY_PRICES"}),
+                          "NATS_WORKERS", "GATEWAY_PRICES", "SERVICE_INSTANCE"}),
     "rag": frozenset({"DATABASE_URL", "NATS_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
-                      "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "NATS_WORKERS"}),
+                      "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "NATS_WORKERS",
+                      "SERVICE_INSTANCE", "RAG_INGEST_ACK_WAIT_S", "RAG_INGEST_MAX_DELIVER"}),
     "agent": frozenset({"DATABASE_URL", "NATS_URL", "EMBEDDING_DIMENSIONS", "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL",
-                        "DEPENDENCY_TIMEOUT_S", "NATS_WORKERS"}),
+                        "DEPENDENCY_TIMEOUT_S", "NATS_WORKERS", "SERVICE_INSTANCE"}),
     "query": frozenset({"RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S"}),
 }
 
@@ -90,7 +91,7 @@ def service_environment(session: SuiteSettings, *, overrides: dict[str, str] | N
     local = session.llm_profile == "local"
     # Servers first: starting PostgreSQL sets XDG_RUNTIME_DIR, and the same configuration must give the
     # same environment on every call, or the fleet would start a second copy of each service.
-    database_url = session.store.engine.url.render_as_string(hide_password=False)
+    database_url = session.database_url
     nats_url = session.infra.nats_url()
     env = {name: value for name, value in os.environ.items() if name not in SERVICE_VARIABLES}
     env.update({

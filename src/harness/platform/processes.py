@@ -156,6 +156,18 @@ class ServiceFleet:
             self._wait_all(starting, budget_s)
             return chosen
 
+    def replicas(self, name: str, instances: list[str], env: Mapping[str, str], *,
+                 ready: bool = True) -> list[ServiceProcess]:
+        """Processes of one service, each named by SERVICE_INSTANCE, started together and not shared: whoever
+        asked stops them (the run's close stops any left)."""
+        if self._log_dir is None:
+            self._log_dir = self._record.new_temp_dir()
+        started = [ServiceProcess(name, {**env, "SERVICE_INSTANCE": instance}, self._record,
+                                  app=self._apps.get(name), log_dir=self._log_dir).start() for instance in instances]
+        if ready:
+            self._wait_all(started, scaled(READY_BUDGET_S))
+        return started
+
     def close(self) -> None:
         """Stop every instance, all at once; idempotent."""
         with self._lock:

@@ -1,6 +1,6 @@
 """Message shapes per type and version, the envelope around them, and their JSON Schemas.
 
-``python -m ai_platform.codec.schemas <outdir>`` writes one JSON Schema file per message
+``python -m ai_contract.codec.schemas <outdir>`` writes one JSON Schema file per message
 type and version, so producers in other teams can validate before they publish.
 """
 

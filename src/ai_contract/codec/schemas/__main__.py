@@ -1,4 +1,4 @@
-"""``python -m ai_platform.codec.schemas <outdir>``: publish the message JSON Schemas."""
+"""``python -m ai_contract.codec.schemas <outdir>``: publish the message JSON Schemas."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from . import write_json_schemas
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ai_platform.codec.schemas",
+        prog="python -m ai_contract.codec.schemas",
         description="Write the JSON Schema of every message type and version to a folder.",
     )
     parser.add_argument("outdir", help="folder to write <type>-<version>.schema.json files into")

@@ -1,6 +1,22 @@
-"""Typed messaging errors. Each message says what a caller can do about it."""
+"""Error codes and the errors a client meets.
+
+HTTP: every error is the envelope {success: false, error: {code, message, details}, ...} with these codes.
+NATS: a caller that cannot be served raises one of the typed errors below; each message says what a
+caller can do about it.
+"""
 
 from __future__ import annotations
+
+# HTTP status -> the code an error envelope carries (CONTRACTS.md, "Status codes").
+VALIDATION_ERROR = "VALIDATION_ERROR"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+TENANT_MISMATCH = "TENANT_MISMATCH"
+FORBIDDEN = "FORBIDDEN"
+NOT_FOUND = "NOT_FOUND"
+DEPENDENCY_ERROR = "DEPENDENCY_ERROR"
+DEPENDENCY_UNAVAILABLE = "DEPENDENCY_UNAVAILABLE"
+DEPENDENCY_TIMEOUT = "DEPENDENCY_TIMEOUT"
+DEPENDENCY_STATUS = {DEPENDENCY_ERROR: 502, DEPENDENCY_UNAVAILABLE: 503, DEPENDENCY_TIMEOUT: 504}
 
 
 class MessagingError(Exception):

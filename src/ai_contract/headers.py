@@ -1,7 +1,15 @@
-"""NATS header names the platform sets on every message."""
+"""Header names: on NATS messages and on HTTP requests and responses."""
+
+# HTTP (and, for the tenant, NATS too)
+AUTHORIZATION = "Authorization"
+USER = "X-User-ID"
+REQUEST_ID = "X-Request-ID"
+CORRELATION_ID = "X-Correlation-ID"
+
+# NATS
 
 MESSAGE_ID = "Nats-Msg-Id"  # also JetStream's de-duplication key
-TENANT = "X-Tenant-ID"
+TENANT = "X-Tenant-ID"  # HTTP and NATS
 SOURCE_AGENT = "X-Source-Agent"
 TARGET_AGENT = "X-Target-Agent"
 ERROR_CODE = "X-Error-Code"

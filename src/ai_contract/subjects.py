@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from ai_contract.ids import is_valid_id
 
 AGENT_WORKERS = "agent.workers"
 GATEWAY_WORKERS = "gateway.workers"
@@ -10,12 +10,10 @@ RAG_WORKERS = "rag.workers"
 INGEST_STREAM = "AI_RAG_INGEST"
 DEAD_LETTER_STREAM = "AI_DLQ"
 
-_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
-
 
 def subject(component: str, operation: str, tenant_id: str) -> str:
     """A tenant's subject; a tenant id that could widen the subject (dots, wildcards) is refused."""
-    if not _TOKEN.match(tenant_id or ""):
+    if not is_valid_id(tenant_id):
         raise ValueError(f"tenant id {tenant_id!r} cannot be a subject token: use letters, digits, '-' or '_'")
     return f"ai.{component}.{operation}.{tenant_id}"
 
