@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CAP ?= rag
 FORMAT ?= pretty
 
-.PHONY: help venv install lint unit test progress capability rerun report report-deps platform ci clean-reports
+.PHONY: help venv install lint unit test progress capability rerun report report-deps external platform ci clean-reports
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -45,6 +45,9 @@ report/node_modules/.package-lock.json: report/package-lock.json
 report: report-deps  ## reports/allure-report/index.html, one file, from the last run's results
 	npm --prefix report run --silent build
 	@echo "report: reports/allure-report/index.html"
+
+external:  ## the suite against the platform command as an external deployment (BEHAVE_ARGS for behave)
+	$(BIN)/python -m harness.platform external -- $(BEHAVE_ARGS)
 
 platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
 	$(BIN)/python -m harness.platform up

@@ -1,5 +1,6 @@
-@codec
+@codec @library
 Feature: Messages travel as JSON or MessagePack without losing anything
+  A library specification: these scenarios run the contract's codec itself, no platform service.
   Every message type can be written as JSON, which people can read in logs and tools, or as
   MessagePack, which is smaller and faster. Either way a message comes back exactly as it was
   written: text in any script, whole numbers up to 64 bits, decimals to the last digit,

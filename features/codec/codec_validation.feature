@@ -1,5 +1,6 @@
-@codec
+@codec @library
 Feature: Clear errors for messages that cannot be read
+  A library specification: these scenarios run the contract's codec itself, no platform service.
   A consumer that cannot read a message parks it on a dead-letter subject together with the
   reason, so that operators can see what went wrong and which producer to talk to. The codec
   never crashes on bad input: every problem becomes a refusal with a short reason code and a

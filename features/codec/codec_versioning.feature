@@ -1,5 +1,6 @@
-@codec
+@codec @library
 Feature: Messages from older and newer producers
+  A library specification: these scenarios run the contract's codec itself, no platform service.
   Producers and consumers of platform messages are deployed at different times, so a
   consumer meets messages written by older and by newer producers. Every message says which
   version of its shape it carries, as MAJOR.MINOR, and the reader decides from that:

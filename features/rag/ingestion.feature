@@ -4,7 +4,7 @@ Feature: Adding documents to the knowledge base
   the platform stores each document as chunks of text with their embeddings,
   for one tenant only, and refuses documents it cannot use without storing anything.
 
-  @service-control
+  @service-control @storage
   Scenario: A document is stored as chunks, each with its text and an embedding
     Given documents are split into chunks of at most 200 characters that overlap by 40
     When the tenant adds the document "Travel policy" with this text:
@@ -26,6 +26,7 @@ Feature: Adding documents to the knowledge base
     When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase."
     Then the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
 
+  @storage
   Scenario: A new version of a document replaces the old one
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase."
     When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 60 days of purchase."

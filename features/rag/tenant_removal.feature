@@ -3,8 +3,10 @@ Feature: Removing a tenant removes everything it kept
   When a tenant leaves, the platform deletes its documents, their chunks, its agents' memory,
   its messages in the streams, its consumers and its cached answers, and nothing that belongs to
   another tenant.
-  The suite cleans up after every scenario in the same way.
+  The operator does it with one call (DELETE /api/v1/tenants/<tenant>); the suite cleans up after every
+  scenario in the same way.
 
+  @storage
   Scenario: A removed tenant leaves nothing behind, and the other tenant keeps everything
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase."
     And the tenant "globex" has added the document "Globex price list" with the text "The rocket costs 900 dollars at Globex, delivery extra."
@@ -16,6 +18,7 @@ Feature: Removing a tenant removes everything it kept
     Then the knowledge base of the tenant comes to hold "Travel policy" within 5 seconds
     When the platform removes the tenant
     Then nothing is stored for the tenant
+    And the database keeps no row of the tenant
     And NATS keeps no message and no consumer of the tenant
     And the gateway service keeps no cached answer of the tenant
     And the knowledge base of the tenant "globex" holds only "Globex price list"

@@ -24,8 +24,12 @@ NEEDS_LOCAL_MODEL = "local"
 NEEDS_SERVICE_CONTROL = "service-control"
 # These scenarios read the spans and metrics the platform exports to the suite's OTLP receiver.
 NEEDS_TELEMETRY = "telemetry"
-# These scenarios host the platform's workers, and so their model calls, in the suite, on a NATS of their own.
+# These scenarios start their own instances of the platform's services, on a NATS of their own.
 OWN_WORKERS = "own-workers"
+# These scenarios read the platform's stored rows directly, where the stored chunks themselves are the point.
+NEEDS_STORAGE = "storage"
+# These scenarios specify the codec library itself: no platform service is involved.
+LIBRARY = "library"
 
 
 def before_all(context) -> None:
@@ -52,6 +56,7 @@ def before_scenario(context, scenario) -> None:
         return
     if not hasattr(session, "first_scenario_at"):  # seconds since the behave process started
         session.first_scenario_at = time.time() - psutil.Process().create_time()
+    context.run_summary.ran(library=LIBRARY in tags)
     context.world = World(session, context.add_cleanup, own_workers=OWN_WORKERS in tags)
     if NEEDS_TELEMETRY in tags:  # its metric checks measure from a settled reading taken before each action
         context.world.telemetry.settle_metrics_before_actions()
@@ -65,10 +70,16 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
         return f"needs the scripted language model (answers or faults); not run with -D llm={session.llm_profile}"
     if NEEDS_LOCAL_MODEL in tags and session.llm_profile != "local":
         return "checks the platform with the real local models; runs with -D llm=local"
-    if NEEDS_SCRIPTED_MODEL in tags and external and OWN_WORKERS not in tags:
-        return "scripts the language model, but an external platform's services call their own model"
+    if NEEDS_SCRIPTED_MODEL in tags and external and not session.scripted_external:
+        return ("scripts the language model, which an external platform calls only when deployed with the suite's "
+                "scripted model as its provider (-D model_port=<port>)")
+    if OWN_WORKERS in tags and external:
+        return ("starts its own instances of the platform's services, which only the embedded platform mode can do "
+                "(-D platform=external)")
     if NEEDS_SERVICE_CONTROL in tags and external:
         return "stops or redeploys a service, which only the embedded platform mode can do (-D platform=external)"
+    if NEEDS_STORAGE in tags and external and not os.environ.get("DATABASE_URL"):
+        return "reads the platform's stored rows, which an external platform's run does only with its DATABASE_URL"
     if NEEDS_TELEMETRY in tags and not session.telemetry_reachable:
         return ("reads the platform's traces and metrics, which an external platform sends the suite only when "
                 "-D otlp_port=<port> is set (and its OTEL_EXPORTER_OTLP_ENDPOINT points there)")

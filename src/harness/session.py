@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
+from harness.infra.processes import NotReady, wait_until_answering
 from harness.infra.reachability import check_external_servers
 from harness.llm import Script, ScriptedModelServer
 from harness.llm.local_models import CHAT_MODEL as LOCAL_CHAT_MODEL
@@ -20,7 +21,7 @@ from harness.platform import ServiceFleet, ServiceProcess, service_environment
 from harness.platform.environment import PLATFORM_MODEL_NAMES
 from harness.platform.processes import DEPENDENCIES, URL_VARIABLES
 from harness.reporting import register_secret
-from harness.waiting import set_scale
+from harness.waiting import scaled, set_scale
 
 if TYPE_CHECKING:
     from harness.llm.local import LocalModels
@@ -33,6 +34,7 @@ PLATFORM_MODES = ("embedded", "external")
 # Where an external platform's services listen, by service.
 SERVICE_URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_URL", "agent": "AGENT_SERVICE_URL",
                          "query": "QUERY_SERVICE_URL"}
+EXTERNAL_READY_BUDGET_S = 60.0  # an external service's /ready, checked once, before the first request to it
 SCRIPTED_DIMENSIONS = 384
 LIVE_DIMENSIONS = 1536
 LLM_PROFILES = ("scripted", "local", "live")
@@ -40,9 +42,12 @@ LOCAL_API_KEY = "sk-local-not-a-real-key"  # the local model servers take any ke
 LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
 # The -D values the suite reads, with the ones it accepts (None: a positive number).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
-    "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None}
+    "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None,
+    "model_port": None}
+# An external platform deployed with the suite's scripted model as its provider calls it on this port
+# (-D model_port=<port>; the deployment's LLM_API_BASE is http://<this host>:<port>/v1).
 # An external platform exports its telemetry to this port (-D otlp_port=4318), on every interface of this host.
-EXTERNAL_OTLP_HOST = "0.0.0.0"
+EXTERNAL_HOST = EXTERNAL_OTLP_HOST = "0.0.0.0"
 FORMATTER_USERDATA_PREFIX = "AllureFormatter."  # allure-behave reads its own options from -D
 
 
@@ -81,6 +86,13 @@ class SuiteSession:
         self._loop: BackgroundLoop | None = None
         self._services: PlatformServices | None = None
         self.otlp_port = int(float(userdata["otlp_port"])) if "otlp_port" in userdata else None
+        self.model_port = int(float(userdata["model_port"])) if "model_port" in userdata else None
+        # Where the platform's services send their telemetry and call the scripted model, when not to this
+        # run's own receiver and server (the platform command deploys for another run of the suite).
+        self.exporting_to: str | None = None
+        self.scripted_model_url: str | None = None
+        if self.scripted_external:
+            self.model_server  # noqa: B018 - up before any scenario: the deployment may call it at any time
         self._receiver: OtlpReceiver | None = None
         self._capture: InProcessCapture | None = None
         register_secret(SCRIPTED_API_KEY)
@@ -98,12 +110,23 @@ class SuiteSession:
             raise RuntimeError(f"this scenario needs the scripted language model, but -D llm={self.llm_profile} "
                                "is selected")
         if self._model_server is None:
-            self._model_server = ScriptedModelServer(dimensions=self.dimensions).start()
+            self._model_server = ScriptedModelServer(dimensions=self.dimensions, port=self.model_port or 0,
+                                                     host=EXTERNAL_HOST if self.model_port else "127.0.0.1").start()
         return self._model_server
+
+    @property
+    def scripted_external(self) -> bool:
+        """Whether the external platform under test calls this run's scripted model (-D model_port)."""
+        return self.platform_mode == "external" and self.scripted and self.model_port is not None
+
+    @property
+    def otlp_endpoint(self) -> str:
+        """Where the platform's services export their spans and metrics."""
+        return self.exporting_to or self.receiver.endpoint
 
     def deployments(self) -> tuple[ModelEndpoint, ...]:
         if self.scripted:
-            base = self.model_server.base_url
+            base = self.scripted_model_url or self.model_server.base_url
             return tuple(
                 ModelEndpoint(PLATFORM_MODEL_NAMES[role], f"openai/{SCRIPTED_MODELS[role]}", base, SCRIPTED_API_KEY)
                 for role in ("primary", "backup", "embedding")
@@ -211,18 +234,29 @@ class PlatformServices:
     def __init__(self, session: SuiteSession) -> None:
         self._session = session
         self._fleet = ServiceFleet(session.infra.record)
+        self._ready_external: dict[str, str] = {}
 
     def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
         if self._session.platform_mode == "external":
             if overrides:
                 raise RuntimeError(f"this scenario deploys the {name} service with {sorted(overrides)}, which an "
                                    "external platform cannot do: tag it @service-control")
+            return self._external_url(name)
+        return self.process(name, overrides).url
+
+    def _external_url(self, name: str) -> str:
+        """The deployment's service, once its /ready answers 200 (checked on first use)."""
+        if name not in self._ready_external:
             variable = SERVICE_URL_VARIABLES[name]
-            url = os.environ.get(variable, "").strip()
+            url = os.environ.get(variable, "").strip().rstrip("/")
             if not url:
                 raise RuntimeError(f"-D platform=external needs {variable}: where the {name} service listens")
-            return url.rstrip("/")
-        return self.process(name, overrides).url
+            try:
+                wait_until_answering(f"{url}/ready", None, scaled(EXTERNAL_READY_BUDGET_S), 0.1)
+            except NotReady as exc:
+                raise RuntimeError(f"the {name} service at {url} (from {variable}) {exc}") from None
+            self._ready_external[name] = url
+        return self._ready_external[name]
 
     def process(self, name: str, overrides: dict[str, str] | None = None) -> ServiceProcess:
         """The service's process (started, with what it calls, if it is not running)."""

@@ -133,14 +133,14 @@ class NotReady(Exception):
     """A started server did not answer in time, or exited first; the message says which."""
 
 
-def wait_until_answering(url: str, process: psutil.Popen, budget_s: float, poll_s: float = 0.02) -> None:
-    """GET url until it answers 200 within budget_s; raise NotReady at once if the process exits."""
+def wait_until_answering(url: str, process: psutil.Popen | None, budget_s: float, poll_s: float = 0.02) -> None:
+    """GET url until it answers 200 within budget_s; raise NotReady at once if the process (when ours) exits."""
     import httpx  # here: the infrastructure modes that never call it do not pay for the import
 
     deadline, last, path = time.monotonic() + budget_s, "no answer yet", urlsplit(url).path
     with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
         while True:
-            if process.poll() is not None:
+            if process is not None and process.poll() is not None:
                 raise NotReady(f"exited with code {process.returncode} before it was ready (budget {budget_s:.1f} s)")
             try:
                 response = client.get(url, timeout=max(0.1, min(2.0, deadline - time.monotonic())))

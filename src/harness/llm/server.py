@@ -34,17 +34,17 @@ _MISSING = object()
 
 class ScriptedModelServer:
     def __init__(self, dimensions: int = DEFAULT_DIMENSIONS, host: str = "127.0.0.1",
-                 read_timeout_s: float = READ_TIMEOUT_S) -> None:
+                 read_timeout_s: float = READ_TIMEOUT_S, port: int = 0) -> None:
         self.script = Script()
         self.dimensions = dimensions
         handler = type("Handler", (_Handler,), {"model_server": self, "timeout": read_timeout_s})
-        self._httpd = _Server((host, 0), handler)
+        self._httpd = _Server((host, port), handler)
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-llm", daemon=True)
 
     @property
     def base_url(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/v1"
 
     def start(self) -> ScriptedModelServer:
         self._thread.start()

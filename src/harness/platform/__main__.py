@@ -18,19 +18,36 @@ def main(argv: list[str] | None = None) -> int:
                     "services, prints each endpoint, one per line, and stops everything on Ctrl-C or SIGTERM.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser(
+    up = commands.add_parser(
         "up",
         help="start the whole platform and keep it running until Ctrl-C or SIGTERM",
         description="Start the embedded NATS and PostgreSQL, the scripted language model and the gateway, rag, "
                     "agent and query services; print each endpoint, one per line; wait until Ctrl-C or SIGTERM, "
                     "then stop everything.",
     )
-    parser.parse_args(argv)
+    up.add_argument("--model-url", help="the services call this OpenAI-compatible endpoint instead of a scripted "
+                                        "model of their own: a suite run's, with -D model_port (e.g. "
+                                        "http://127.0.0.1:8999/v1)")
+    up.add_argument("--otlp-endpoint", help="the services export their telemetry here (a suite run's receiver, "
+                                            "with -D otlp_port), instead of to a receiver of their own")
+    external = commands.add_parser(
+        "external",
+        help="run the suite against the platform as an external deployment, then stop it (make external)",
+        description="Start the platform with the suite's scripted model and telemetry receiver as its provider "
+                    "and exporter, run behave with -D platform=external and the platform's endpoints, stop the "
+                    "platform, and exit with behave's status. Arguments after -- go to behave.",
+    )
+    external.add_argument("behave_args", nargs="*", help="behave's own arguments (after --)")
+    args = parser.parse_args(argv)
     missing = _missing_module()
     if missing:
         print(f"cannot start the platform: the module {missing} does not exist yet.", file=sys.stderr)
         return 1
-    return _up()
+    if args.command == "external":
+        from harness.platform.external import run_against_platform
+
+        return run_against_platform(args.behave_args)
+    return _up(args.model_url, args.otlp_endpoint)
 
 
 def _missing_module() -> str | None:
@@ -43,7 +60,7 @@ def _missing_module() -> str | None:
     return None
 
 
-def _up() -> int:
+def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
     # Imported here so that --help and the missing-module check answer at once (LiteLLM is slow to import).
     from harness.infra.errors import ConfigurationError
     from harness.platform.environment import service_environment
@@ -55,13 +72,16 @@ def _up() -> int:
     except ConfigurationError as exc:
         print(f"cannot start the platform: {exc}", file=sys.stderr)
         return 1
-    fleet = ServiceFleet(session.infra.record)
+    session.scripted_model_url, session.exporting_to = model_url, otlp_endpoint
+    # With a provider of another process's (a suite run's, not up yet), the services are up when they answer
+    # /health; their /ready turns 200 once the provider answers, and the suite waits for it.
+    fleet = ServiceFleet(session.infra.record, ready_path="/health" if model_url else "/ready")
     try:
         services = fleet.start(SERVICES, service_environment(session))
         endpoints = {
             "nats": session.infra.nats_url(),
             "database": session.database_url,
-            "model": session.model_server.base_url,
+            "model": model_url or session.model_server.base_url,
             **{name: services[name].url for name in SERVICES},
         }
         for name, url in endpoints.items():

@@ -20,7 +20,7 @@ class SuiteSettings(Protocol):
     dimensions: int
     infra: Any
     database_url: str
-    receiver: Any
+    otlp_endpoint: str
 
     def deployments(self) -> tuple: ...
 
@@ -123,7 +123,7 @@ def service_environment(session: SuiteSettings, *, overrides: dict[str, str] | N
         env[name] = ",".join(filter(None, (env.get(name), LOOPBACK_HOSTS)))
     # The receiver is the same for the whole run, so the environment stays the same on every call.
     env.pop("OTEL_SERVICE_NAME", None)  # each service names itself; a name from the shell would merge them all
-    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": session.receiver.endpoint, **TELEMETRY_SETTINGS})
+    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": session.otlp_endpoint, **TELEMETRY_SETTINGS})
     env.update(overrides or {})
     return env
 

@@ -42,11 +42,12 @@ class ServiceProcess:
     """One service on a free loopback port; it keeps that port across stop/kill and start."""
 
     def __init__(self, name: str, env: Mapping[str, str], record: RunRecord, *, app: str | None = None,
-                 log_dir: Path | None = None, host: str = "127.0.0.1") -> None:
+                 log_dir: Path | None = None, host: str = "127.0.0.1", ready_path: str = "/ready") -> None:
         self.name = name
         self.app = app or default_app(name)
         self.env = dict(env)
         self.host = host
+        self.ready_path = ready_path  # /health: up, whether or not its dependencies answer yet
         self.port = free_port(host)
         self.log_path = (log_dir or record.new_temp_dir()) / f"{name}-{self.port}.log"
         self._record = record
@@ -84,7 +85,7 @@ class ServiceProcess:
         if self._process is None:
             raise ServiceUnavailable(self._describe("is not running: start() it before waiting"))
         try:
-            wait_until_answering(f"{self.url}/ready", self._process, budget_s, POLL_INTERVAL_S)
+            wait_until_answering(f"{self.url}{self.ready_path}", self._process, budget_s, POLL_INTERVAL_S)
         except NotReady as exc:
             if self._process.poll() is not None:
                 self._forget()
@@ -133,8 +134,9 @@ class ServiceFleet:
     differently configured gateway also gets its own rag, agent and query above it.
     """
 
-    def __init__(self, record: RunRecord, *, apps: Mapping[str, str] | None = None) -> None:
+    def __init__(self, record: RunRecord, *, apps: Mapping[str, str] | None = None, ready_path: str = "/ready") -> None:
         self._record = record
+        self._ready_path = ready_path
         self._apps = dict(apps or {})
         self._instances: dict[tuple, ServiceProcess] = {}
         self._log_dir: Path | None = None
@@ -187,7 +189,8 @@ class ServiceFleet:
         if key not in self._instances:
             if self._log_dir is None:
                 self._log_dir = self._record.new_temp_dir()
-            self._instances[key] = ServiceProcess(name, service_env, self._record, app=app, log_dir=self._log_dir)
+            self._instances[key] = ServiceProcess(name, service_env, self._record, app=app, log_dir=self._log_dir,
+                                                  ready_path=self._ready_path)
         return self._instances[key]
 
     def _wait_all(self, starting: list[ServiceProcess], budget_s: float) -> None:

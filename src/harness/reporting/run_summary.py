@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 
 
@@ -12,6 +13,8 @@ class RunSummary:
     llm: str
     platform: str
     skipped: list[str] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)
+    played: Counter = field(default_factory=Counter)  # "platform" or "library" -> scenarios that ran
 
     @property
     def modes(self) -> dict[str, str]:
@@ -21,10 +24,23 @@ class RunSummary:
         """Skips the scenario with its reason, and remembers both for the end of the run."""
         scenario.skip(reason)
         self.skipped.append(f"  {scenario.location}  {scenario.name}: {reason}")
+        self.reasons[reason] += 1
+
+    def ran(self, *, library: bool) -> None:
+        """A scenario ran: against the platform under test, or against the codec library alone."""
+        self.played["library" if library else "platform"] += 1
+
+    def where(self) -> str:
+        """One line: where the scenarios ran, and why the others did not."""
+        target = "the deployment" if self.platform == "external" else "the embedded platform"
+        line = (f"ran {self.played['platform']} scenario(s) against {target}, {self.played['library']} against the "
+                f"codec library alone; skipped {sum(self.reasons.values())}")
+        grouped = "; ".join(f"{count} {reason}" for reason, count in self.reasons.most_common())
+        return f"{line}: {grouped}" if grouped else line
 
     def lines(self, timing: str | None = None) -> list[str]:
         head = f"suite: infra {self.infra}, model {self.llm}, platform {self.platform}"
-        lines = [f"{head}; {timing}" if timing else head]
+        lines = [f"{head}; {timing}" if timing else head, self.where()]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} scenario(s), with the reason:")
             lines.extend(self.skipped)
