@@ -62,12 +62,12 @@ def step_agent_service_workers(context):
     context.world.messaging.service_workers("agent")
 
 
-@when("the manager submits {count:d} tasks to the agent workers")
 @when('the manager submits {count:d} tasks to the agent "{agent:Name}"')
 @when('the manager submits {count:d} task to the agent "{agent:Name}"')
-def step_submit_tasks(context, count, agent="helper"):
-    """The manager listens for results, then submits the tasks."""
-    context.world.messaging.submit_tasks(count, agent)
+@when('the manager submits {count:d} task to the agent "{agent:Name}" as {wire_format:WireFormat}')
+def step_submit_tasks(context, count, agent="helper", wire_format="json"):
+    """The manager listens for results, then submits the tasks, in that wire format."""
+    context.world.messaging.submit_tasks(count, agent, wire_format)
 
 
 @then("{count:d} results come back within {seconds:d} seconds")

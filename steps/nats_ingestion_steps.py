@@ -4,9 +4,10 @@ from behave import given, then, when
 
 from ai_contract import headers as h
 from harness.drivers.knowledge_base import document_id
+from harness.drivers.messaging import READERS
 from harness.waiting import wait_until
 
-DEAD_LETTER_COMPONENTS = {"RAG": "rag", "gateway": "gateway"}  # as the specs name them -> subject token
+DEAD_LETTER_COMPONENTS = {"RAG": "rag", "gateway": "gateway", "agent": "agent"}  # as the specs name them
 
 
 @given("the RAG service takes questions and documents from the message bus")
@@ -55,6 +56,26 @@ def step_remote_question(context, question):
     """The API's question to the tenant's RAG workers, by request/reply."""
     messaging = context.world.messaging
     context.world.attempt(lambda: messaging.ask_rag(question))
+
+
+@when('the API asks over the message bus, as {wire_format:WireFormat}, "{question:Q}"')
+def step_remote_question_format(context, wire_format, question):
+    """The API's question to the tenant's RAG workers, written in that wire format."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.ask_rag(question, wire_format=wire_format))
+
+
+@given("the {service:Phrase} service reads its subjects on the message bus")
+def step_service_reads(context, service):
+    """The run's service is up with its NATS workers listening for every tenant."""
+    context.world.messaging.service_workers(READERS[service][0])
+
+
+@when("a producer sends the {service:Phrase} service a {message:Phrase} with {flaw:Phrase}")
+def step_send_flawed(context, service, message, flaw):
+    """A message of the kind the service reads, with one flaw; a caller that waits keeps the reply."""
+    messaging = context.world.messaging
+    context.world.attempt(lambda: messaging.send_flawed(service, flaw))
 
 
 @when('the API asks over the message bus "{question:Q}" in a request that names the tenant "{tenant:Name}"')

@@ -1,4 +1,4 @@
-@gateway @scripted
+@gateway @scripted @deploys
 Feature: The gateway when a model fails
   A provider can rate-limit, fail, send garbage or hang. With a backup model configured the
   caller still gets an answer; without one, the caller gets a clear error that names the model

@@ -4,6 +4,7 @@ Feature: Secrets stay out of reports and logs
   authorization header, never appear in a report attachment or in what the platform logs,
   even with every logger at debug level.
 
+  @deploys
   Scenario: The API key reaches the provider, and no report or log
     Given everything the platform logs is watched at debug level
     When a component asks the gateway "Hello, is anyone there?"

@@ -19,6 +19,7 @@ Feature: The gateway's traces and metrics
     And the gateway's call counter for the tenant grew by 1
     And the platform recorded how long the gateway request took for the tenant
 
+  @deploys
   Scenario: The gateway prices each call at the operator's rates, for the tenant and the model
     Given the gateway service charges 2.5 per million input tokens and 10 per million output tokens for the chat model
     When a client asks the gateway service "How many business days does a refund to a credit card take?"

@@ -27,13 +27,14 @@ Feature: The gateway answers repeated requests from its cache
     And the language model was asked 2 times
     And the cache statistics of the tenant "globex" show 0 hits, 1 misses and 1 entries
 
+  @deploys
   Scenario: Every gateway instance answers from the same cache
     When a client asks the gateway service "What is the capital of France?"
     And a client asks a second instance of the gateway service "What is the capital of France?"
     Then the gateway service answered "I am the scripted language model." from its cache
     And the language model was asked 1 times
 
-  @slow
+  @slow @deploys
   Scenario: A cached answer expires after its time to live
     Given the gateway service keeps cached answers for 1 second
     When a client asks the gateway service "What is the capital of France?"

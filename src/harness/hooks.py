@@ -24,6 +24,9 @@ NEEDS_LOCAL_MODEL = "local"
 NEEDS_SERVICE_CONTROL = "service-control"
 # These scenarios read the spans and metrics the platform exports to the suite's OTLP receiver.
 NEEDS_TELEMETRY = "telemetry"
+# These scenarios deploy a service with operator settings of their own (timeouts, fallbacks, prices, a cache TTL,
+# a debug log, a second instance): what an external platform's operator decides.
+DEPLOYS = "deploys"
 # These scenarios start their own instances of the platform's services, on a NATS of their own.
 OWN_WORKERS = "own-workers"
 # These scenarios read the platform's stored rows directly, where the stored chunks themselves are the point.
@@ -76,6 +79,9 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     if OWN_WORKERS in tags and external:
         return ("starts its own instances of the platform's services, which only the embedded platform mode can do "
                 "(-D platform=external)")
+    if DEPLOYS in tags and external:
+        return ("deploys a service with operator settings of its own (a timeout, fallbacks, prices, a cache TTL), "
+                "which an external platform's operator decides")
     if NEEDS_SERVICE_CONTROL in tags and external:
         return "stops or redeploys a service, which only the embedded platform mode can do (-D platform=external)"
     if NEEDS_STORAGE in tags and external and not os.environ.get("DATABASE_URL"):

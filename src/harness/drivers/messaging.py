@@ -40,6 +40,13 @@ DELIVERY_BUDGET_S = 5.0  # how long a published message may take to reach its re
 
 # Payloads a producer can get wrong, as a sentence names them.
 UNREADABLE = ("garbage bytes", "a truncated envelope", "an envelope of schema version 9.0", "an empty document")
+# The services that read NATS, as the specs name them: (service, message type, subject, waits for a reply).
+READERS = {"gateway": ("gateway", "llm_request", subjects.gateway_requests, True),
+           "RAG": ("rag", "rag_query", subjects.rag_queries, True),
+           "agent": ("agent", "agent_task", subjects.agent_tasks, False)}
+# A field of each message type given a value of the wrong type.
+WRONG_TYPES = {"llm_request": ("model", 5), "rag_query": ("query", 5), "agent_task": ("task_id", 5)}
+FLAWS = ("an unknown major version", "a key written twice", "a field of the wrong type", "a truncated body")
 
 
 @dataclass
@@ -244,14 +251,15 @@ class Messaging:
 
         return dict(zip(prompts, self.run(together()), strict=True))
 
-    def ask_rag(self, question: str, *, body_tenant: str | None = None) -> Reply:
-        """Ask the tenant's RAG workers; the request body may name another tenant."""
+    def ask_rag(self, question: str, *, body_tenant: str | None = None, wire_format: str = "json") -> Reply:
+        """Ask the tenant's RAG workers, in either wire format; the request body may name another tenant."""
         retrieval = self._world.config.retrieval
         query = {"query_id": codec.new_message_id(), "query": question, "tenant_id": self.tenant(body_tenant),
                  "timestamp": now(), "parameters": {"top_k": retrieval.top_k,
                                                     "similarity_threshold": retrieval.similarity_threshold}}
+        bus = self.api if wire_format == "json" else self.connect(f"api-{wire_format}", wire_format=wire_format)
         return self._request(subjects.rag_queries(self.tenant()), "rag_query", query, self.tenant(),
-                             REQUEST_TIMEOUT_S)
+                             REQUEST_TIMEOUT_S, bus=bus)
 
     def _request(self, subject: str, message_type: str, data: dict, tenant_id: str, timeout_s: float, *,
                  bus: Bus | None = None) -> Reply:
@@ -266,12 +274,12 @@ class Messaging:
             envelope, reply_headers = await bus.exchange(subject, message_type, data, tenant_id, timeout_s)
         return Reply(envelope, reply_headers.get(h.SERVED_BY, ""))
 
-    def submit_tasks(self, count: int, agent: str = "helper") -> None:
-        """The manager listens for results, then submits the tasks to the agent."""
+    def submit_tasks(self, count: int, agent: str = "helper", wire_format: str = "json") -> None:
+        """The manager listens for results, then submits the tasks to the agent, in either wire format."""
         tenant_id = self.tenant()
         self.task_results = self.observe(subjects.agent_results(tenant_id))
         self.submitted_tasks = [f"task-{i:02d}" for i in range(1, count + 1)]
-        api = self.api
+        api = self.api if wire_format == "json" else self.connect(f"manager-{wire_format}", wire_format=wire_format)
         for task_id in self.submitted_tasks:
             task = {"task_id": task_id, "agent_id": agent, "task_type": "answer", "timestamp": now(),
                     "parameters": {"question": f"Please handle task number {task_id}."}}
@@ -316,6 +324,41 @@ class Messaging:
         if kind == "an empty document":
             return codec.encode("rag_document", {**document, "content": ""})
         raise ValueError(f"no payload called {kind!r}; known: {', '.join(UNREADABLE)}")
+
+    def flawed(self, message_type: str, flaw: str) -> bytes:
+        """A message of the type, well formed but for the one flaw a producer got wrong."""
+        tenant_id = self.tenant()
+        data = {"llm_request": lambda: self.llm_request(tenant_id, prompt="Hello there."),
+                "rag_query": lambda: {"query_id": codec.new_message_id(), "query": "When does the office open?",
+                                      "tenant_id": tenant_id, "timestamp": now()},
+                "agent_task": lambda: {"task_id": "task-flawed", "agent_id": "helper", "task_type": "answer",
+                                       "parameters": {"question": "Please handle task number 0."},
+                                       "timestamp": now()}}[message_type]()
+        whole = codec.encode(message_type, data)
+        if flaw == "an unknown major version":
+            return whole.replace(b'"1.0"', b'"9.0"', 1)
+        if flaw == "a key written twice":  # the envelope's type, written again at the end
+            return whole.rstrip()[:-1] + b',"message_type":"' + message_type.encode() + b'"}'
+        if flaw == "a field of the wrong type":
+            envelope = json.loads(whole)
+            field_name, value = WRONG_TYPES[message_type]
+            envelope["data"][field_name] = value
+            return json.dumps(envelope).encode()
+        if flaw == "a truncated body":
+            return whole[: len(whole) // 2]
+        raise ValueError(f"no flaw called {flaw!r}; known: {', '.join(FLAWS)}")
+
+    def send_flawed(self, reader: str, flaw: str) -> Msg | None:
+        """A flawed message on the tenant's subject of the service; the reply, for a service that replies."""
+        _, message_type, tenant_subject, replies = READERS[reader]
+        raw = self.flawed(message_type, flaw)
+        if replies:
+            return self.request_raw(raw, tenant_subject(self.tenant()), codec.headers_for("json"))
+        self.raw_payload = raw
+        headers = {h.TENANT: self.tenant(), **codec.headers_for("json")}
+        self.run(self.api.nc.publish(tenant_subject(self.tenant()), raw, headers=headers))
+        self.run(self.api.nc.flush())
+        return None
 
     def publish_bytes(self, raw: bytes, extra_headers: dict | None = None) -> None:
         """Bytes on the tenant's ingestion subject, as a producer wrote them."""
