@@ -1,0 +1,61 @@
+"""Plant faults in the platform, one at a time, and see which scenarios catch each (run from the repo root).
+
+    python benchmarks/plant_faults.py            # every fault below
+    python benchmarks/plant_faults.py 2 5        # only those
+
+Each fault is a (file, original text, faulty text, features that should catch it). The file is restored
+after its run, whatever happens. A fault is caught when behave exits non-zero.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+FAULTS = [
+    ("tenant removal leaves NATS untouched", "src/ai_platform/services/rag.py",
+     "        await queue.forget(tenant_id)\n", "", ["features/rag/tenant_removal.feature"]),
+    ("tenant removal keeps the agents", "src/ai_platform/store/store.py",
+     "            conn.execute(delete(self.agents).where(self.agents.c.tenant_id == tenant_id))\n", "",
+     ["features/rag/tenant_removal.feature"]),
+    ("workers reply to a codec error without parking it", "src/ai_platform/messaging/workers.py",
+     "            await self.bus.park(self.component, tenant, msg, exc.reason, str(exc))\n", "",
+     ["features/messaging/codec_on_the_wire.feature"]),
+    ("every agent instance reports the same worker id", "src/ai_platform/services/agent.py",
+     'TaskWorker(bus, None, instance_name("agent"), run_task)', 'TaskWorker(bus, None, "agent-service", run_task)',
+     ["features/messaging/worker_pools.feature"]),
+    ("the RAG service ignores the operator's max deliveries", "src/ai_platform/services/rag.py",
+     'ingest_max_deliver=int(number("RAG_INGEST_MAX_DELIVER", 5, environ))', "ingest_max_deliver=5",
+     ["features/messaging/dead_letters.feature"]),
+    ("a worker does not wait for NATS: ready before its workers listen", "src/ai_platform/services/nats_workers.py",
+     '        return self._problem\n', '        return None\n',
+     ["features/messaging/connection_failures.feature"]),
+    ("the agent service skips the tenant check of a task", "src/ai_platform/messaging/workers.py",
+     "        if sender_tenant != tenant:", "        if False:", ["features/messaging/gateway_over_nats.feature"]),
+]
+
+
+def main(chosen: list[int]) -> int:
+    caught = 0
+    for number, (name, path, original, faulty, features) in enumerate(FAULTS, 1):
+        if chosen and number not in chosen:
+            continue
+        file = Path(path)
+        text = file.read_text()
+        assert original in text, f"fault {number}: the original text is not in {path}"
+        try:
+            file.write_text(text.replace(original, faulty, 1))
+            run = subprocess.run([sys.executable, "-m", "behave", "-D", "allure=off", "-f", "progress", *features],
+                                 capture_output=True, text=True)
+        finally:
+            file.write_text(text)
+        failing = [line.strip() for line in run.stdout.splitlines() if ".feature:" in line and "  " in line]
+        verdict = "caught" if run.returncode else "SURVIVED"
+        caught += bool(run.returncode)
+        print(f"{number}. {name}: {verdict}" + (f" by {failing[0]}" if failing else ""), flush=True)
+    return 0 if caught else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main([int(a) for a in sys.argv[1:]]))
