@@ -28,7 +28,7 @@ Feature: The services apply the message codec to what reaches them over NATS
     When a producer sends the agent service a task with <flaw>
     And the manager submits 1 task to the agent "helper"
     Then the message is parked on the agent dead-letter subject with the reason "<reason>" and its original bytes
-    And 1 results come back within 10 seconds
+    And 1 results come back within 30 seconds
 
     Examples:
       | flaw                      | reason              |
