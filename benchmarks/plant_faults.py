@@ -28,7 +28,7 @@ FAULTS = [
     ("the RAG service ignores the operator's max deliveries", "src/ai_platform/services/rag.py",
      'ingest_max_deliver=int(number("RAG_INGEST_MAX_DELIVER", 5, environ))', "ingest_max_deliver=5",
      ["features/messaging/dead_letters.feature"]),
-    ("a worker does not wait for NATS: ready before its workers listen", "src/ai_platform/services/nats_workers.py",
+    ("a service is ready before its NATS workers listen", "src/ai_platform/services/nats_workers.py",
      '        return self._problem\n', '        return None\n',
      ["features/messaging/connection_failures.feature"]),
     ("the agent service skips the tenant check of a task", "src/ai_platform/messaging/workers.py",

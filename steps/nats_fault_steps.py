@@ -2,6 +2,7 @@
 
 from behave import given, then, when
 
+from harness.drivers.messaging import READERS
 from harness.waiting import wait_until
 
 SERVICE_START_BUDGET_S = 30  # a service process imports its libraries before it answers HTTP
@@ -19,18 +20,18 @@ def step_stopped(context):
     context.world.faults.stop_nats()
 
 
-@when("an instance of the gateway service starts")
-def step_service_starts(context):
-    """A gateway service process of the scenario's own starts; the step does not wait for it to be ready."""
-    context.world.messaging.replicas("gateway", ["late-starter"], ready=False)
+@when("an instance of the {service:Phrase} service starts")
+def step_service_starts(context, service):
+    """A service process of the scenario's own starts; the step does not wait for it to be ready."""
+    context.world.messaging.replicas(READERS[service][0], ["late-starter"], ready=False)
 
 
-@then("the gateway service is not ready, naming NATS as the dependency it cannot reach")
-def step_not_ready_names_nats(context):
+@then("the {service:Phrase} service is not ready, naming NATS as the dependency it cannot reach")
+def step_not_ready_names_nats(context, service):
     """Once it answers HTTP, its readiness check is a 503 envelope that names NATS among its dependencies."""
     messaging = context.world.messaging
     answer = wait_until(lambda: messaging.replica_readiness("late-starter"), SERVICE_START_BUDGET_S,
-                        "the gateway service to answer its readiness check")
+                        f"the {service} service to answer its readiness check")
     dependencies = (answer.get("error") or {}).get("details", {}).get("dependencies", {})
     assert answer["status"] == 503 and "nats" in dependencies, (
         f"expected a 503 naming nats among the dependencies, the readiness check answered {answer}")
@@ -42,11 +43,11 @@ def step_nats_starts(context):
     context.world.faults.start_nats()
 
 
-@then("the gateway service becomes ready within {seconds:d} seconds")
-def step_becomes_ready(context, seconds):
+@then("the {service:Phrase} service becomes ready within {seconds:d} seconds")
+def step_becomes_ready(context, service, seconds):
     """Its workers reconnect on their own: the readiness check turns 200 without a restart."""
     messaging = context.world.messaging
-    wait_until(lambda: messaging.replica_ready("late-starter"), seconds, "the gateway service to become ready")
+    wait_until(lambda: messaging.replica_ready("late-starter"), seconds, f"the {service} service to become ready")
 
 
 @given("the API reaches NATS through a link that can be cut")

@@ -15,12 +15,17 @@ Feature: Connection failures
     And the API and the RAG service reach NATS again
 
   @nats-control
-  Scenario: The server is down when a service starts: it says so, and serves once NATS is back
+  Scenario Outline: The server is down when the <service> service starts: it says so, and serves once NATS is back
     Given the NATS server is stopped
-    When an instance of the gateway service starts
-    Then the gateway service is not ready, naming NATS as the dependency it cannot reach
+    When an instance of the <service> service starts
+    Then the <service> service is not ready, naming NATS as the dependency it cannot reach
     When the NATS server starts again
-    Then the gateway service becomes ready within 10 seconds
+    Then the <service> service becomes ready within 10 seconds
+
+    Examples:
+      | service |
+      | gateway |
+      | RAG     |
 
   @scripted
   Scenario: The RAG service crashes in the middle of ingesting a document; another instance stores it once
