@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ai_contract.headers import CORRELATION_ID, REQUEST_ID, TENANT, USER
-from ai_contract.routes import TENANTS  # noqa: E402 - the contract's names
+from ai_contract.routes import TENANTS
 from ai_platform.telemetry import for_tenant
 from ai_platform.telemetry.setup import instrument_http, setup_telemetry, shutdown_telemetry
 

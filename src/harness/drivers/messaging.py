@@ -145,9 +145,6 @@ class Messaging:
     def gateway_worker(self, name: str) -> None:
         self.replicas("gateway", [name])
 
-    def rag_worker(self, name: str = "rag-worker") -> None:
-        self.replicas("rag", [name])
-
     def task_workers(self, names: list[str]) -> None:
         self.replicas("agent", names)
 

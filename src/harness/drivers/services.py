@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from ai_contract import routes
-from ai_contract.headers import CORRELATION_ID, REQUEST_ID, TENANT  # noqa: F401 - steps read them here
+from ai_contract.headers import TENANT
 from harness.drivers.refusal import data_or_refusal
 from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE
 from harness.reporting import attach_json
