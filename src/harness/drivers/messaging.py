@@ -143,7 +143,11 @@ class Messaging:
         return started
 
     def gateway_worker(self, name: str) -> None:
+        """A gateway replica that has served one request: a fresh process's first model call (client set-up) is
+        not what a timing scenario measures. The warm-up leaves nothing in the model's journal or script."""
         self.replicas("gateway", [name])
+        self.complete("Warm up, please.")
+        self._world.session.model_journal.reset()
 
     def task_workers(self, names: list[str]) -> None:
         self.replicas("agent", names)
