@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from harness.platform import ServiceProcess
+from harness.platform.launch import uvicorn_launch
 from harness.session import SuiteSession
 
 TENANT = {"X-Tenant-ID": "bench"}
@@ -46,7 +47,7 @@ def main(queries: int = 200) -> None:
         gateway, rag = session.services.url("gateway"), session.services.url("rag")
 
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
-        echo = ServiceProcess("echo", env, session.infra.record, app="echo_app:create_app").start()
+        echo = ServiceProcess("echo", env, session.infra.record, launch=uvicorn_launch("echo_app:create_app")).start()
         echo.wait_ready(30)
         with httpx.Client(timeout=30) as client:
             client.post(f"{rag}/api/v1/rag/documents", headers=TENANT, json={

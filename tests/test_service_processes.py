@@ -13,9 +13,10 @@ import psutil
 import pytest
 
 from harness.infra.processes import RunRecord
+from harness.platform.launch import uvicorn_launch
 from harness.platform.processes import ServiceFleet, ServiceProcess, ServiceUnavailable
 
-FIXTURE_APP = "service_fixture_app:create_app"
+FIXTURE = uvicorn_launch("service_fixture_app:create_app")
 READY_BUDGET_S = 10.0
 TESTS_DIR = str(Path(__file__).parent)
 
@@ -29,7 +30,7 @@ def record(tmp_path):
 
 @pytest.fixture
 def service(record):
-    service = ServiceProcess("fixture", fixture_env(FIXTURE_GREETING="hello"), record, app=FIXTURE_APP)
+    service = ServiceProcess("fixture", fixture_env(FIXTURE_GREETING="hello"), record, launch=FIXTURE)
     service.start().wait_ready(READY_BUDGET_S)
     yield service
     service.stop()
@@ -66,7 +67,7 @@ def test_the_environment_reaches_the_service(service):
 
 
 def test_a_service_that_never_gets_ready_fails_naming_it_with_its_log_tail(record):
-    service = ServiceProcess("fixture", fixture_env(FIXTURE_NEVER_READY="1"), record, app=FIXTURE_APP).start()
+    service = ServiceProcess("fixture", fixture_env(FIXTURE_NEVER_READY="1"), record, launch=FIXTURE).start()
     try:
         with pytest.raises(ServiceUnavailable) as raised:
             service.wait_ready(3.0)
@@ -79,7 +80,7 @@ def test_a_service_that_never_gets_ready_fails_naming_it_with_its_log_tail(recor
 
 
 def test_a_service_that_crashes_at_import_fails_at_once_with_its_log_tail(record):
-    service = ServiceProcess("fixture", fixture_env(FIXTURE_CRASH_ON_IMPORT="1"), record, app=FIXTURE_APP).start()
+    service = ServiceProcess("fixture", fixture_env(FIXTURE_CRASH_ON_IMPORT="1"), record, launch=FIXTURE).start()
     pid = service.pid
     began = time.monotonic()
     with pytest.raises(ServiceUnavailable) as raised:
@@ -116,7 +117,7 @@ def test_a_killed_service_starts_again_on_the_same_port(service, record):
 
 
 def test_the_fleet_starts_what_a_service_calls_and_reuses_each_configuration(record):
-    fleet = ServiceFleet(record, apps={"gateway": FIXTURE_APP, "rag": FIXTURE_APP})
+    fleet = ServiceFleet(record, launches={"gateway": FIXTURE, "rag": FIXTURE})
 
     services = fleet.start(["rag"], fixture_env())
 
@@ -134,7 +135,7 @@ def test_the_fleet_starts_what_a_service_calls_and_reuses_each_configuration(rec
 
 
 def test_the_fleet_does_not_start_a_dependency_whose_url_is_given(record, service):
-    fleet = ServiceFleet(record, apps={"gateway": FIXTURE_APP, "rag": FIXTURE_APP})
+    fleet = ServiceFleet(record, launches={"gateway": FIXTURE, "rag": FIXTURE})
 
     services = fleet.start(["rag"], fixture_env(GATEWAY_SERVICE_URL=service.url))
 
@@ -143,7 +144,7 @@ def test_the_fleet_does_not_start_a_dependency_whose_url_is_given(record, servic
 
 
 def test_a_fleet_start_that_fails_leaves_nothing_running(record):
-    fleet = ServiceFleet(record, apps={"gateway": FIXTURE_APP, "rag": FIXTURE_APP})
+    fleet = ServiceFleet(record, launches={"gateway": FIXTURE, "rag": FIXTURE})
 
     with pytest.raises(ServiceUnavailable, match="gateway service"):
         fleet.start(["rag"], fixture_env(FIXTURE_NEVER_READY="1"), ready_budget_s=2.0)

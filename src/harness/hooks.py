@@ -59,8 +59,10 @@ def before_scenario(context, scenario) -> None:
         return
     if not hasattr(session, "first_scenario_at"):  # seconds since the behave process started
         session.first_scenario_at = time.time() - psutil.Process().create_time()
-    context.run_summary.ran(library=LIBRARY in tags)
-    context.world = World(session, context.add_cleanup, own_workers=OWN_WORKERS in tags)
+    launched = session.platform_mode == "external" and bool(tags & {OWN_WORKERS, DEPLOYS, NEEDS_SERVICE_CONTROL})
+    context.run_summary.ran(library=LIBRARY in tags, launched=launched)
+    context.world = World(session, context.add_cleanup, own_workers=OWN_WORKERS in tags,
+                          stops_services=NEEDS_SERVICE_CONTROL in tags)
     if NEEDS_TELEMETRY in tags:  # its metric checks measure from a settled reading taken before each action
         context.world.telemetry.settle_metrics_before_actions()
     context.add_cleanup(context.world.cleanup)  # registered first, so it runs after every driver's cleanup
@@ -76,14 +78,16 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     if NEEDS_SCRIPTED_MODEL in tags and external and not session.scripted_external:
         return ("scripts the language model, which an external platform calls only when deployed with the suite's "
                 "scripted model as its provider (-D model_port=<port>)")
-    if OWN_WORKERS in tags and external:
-        return ("starts its own instances of the platform's services, which only the embedded platform mode can do "
-                "(-D platform=external)")
-    if DEPLOYS in tags and external:
+    launches = not external or session.launch_file  # instances of its own, with settings, replicas, to stop
+    if OWN_WORKERS in tags and not launches:
+        return ("starts its own instances of the platform's services, which an external platform lets the suite do "
+                "only through its launch file (-D launch_file=<path>)")
+    if DEPLOYS in tags and not launches:
         return ("deploys a service with operator settings of its own (a timeout, fallbacks, prices, a cache TTL), "
-                "which an external platform's operator decides")
-    if NEEDS_SERVICE_CONTROL in tags and external:
-        return "stops or redeploys a service, which only the embedded platform mode can do (-D platform=external)"
+                "which an external platform lets the suite do only through its launch file (-D launch_file=<path>)")
+    if NEEDS_SERVICE_CONTROL in tags and not launches:
+        return ("stops a service of its own, which an external platform lets the suite launch only through its "
+                "launch file (-D launch_file=<path>)")
     if NEEDS_STORAGE in tags and external and not os.environ.get("DATABASE_URL"):
         return "reads the platform's stored rows, which an external platform's run does only with its DATABASE_URL"
     if NEEDS_TELEMETRY in tags and not session.telemetry_reachable:

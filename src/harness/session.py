@@ -18,7 +18,8 @@ from harness.llm.local_models import EMBEDDING_MODEL as LOCAL_EMBEDDING_MODEL
 from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
 from harness.platform import ServiceFleet, ServiceProcess, service_environment
-from harness.platform.environment import PLATFORM_MODEL_NAMES
+from harness.platform.environment import PLATFORM_MODEL_NAMES, inherited_environment, own_settings
+from harness.platform.launch import read_launch_file
 from harness.platform.processes import DEPENDENCIES, URL_VARIABLES
 from harness.reporting import register_secret
 from harness.waiting import scaled, set_scale
@@ -40,10 +41,10 @@ LIVE_DIMENSIONS = 1536
 LLM_PROFILES = ("scripted", "local", "live")
 LOCAL_API_KEY = "sk-local-not-a-real-key"  # the local model servers take any key; LiteLLM's OpenAI client needs one
 LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
-# The -D values the suite reads, with the ones it accepts (None: a positive number).
+# The -D values the suite reads, with the ones it accepts (None: a positive number; empty: a path).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
     "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None,
-    "model_port": None}
+    "model_port": None, "launch_file": ()}
 # An external platform deployed with the suite's scripted model as its provider calls it on this port
 # (-D model_port=<port>; the deployment's LLM_API_BASE is http://<this host>:<port>/v1).
 # An external platform exports its telemetry to this port (-D otlp_port=4318), on every interface of this host.
@@ -77,6 +78,12 @@ class SuiteSession:
             require_local_extra()
         if mode == "external":
             check_external_servers(os.environ)
+        self.launch_file = userdata.get("launch_file")
+        if self.launch_file:
+            if self.platform_mode != "external":
+                raise ConfigurationError("-D launch_file is how an external platform's services are launched; "
+                                         "it needs -D platform=external")
+            read_launch_file(self.launch_file)  # a file that cannot be used stops the run before it starts
         set_scale(float(userdata.get("timeout_scale", 1)))
         self.infra = Infrastructure(mode)
         self.dimensions = {"scripted": SCRIPTED_DIMENSIONS, "local": LOCAL_DIMENSIONS}.get(self.llm_profile,
@@ -229,18 +236,20 @@ class SuiteSession:
 
 class PlatformServices:
     """The platform's services: embedded, this run starts them, one instance per configuration, on
-    first use; external, they are where the environment says (`GATEWAY_SERVICE_URL` and the like)."""
+    first use; external, they are where the environment says (`GATEWAY_SERVICE_URL` and the like), and
+    instances of their own (other settings, replicas, one to stop) are launched from the deployment's
+    launch file, when it gives one (-D launch_file)."""
 
     def __init__(self, session: SuiteSession) -> None:
         self._session = session
-        self._fleet = ServiceFleet(session.infra.record)
+        self.external = session.platform_mode == "external"
+        launches = read_launch_file(session.launch_file) if session.launch_file else None
+        self.can_launch = not self.external or launches is not None
+        self._fleet = ServiceFleet(session.infra.record, launches=launches)
         self._ready_external: dict[str, str] = {}
 
     def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
-        if self._session.platform_mode == "external":
-            if overrides:
-                raise RuntimeError(f"this scenario deploys the {name} service with {sorted(overrides)}, which an "
-                                   "external platform cannot do: tag it @service-control")
+        if self.external and not overrides:
             return self._external_url(name)
         return self.process(name, overrides).url
 
@@ -259,11 +268,10 @@ class PlatformServices:
         return self._ready_external[name]
 
     def process(self, name: str, overrides: dict[str, str] | None = None) -> ServiceProcess:
-        """The service's process (started, with what it calls, if it is not running)."""
-        if self._session.platform_mode == "external":
-            raise RuntimeError(f"the {name} service of an external platform cannot be started or stopped here")
-        env = service_environment(self._session, overrides=overrides)
-        return self._fleet.start([name], env)[name]
+        """The service's process (started, with what it calls, if it is not running): external, one launched
+        from the launch file with the scenario's settings, never the deployment's own."""
+        self._require_launch(f"an instance of the {name} service")
+        return self._fleet.start([name], self._environment(), settings=own_settings(overrides))[name]
 
     def dependencies_of(self, name: str) -> tuple[str, ...]:
         return DEPENDENCIES[name]
@@ -272,11 +280,20 @@ class PlatformServices:
                  ready: bool = True) -> list[ServiceProcess]:
         """Replicas of a service, each its own process, started together; `calls` says where what it calls
         listens. The caller stops them."""
-        if self._session.platform_mode == "external":
-            raise RuntimeError(f"replicas of the {name} service of an external platform cannot be started here")
-        env = service_environment(self._session, overrides={**overrides, "NATS_WORKERS": "on"})
-        env.update({URL_VARIABLES[dependency]: url for dependency, url in calls.items()})
-        return self._fleet.replicas(name, instances, env, ready=ready)
+        self._require_launch(f"replicas of the {name} service")
+        settings = {**overrides, "NATS_WORKERS": "on",
+                    **{URL_VARIABLES[dependency]: url for dependency, url in calls.items()}}
+        return self._fleet.replicas(name, instances, self._environment(), settings=settings, ready=ready)
+
+    def _environment(self) -> dict[str, str]:
+        """What every instance gets under its launch's and the scenario's settings: embedded, the suite's
+        deployment; external, only what the shell gives (the launch file holds the deployment's settings)."""
+        return inherited_environment() if self.external else service_environment(self._session)
+
+    def _require_launch(self, what: str) -> None:
+        if not self.can_launch:
+            raise RuntimeError(f"{what} of an external platform can be started only from its launch file "
+                               "(-D launch_file=<path>)")
 
     def close(self) -> None:
         self._fleet.close()
@@ -293,7 +310,7 @@ def check_userdata(userdata: Mapping[str, str]) -> None:
         choices = USERDATA_CHOICES[key]
         if choices is None and not _positive_number(value):
             raise ConfigurationError(f"-D {key}={value} must be a positive number")
-        if choices is not None and value not in choices:
+        if choices and value not in choices:
             raise ConfigurationError(f"-D {key}={value} is not known; choose {_listed(choices)}")
 
 

@@ -109,7 +109,8 @@ class Driver:
 
 
 class World:
-    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "_add_cleanup", "_drivers")
+    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "stops_services", "_add_cleanup",
+                 "_drivers")
 
     model = Driver("harness.drivers.model:ScriptedModel")
     knowledge_base = Driver("harness.drivers.knowledge_base:KnowledgeBase")
@@ -123,10 +124,13 @@ class World:
     services = Driver("harness.drivers.services:Services")
     telemetry = Driver("harness.drivers.telemetry:Telemetry")
 
-    def __init__(self, session: SuiteSession, add_cleanup: Callable, *, own_workers: bool = False) -> None:
+    def __init__(self, session: SuiteSession, add_cleanup: Callable, *, own_workers: bool = False,
+                 stops_services: bool = False) -> None:
         self.session = session
         # The scenario hosts the platform's workers itself, on a NATS server of its own (@own-workers).
         self.own_workers = own_workers
+        # The scenario stops services (@service-control): on instances of its own, never the shared ones.
+        self.stops_services = stops_services
         self.tenants = Tenants()
         self.outcome = Outcome()
         threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)

@@ -56,6 +56,8 @@ class Services:
         if (config.chunk_size, config.chunk_overlap) != (CHUNK_SIZE, CHUNK_OVERLAP):
             settings["RAG_CHUNK_SIZE"], settings["RAG_CHUNK_OVERLAP"] = map(str, (config.chunk_size,
                                                                                   config.chunk_overlap))
+        if self._world.stops_services:  # its own instances, so the run's shared ones are never stopped
+            settings["NATS_WORKERS"] = "off"
         return {**settings, **self._overrides}
 
     def log_of(self, service: str) -> str:
@@ -79,8 +81,9 @@ class Services:
         """Kill the service's process at once; it comes back, on the same port, in the scenario's cleanup."""
         for name in ("query", service):  # everything above it is running first, and remembered
             self.url(name)
-        process = self._world.session.services.process(service)
-        self._world.add_cleanup(self._world.session.services.process, service)  # started and ready again
+        assert self._world.stops_services, "a scenario that stops a service is tagged @service-control"
+        process = self._world.session.services.process(service, self._deployment())
+        self._world.add_cleanup(self._world.session.services.process, service, self._deployment())  # ready again
         process.kill()
 
     def holds_tenant_data(self) -> None:

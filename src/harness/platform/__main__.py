@@ -63,8 +63,9 @@ def _missing_module() -> str | None:
 def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
     # Imported here so that --help and the missing-module check answer at once (LiteLLM is slow to import).
     from harness.infra.errors import ConfigurationError
-    from harness.platform.environment import service_environment
-    from harness.platform.processes import ServiceFleet, ServiceUnavailable
+    from harness.platform.environment import deployment_settings, service_environment
+    from harness.platform.launch import write_launch_file
+    from harness.platform.processes import ServiceFleet, ServiceUnavailable, default_launch
     from harness.session import SuiteSession
 
     try:
@@ -84,6 +85,10 @@ def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
             "model": model_url or session.model_server.base_url,
             **{name: services[name].url for name in SERVICES},
         }
+        # How a suite run may start more instances of these services, with its own settings (-D launch_file).
+        settings = deployment_settings(session)
+        endpoints["launch"] = str(write_launch_file(session.infra.record.new_temp_dir() / "launch.json",
+                                                    {name: default_launch(name, settings) for name in SERVICES}))
         for name, url in endpoints.items():
             print(f"{name:<9} {url}", flush=True)
         print("running; Ctrl-C stops everything", file=sys.stderr, flush=True)

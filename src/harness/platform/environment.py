@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from typing import Any, Protocol
 
+from ai_contract.settings import OPERATOR_SETTINGS
+
 # The model names the platform offers, by the role the specs give them.
 PLATFORM_MODEL_NAMES = {"primary": "chat", "backup": "chat-backup", "embedding": "embedding"}
 
@@ -54,13 +56,7 @@ TELEMETRY_SETTINGS = {
 }
 
 # The contract between the harness and the services; never inherited from the shell that runs the suite.
-SERVICE_VARIABLES = frozenset({
-    "DATABASE_URL", "NATS_URL", "LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL",
-    "LLM_EMBEDDING_MODEL", "EMBEDDING_DIMENSIONS", "GATEWAY_TIMEOUT_S", "GATEWAY_FALLBACKS",
-    "GATEWAY_SERVICE_URL", "RAG_SERVICE_URL", "AGENT_SERVICE_URL", "DEPENDENCY_TIMEOUT_S",
-    "RAG_CHUNK_SIZE", "RAG_CHUNK_OVERLAP", "RAG_SIMILARITY_THRESHOLD", "GATEWAY_CACHE_TTL_S", "NATS_WORKERS",
-    "GATEWAY_PRICES", "SERVICE_INSTANCE", "RAG_INGEST_ACK_WAIT_S", "RAG_INGEST_MAX_DELIVER",
-})
+SERVICE_VARIABLES = OPERATOR_SETTINGS
 # What each service reads of them: two configurations that agree on these share one instance.
 READS = {
     "gateway": frozenset({"LLM_API_BASE", "LLM_API_KEY", "LLM_CHAT_MODEL", "LLM_BACKUP_MODEL", "LLM_EMBEDDING_MODEL",
@@ -85,18 +81,36 @@ def configuration_of(name: str, env: dict[str, str]) -> frozenset:
 def service_environment(session: SuiteSettings, *, overrides: dict[str, str] | None = None) -> dict[str, str]:
     """The variables every service reads, over the rest of os.environ (PATH, provider keys, OTEL_*), and where
     it exports its telemetry (the suite's receiver)."""
+    settings = deployment_settings(session)  # first: starting PostgreSQL sets XDG_RUNTIME_DIR in os.environ
+    return {**inherited_environment(), **settings, **own_settings(overrides)}
+
+
+def own_settings(overrides: dict[str, str] | None) -> dict[str, str]:
+    """A scenario's settings for an instance of its own. Such an instance answers HTTP only (NATS_WORKERS off):
+    the message bus's requests go to the platform's usual deployment, whichever scenario ran before."""
+    return {"NATS_WORKERS": "off", **overrides} if overrides else {}
+
+
+def inherited_environment() -> dict[str, str]:
+    """What a service takes from the shell that runs the suite: everything but the operator settings."""
+    env = {name: value for name, value in os.environ.items() if name not in SERVICE_VARIABLES}
+    # Services call each other on loopback; a proxy from the shell must not carry those calls.
+    for name in ("NO_PROXY", "no_proxy"):
+        env[name] = ",".join(filter(None, (env.get(name), LOOPBACK_HOSTS)))
+    env.pop("OTEL_SERVICE_NAME", None)  # each service names itself; a name from the shell would merge them all
+    return env
+
+
+def deployment_settings(session: SuiteSettings) -> dict[str, str]:
+    """The operator's settings for the suite's deployment: the same on every call, or the fleet would start
+    a second copy of each service."""
     offered = {deployment.name: deployment for deployment in session.deployments()}
     chat, backup, embedding = (offered[PLATFORM_MODEL_NAMES[role]] for role in ("primary", "backup", "embedding"))
     threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)
     local = session.llm_profile == "local"
-    # Servers first: starting PostgreSQL sets XDG_RUNTIME_DIR, and the same configuration must give the
-    # same environment on every call, or the fleet would start a second copy of each service.
-    database_url = session.database_url
-    nats_url = session.infra.nats_url()
-    env = {name: value for name, value in os.environ.items() if name not in SERVICE_VARIABLES}
-    env.update({
-        "DATABASE_URL": database_url,
-        "NATS_URL": nats_url,
+    settings = {
+        "DATABASE_URL": session.database_url,
+        "NATS_URL": session.infra.nats_url(),
         "LLM_CHAT_MODEL": chat.provider_model,
         "LLM_BACKUP_MODEL": backup.provider_model,
         "LLM_EMBEDDING_MODEL": embedding.provider_model,
@@ -109,23 +123,17 @@ def service_environment(session: SuiteSettings, *, overrides: dict[str, str] | N
         "RAG_SIMILARITY_THRESHOLD": f"{threshold:g}",
         # LiteLLM would otherwise fetch its model cost map from the internet at import.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        # A service deployed with a scenario's own settings answers HTTP only: the message bus's
-        # requests go to the platform's usual deployment, whichever scenario ran before.
-        "NATS_WORKERS": "off" if overrides else "on",
-    })
+        "NATS_WORKERS": "on",
+        # The receiver is the same for the whole run, so the environment stays the same on every call.
+        "OTEL_EXPORTER_OTLP_ENDPOINT": session.otlp_endpoint,
+        **TELEMETRY_SETTINGS,
+    }
     # The live profile leaves base and key to the provider's defaults and usual variables (OPENAI_API_KEY).
     if chat.api_base:
-        env["LLM_API_BASE"] = chat.api_base
+        settings["LLM_API_BASE"] = chat.api_base
     if chat.api_key:
-        env["LLM_API_KEY"] = chat.api_key
-    # Services call each other on loopback; a proxy from the shell must not carry those calls.
-    for name in ("NO_PROXY", "no_proxy"):
-        env[name] = ",".join(filter(None, (env.get(name), LOOPBACK_HOSTS)))
-    # The receiver is the same for the whole run, so the environment stays the same on every call.
-    env.pop("OTEL_SERVICE_NAME", None)  # each service names itself; a name from the shell would merge them all
-    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": session.otlp_endpoint, **TELEMETRY_SETTINGS})
-    env.update(overrides or {})
-    return env
+        settings["LLM_API_KEY"] = chat.api_key
+    return settings
 
 
 def _gateway_timeout_s(profile: str) -> float:

@@ -1,6 +1,7 @@
 """The platform's HTTP services as OS processes on loopback ports, started the way an operator runs them.
 
-Each service is `uvicorn --factory <app>` configured only by its environment, in its own session
+Each service is started by its launch (the reference platform's: `uvicorn --factory <app>`), configured only
+by its environment, in its own session
 (a Ctrl-C in the terminal reaches the suite, which stops its services in order), with its pid in
 the run record from the moment it exists, so the next run reaps it if this one is killed.
 """
@@ -8,7 +9,6 @@ the run record from the moment it exists, so the next run reaps it if this one i
 from __future__ import annotations
 
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -19,6 +19,7 @@ import psutil
 
 from harness.infra.processes import NotReady, RunRecord, free_port, wait_until_answering
 from harness.platform.environment import configuration_of
+from harness.platform.launch import Launch, uvicorn_launch
 from harness.waiting import scaled
 
 READY_BUDGET_S = 30.0  # the gateway imports LiteLLM (2-3 s) on a machine shared with other starts
@@ -34,17 +35,18 @@ class ServiceUnavailable(RuntimeError):
     """A service did not become ready; the message names it, its URL, the budget and its log's tail."""
 
 
-def default_app(name: str) -> str:
-    return f"ai_platform.services.{name}:create_app"
+def default_launch(name: str, environment: Mapping[str, str] | None = None) -> Launch:
+    """The reference platform's service, by its app factory (imported by uvicorn, never by the suite)."""
+    return uvicorn_launch(f"ai_platform.services.{name}:create_app", environment)
 
 
 class ServiceProcess:
     """One service on a free loopback port; it keeps that port across stop/kill and start."""
 
-    def __init__(self, name: str, env: Mapping[str, str], record: RunRecord, *, app: str | None = None,
+    def __init__(self, name: str, env: Mapping[str, str], record: RunRecord, *, launch: Launch | None = None,
                  log_dir: Path | None = None, host: str = "127.0.0.1", ready_path: str = "/ready") -> None:
         self.name = name
-        self.app = app or default_app(name)
+        self.launch = launch or default_launch(name)
         self.env = dict(env)
         self.host = host
         self.ready_path = ready_path  # /health: up, whether or not its dependencies answer yet
@@ -69,8 +71,7 @@ class ServiceProcess:
         """Start the process and return at once; wait_ready() tells when it serves."""
         if self.running:
             return self
-        command = [sys.executable, "-m", "uvicorn", "--factory", self.app, "--host", self.host,
-                   "--port", str(self.port), "--log-level", "warning"]
+        command = self.launch.argv(self.host, self.port)
         env = {**self.env, "PYTHONUNBUFFERED": "1"}  # the log tail must show what happened just now
         with self.log_path.open("ab") as log:  # appended: a restart keeps the earlier lives' lines
             log.write(f"--- {self.name}: {' '.join(command)}\n".encode())
@@ -134,24 +135,26 @@ class ServiceFleet:
     differently configured gateway also gets its own rag, agent and query above it.
     """
 
-    def __init__(self, record: RunRecord, *, apps: Mapping[str, str] | None = None, ready_path: str = "/ready") -> None:
+    def __init__(self, record: RunRecord, *, launches: Mapping[str, Launch] | None = None,
+                 ready_path: str = "/ready") -> None:
         self._record = record
         self._ready_path = ready_path
-        self._apps = dict(apps or {})
+        self._launches = dict(launches or {})
         self._instances: dict[tuple, ServiceProcess] = {}
         self._log_dir: Path | None = None
         self._lock = threading.Lock()
         record.on_close(self.close)  # stops with the run on every exit path the infra handles
 
-    def start(self, names: Iterable[str], env: Mapping[str, str], *,
+    def start(self, names: Iterable[str], env: Mapping[str, str], *, settings: Mapping[str, str] | None = None,
               ready_budget_s: float | None = None) -> dict[str, ServiceProcess]:
-        """The named services and the ones they call, ready; a dependency whose URL env gives is not started."""
+        """The named services and the ones they call, ready; a dependency whose URL env gives is not started.
+        Each gets `env`, then its launch's settings, then the scenario's `settings` over both."""
         budget_s = scaled(READY_BUDGET_S) if ready_budget_s is None else ready_budget_s
         with self._lock:
             chosen: dict[str, ServiceProcess] = {}
             starting: list[ServiceProcess] = []
-            for name in _start_order(names, env):
-                service = self._instance(name, env, chosen)
+            for name in _start_order(names, {**env, **(settings or {})}):
+                service = self._instance(name, env, settings or {}, chosen)
                 if not service.running:
                     starting.append(service.start())  # every process starts before anyone waits
                 chosen[name] = service
@@ -159,13 +162,15 @@ class ServiceFleet:
             return chosen
 
     def replicas(self, name: str, instances: list[str], env: Mapping[str, str], *,
-                 ready: bool = True) -> list[ServiceProcess]:
+                 settings: Mapping[str, str] | None = None, ready: bool = True) -> list[ServiceProcess]:
         """Processes of one service, each named by SERVICE_INSTANCE, started together and not shared: whoever
         asked stops them (the run's close stops any left)."""
         if self._log_dir is None:
             self._log_dir = self._record.new_temp_dir()
-        started = [ServiceProcess(name, {**env, "SERVICE_INSTANCE": instance}, self._record,
-                                  app=self._apps.get(name), log_dir=self._log_dir).start() for instance in instances]
+        launch = self._launch(name)
+        started = [ServiceProcess(name, {**env, **launch.environment, **(settings or {}), "SERVICE_INSTANCE": instance},
+                                  self._record, launch=launch, log_dir=self._log_dir).start()
+                   for instance in instances]
         if ready:
             self._wait_all(started, scaled(READY_BUDGET_S))
         return started
@@ -179,18 +184,22 @@ class ServiceFleet:
             with ThreadPoolExecutor(len(services)) as pool:
                 list(pool.map(ServiceProcess.stop, services))
 
-    def _instance(self, name: str, env: Mapping[str, str], chosen: Mapping[str, ServiceProcess]) -> ServiceProcess:
-        service_env = dict(env)
+    def _launch(self, name: str) -> Launch:
+        return self._launches.get(name) or default_launch(name)
+
+    def _instance(self, name: str, env: Mapping[str, str], settings: Mapping[str, str],
+                  chosen: Mapping[str, ServiceProcess]) -> ServiceProcess:
+        launch = self._launch(name)
+        service_env = {**env, **launch.environment, **settings}
         for dependency in DEPENDENCIES[name]:
-            if dependency in chosen:
-                service_env.setdefault(URL_VARIABLES[dependency], chosen[dependency].url)
-        app = self._apps.get(name) or default_app(name)
-        key = (name, app, configuration_of(name, service_env))
+            if dependency in chosen:  # the instance this fleet chose, whatever the launch file names
+                service_env[URL_VARIABLES[dependency]] = chosen[dependency].url
+        key = (name, launch.command, configuration_of(name, service_env))
         if key not in self._instances:
             if self._log_dir is None:
                 self._log_dir = self._record.new_temp_dir()
-            self._instances[key] = ServiceProcess(name, service_env, self._record, app=app, log_dir=self._log_dir,
-                                                  ready_path=self._ready_path)
+            self._instances[key] = ServiceProcess(name, service_env, self._record, launch=launch,
+                                                  log_dir=self._log_dir, ready_path=self._ready_path)
         return self._instances[key]
 
     def _wait_all(self, starting: list[ServiceProcess], budget_s: float) -> None:

@@ -26,15 +26,19 @@ class RunSummary:
         self.skipped.append(f"  {scenario.location}  {scenario.name}: {reason}")
         self.reasons[reason] += 1
 
-    def ran(self, *, library: bool) -> None:
-        """A scenario ran: against the platform under test, or against the codec library alone."""
+    def ran(self, *, library: bool, launched: bool = False) -> None:
+        """A scenario ran: against the platform under test (`launched`: on instances of the deployment's services
+        that the suite started from its launch file), or against the codec library alone."""
         self.played["library" if library else "platform"] += 1
+        self.played["launched"] += launched
 
     def where(self) -> str:
         """One line: where the scenarios ran, and why the others did not."""
         target = "the deployment" if self.platform == "external" else "the embedded platform"
-        line = (f"ran {self.played['platform']} scenario(s) against {target}, {self.played['library']} against the "
-                f"codec library alone; skipped {sum(self.reasons.values())}")
+        launched = (f" ({self.played['launched']} of them on instances launched from its launch file)"
+                    if self.played["launched"] else "")
+        line = (f"ran {self.played['platform']} scenario(s) against {target}{launched}, {self.played['library']} "
+                f"against the codec library alone; skipped {sum(self.reasons.values())}")
         grouped = "; ".join(f"{count} {reason}" for reason, count in self.reasons.most_common())
         return f"{line}: {grouped}" if grouped else line
 
