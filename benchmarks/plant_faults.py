@@ -1,7 +1,8 @@
 """Plant faults in the platform, one at a time, and see which scenarios catch each (run from the repo root).
 
-    python benchmarks/plant_faults.py            # every fault below
-    python benchmarks/plant_faults.py 2 5        # only those
+    python benchmarks/plant_faults.py              # every fault below, embedded platform
+    python benchmarks/plant_faults.py 2 5          # only those
+    python benchmarks/plant_faults.py --external   # against the platform command's deployment (make external)
 
 Each fault is a (file, original text, faulty text, features that should catch it). The file is restored
 after its run, whatever happens. A fault is caught when behave exits non-zero.
@@ -33,10 +34,27 @@ FAULTS = [
      ["features/messaging/connection_failures.feature"]),
     ("the agent service skips the tenant check of a task", "src/ai_platform/messaging/workers.py",
      "        if sender_tenant != tenant:", "        if False:", ["features/messaging/gateway_over_nats.feature"]),
+    ("an agent's answer to another agent is never sent", "src/ai_platform/messaging/workers.py",
+     "        if answer is not None:\n", "        if False:\n", ["features/messaging/agent_service_messaging.feature"]),
+    ("a message between agents is kept for its sender", "src/ai_platform/services/agent.py",
+     "store.get().receive_message(tenant_id, message.target_agent_id, received)",
+     "store.get().receive_message(tenant_id, message.source_agent_id, received)",
+     ["features/messaging/agent_service_messaging.feature"]),
+    ("tenant removal keeps the agents' messages", "src/ai_platform/store/store.py",
+     "            conn.execute(delete(self.agent_messages).where(self.agent_messages.c.tenant_id == tenant_id))\n",
+     "", ["features/messaging/agent_service_messaging.feature"]),
+    ("the gateway ignores the operator's fallbacks", "src/ai_platform/services/gateway.py",
+     "        fallbacks.setdefault(primary.strip(), []).append(backup.strip())\n", "        pass\n",
+     ["features/gateway/failures.feature"]),
+    ("the gateway ignores the operator's cache TTL", "src/ai_platform/services/gateway.py",
+     'number("GATEWAY_CACHE_TTL_S", DEFAULT_TTL_S)', "DEFAULT_TTL_S", ["features/services/gateway_cache.feature"]),
+    ("the query service ignores its dependency timeout", "src/ai_platform/services/config.py",
+     'return number("DEPENDENCY_TIMEOUT_S", DEFAULT_DEPENDENCY_TIMEOUT_S, environ)',
+     "return DEFAULT_DEPENDENCY_TIMEOUT_S", ["features/e2e/questions_over_http.feature"]),
 ]
 
 
-def main(chosen: list[int]) -> int:
+def main(chosen: list[int], external: bool = False) -> int:
     caught = 0
     for number, (name, path, original, faulty, features) in enumerate(FAULTS, 1):
         if chosen and number not in chosen:
@@ -46,8 +64,9 @@ def main(chosen: list[int]) -> int:
         assert original in text, f"fault {number}: the original text is not in {path}"
         try:
             file.write_text(text.replace(original, faulty, 1))
-            run = subprocess.run([sys.executable, "-m", "behave", "-D", "allure=off", "-f", "progress", *features],
-                                 capture_output=True, text=True)
+            behave = ["-D", "allure=off", "-f", "progress", *features]
+            command = ["-m", "harness.platform", "external", "--", *behave] if external else ["-m", "behave", *behave]
+            run = subprocess.run([sys.executable, *command], capture_output=True, text=True)
         finally:
             file.write_text(text)
         failing = [line.strip() for line in run.stdout.splitlines() if ".feature:" in line and "  " in line]
@@ -58,4 +77,5 @@ def main(chosen: list[int]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main([int(a) for a in sys.argv[1:]]))
+    arguments = sys.argv[1:]
+    sys.exit(main([int(a) for a in arguments if a.isdigit()], external="--external" in arguments))

@@ -15,9 +15,10 @@ def step_agents_listen(context, a, b, c):
         context.world.messaging.agent_inbox(agent)
 
 
+@given('the agent "{agent:Name}" of the tenant listens on the message bus')
 @given('the agent "{agent:Name}" of the tenant "{tenant:Name}" listens on the message bus')
-def step_agent_listens(context, agent, tenant):
-    """An agent of another tenant listens on its own tenant's agent subject."""
+def step_agent_listens(context, agent, tenant=None):
+    """An agent, played by the suite, listens on its tenant's agent subject."""
     context.world.messaging.agent_inbox(agent, tenant)
 
 
@@ -130,3 +131,71 @@ def step_handled_in_trace(context, agent):
     traces = context.world.messaging.traces_seen[(None, agent)]
     wait_until(lambda: traces, DELIVERY_BUDGET_S, f"{agent} to handle the message")
     assert traces == [trace_id], f"expected {agent} to run in the trace {trace_id}, it ran in {traces}"
+
+
+# agents hosted by the agent service ---------------------------------------------------------------
+
+ANSWER_BUDGET_S = 15.0  # the receiving agent asks the language model before its answer comes back
+
+
+@given('the agent service hosts the agents "{a:Name}", "{b:Name}" and "{c:Name}"')
+@given('the agent service hosts the agent "{a:Name}" of the tenant "{tenant:Name}"')
+@when('the tenant defines the agents "{a:Name}", "{b:Name}" and "{c:Name}" in the agent service again')
+def step_hosted_agents(context, a, b=None, c=None, tenant=None):
+    """Agents defined through the agent API, without tools: what they answer is the model's answer."""
+    for agent in filter(None, (a, b, c)):
+        context.world.services.create_agent(agent, tenant=tenant, tools=())
+
+
+@when('"{source:Name}" of the agent service sends "{text:Q}" to "{target:Name}"')
+def step_hosted_send(context, source, text, target):
+    """The agent API sends the request over the message bus on behalf of its agent."""
+    services = context.world.services
+    context.world.attempt(lambda: services.send_between_agents(source, target, text))
+
+
+@given('"{source:Name}" of the agent service has asked "{target:Name}" "{text:Q}" and got the answer')
+def step_hosted_exchange(context, source, target, text):
+    """A request and its answer, both kept by the agent service."""
+    services = context.world.services
+    sent = services.send_between_agents(source, target, text)
+    assert sent.status_code == 202, f"expected the message sent (202), got {sent.status_code}: {sent.text}"
+    wait_until(lambda: services.messages_received_by(source), ANSWER_BUDGET_S, f"{source} to receive the answer")
+
+
+@then('the agent service accepted the message for sending')
+def step_hosted_sent(context):
+    """202 with the message's id, from and to whom."""
+    response = context.world.outcome.expect_result("the agent API's answer")
+    data = response.json().get("data") or {}
+    assert response.status_code == 202 and data.get("message_id"), (
+        f"expected 202 with the sent message's id, got {response.status_code}: {response.text}")
+
+
+@then('"{agent:Name}" of the agent service receives the request "{text:Q}" from "{source:Name}"')
+def step_hosted_receives_request(context, agent, text, source):
+    """The agent service lists that request, once, as the only message its agent received."""
+    _received_only(context, agent, (source, "text", text))
+
+
+@then('"{agent:Name}" of the agent service receives the answer "{text:Q}" from "{source:Name}"')
+def step_hosted_receives_answer(context, agent, text, source):
+    """The agent service lists that answer, once, as the only message its agent received."""
+    _received_only(context, agent, (source, "reply", text))
+
+
+def _received_only(context, agent, expected):
+    """(source, agent_message.message_type, content) of the one message the agent received."""
+    services = context.world.services
+    wait_until(lambda: services.messages_received_by(agent), ANSWER_BUDGET_S, f"{agent} to receive a message")
+    got = [(m["source_agent_id"], m["message_type"], m["content"]) for m in services.messages_received_by(agent)]
+    source, kind, text = expected
+    assert got == [expected], f"expected {agent} to have received only the {kind} {text!r} from {source}, got {got}"
+
+
+@then('"{agent:Name}" of the agent service has received nothing')
+@then('"{agent:Name}" of the tenant "{tenant:Name}" of the agent service has received nothing')
+def step_hosted_nothing(context, agent, tenant=None):
+    """Checked after the exchange it could have been part of is over (a later Then waited for it)."""
+    got = context.world.services.messages_received_by(agent, tenant=tenant)
+    assert got == [], f"expected {agent} to have received nothing, it received {got}"

@@ -33,5 +33,10 @@ def agent_execute(agent_id: str) -> str:
     return f"{AGENTS}/{agent_id}/execute"
 
 
+def agent_messages(agent_id: str) -> str:
+    """POST: the agent sends a message to another agent; GET: the messages it received."""
+    return f"{AGENTS}/{agent_id}/messages"
+
+
 def tenant(tenant_id: str) -> str:
     return f"{TENANTS}/{tenant_id}"

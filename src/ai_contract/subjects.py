@@ -5,6 +5,11 @@ from __future__ import annotations
 from ai_contract.ids import is_valid_id
 
 AGENT_WORKERS = "agent.workers"
+# An agent process reads its messages in the queue group of its own id (agent.<id>); the agent service, which
+# hosts many agents, reads every agent's messages in one group of its own and keeps those of its agents.
+AGENT_SERVICE_INBOX = "agent.service"
+# agent_message.message_type: a request an agent answers, and the answer, which is not answered again.
+REQUEST_MESSAGE, REPLY_MESSAGE = "text", "reply"
 GATEWAY_WORKERS = "gateway.workers"
 RAG_WORKERS = "rag.workers"
 INGEST_STREAM = "AI_RAG_INGEST"

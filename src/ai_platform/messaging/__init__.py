@@ -19,7 +19,7 @@ _ON_FIRST_USE = {
     "Bus": "ai_platform.messaging.bus", "ConnectionSettings": "ai_platform.messaging.bus",
     "decode_message": "ai_platform.messaging.bus", "PlatformClient": "ai_platform.messaging.client",
     **{name: "ai_platform.messaging.workers"
-       for name in ("AgentInbox", "GatewayWorker", "IngestionWorker", "RagQueryWorker", "TaskWorker")},
+       for name in ("GatewayWorker", "HostedAgentsInbox", "IngestionWorker", "RagQueryWorker", "TaskWorker")},
 }
 
 
@@ -30,7 +30,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AgentInbox", "Bus", "ConnectionSettings", "GatewayWorker", "IngestionWorker", "MessagingError",
+    "Bus", "ConnectionSettings", "GatewayWorker", "HostedAgentsInbox", "IngestionWorker", "MessagingError",
     "MessagingUnavailable", "NoWorkerAvailable", "PlatformClient", "RagQueryWorker", "RequestTimedOut",
     "TaskWorker", "WorkerFailed", "decode_message", "subjects",
 ]

@@ -64,11 +64,13 @@ class PlatformClient:
                         raise MessagingUnavailable(self.bus.settings.url, cause) from None
                     await asyncio.sleep(0.1)
 
-    async def send_agent_message(self, tenant_id: str, source: str, target: str, content: str) -> None:
+    async def send_agent_message(self, tenant_id: str, source: str, target: str, content: str) -> str:
+        """Publish a request from one agent to another; its message id."""
         message = {"message_id": uuid.uuid4().hex, "source_agent_id": source, "target_agent_id": target,
-                   "content": content, "timestamp": now()}
+                   "content": content, "message_type": subjects.REQUEST_MESSAGE, "timestamp": now()}
         await self.bus.publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
                                {h.SOURCE_AGENT: source, h.TARGET_AGENT: target})
+        return message["message_id"]
 
     async def submit_task(self, tenant_id: str, task_id: str, agent_id: str, task_type: str, parameters: dict) -> None:
         task = {"task_id": task_id, "agent_id": agent_id, "task_type": task_type, "parameters": parameters,

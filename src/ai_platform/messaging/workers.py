@@ -196,35 +196,33 @@ class TaskWorker(Worker):
         }, tenant)
 
 
-class AgentInbox(Worker):
-    """Receives agent_message on ai.agent.message.<t> for one agent id; others' messages are not its own."""
+class HostedAgentsInbox(Worker):
+    """The agent service's side of ai.agent.message.<t>: a message for one of its agents is kept, and a request
+    is answered by that agent, whose reply goes back to the sender on the same subject."""
 
     component = "agent"
+    in_flight = 8  # one agent thinking does not hold up the others' mail
 
-    def __init__(self, bus: Bus, tenant_id: str, agent_id: str,
-                 on_message: Callable[[codec.AgentMessage], Awaitable[None]] | None = None) -> None:
-        super().__init__(bus, tenant_id)
-        self.agent_id = agent_id
-        self.received: list[codec.AgentMessage] = []
-        self._on_message_cb = on_message
+    def __init__(self, bus: Bus, receive: Callable[[str, codec.AgentMessage], str | None]) -> None:
+        super().__init__(bus, None)
+        self._receive = receive  # (tenant_id, message) -> the reply's text, or None when there is none to send
 
-    async def start(self) -> AgentInbox:
-        # One queue group per agent id: replicas of an agent share its messages.
-        await self._subscribe(subjects.agent_messages, f"agent.{self.agent_id}")
+    async def start(self) -> HostedAgentsInbox:
+        await self._subscribe(subjects.agent_messages, subjects.AGENT_SERVICE_INBOX)
         return self
-
-    async def _on_message(self, msg: Msg) -> None:
-        if (msg.headers or {}).get(h.TARGET_AGENT) != self.agent_id:
-            return  # addressed to another agent
-        await super()._on_message(msg)
 
     async def handle(self, envelope: codec.Envelope, msg: Msg, tenant: str) -> None:
         message: codec.AgentMessage = envelope.data
-        if message.target_agent_id != self.agent_id:
-            raise ValueError(f"message for {message.target_agent_id} carried the header of {self.agent_id}")
-        self.received.append(message)
-        if self._on_message_cb:
-            await self._on_message_cb(message)
+        if (msg.headers or {}).get(h.TARGET_AGENT) != message.target_agent_id:
+            raise ValueError(f"a message for {message.target_agent_id} carried another target in its header")
+        answer = await asyncio.to_thread(self._receive, tenant, message)
+        if answer is not None:
+            await self.bus.publish(subjects.agent_messages(tenant), "agent_message", {
+                "message_id": f"reply-{message.message_id}", "source_agent_id": message.target_agent_id,
+                "target_agent_id": message.source_agent_id, "content": answer,
+                "message_type": subjects.REPLY_MESSAGE, "timestamp": now(),
+                "metadata": {"in_reply_to": message.message_id},
+            }, tenant, {h.SOURCE_AGENT: message.target_agent_id, h.TARGET_AGENT: message.source_agent_id})
 
 
 class IngestionWorker:

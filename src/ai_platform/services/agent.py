@@ -1,4 +1,5 @@
-"""The agent service: a tenant's agents, defined over HTTP, chatting with session memory and doing tasks.
+"""The agent service: a tenant's agents, defined over HTTP, chatting with session memory, doing tasks and
+messaging each other over NATS (a request is answered by the agent it is sent to; the answer comes back).
 
 An agent is the in-process `ai_platform.agents.Agent`; its model is the gateway service and its
 knowledge-base tool the RAG service, both called on the caller's behalf.
@@ -16,20 +17,23 @@ from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import httpx
+import nats.errors
 from fastapi import Request
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import OperationalError
 
-from ai_contract.codec import AgentTask
+from ai_contract import subjects
+from ai_contract.codec import AgentMessage, AgentTask
+from ai_contract.ids import ID_PATTERN
 from ai_platform.agents import Agent, AgentReply
 from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
 from ai_platform.agents.tasks import executing_task
-from ai_platform.messaging import TaskWorker
+from ai_platform.messaging import HostedAgentsInbox, MessagingError, TaskWorker
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
-from ai_platform.services.nats_workers import HostedWorkers, caller_from_message, instance_name
+from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message, instance_name
 from ai_platform.services.remote import GATEWAY, RAG, RemoteGateway, RemoteKnowledgeBase
-from ai_platform.store import AgentDefinition, LazyStore
+from ai_platform.store import AgentDefinition, LazyStore, ReceivedMessage
 
 KNOWLEDGE_BASE = RemoteKnowledgeBase.name
 NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
@@ -43,13 +47,14 @@ class AgentSettings:
     gateway_url: str
     rag_url: str
     timeout_s: float
+    nats_url: str | None  # agents message each other over NATS
 
 
 def settings_from_env(environ: Mapping[str, str] = os.environ) -> AgentSettings:
     return AgentSettings(
         database_url=required("DATABASE_URL", environ), dimensions=int(required("EMBEDDING_DIMENSIONS", environ)),
         gateway_url=required("GATEWAY_SERVICE_URL", environ), rag_url=required("RAG_SERVICE_URL", environ),
-        timeout_s=dependency_timeout_s(environ))
+        timeout_s=dependency_timeout_s(environ), nats_url=environ.get("NATS_URL") or None)
 
 
 class AgentIn(BaseModel):
@@ -68,6 +73,11 @@ class AgentIn(BaseModel):
 class ChatIn(BaseModel):
     message: NonBlank
     session_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+
+
+class MessageIn(BaseModel):
+    target_agent_id: Annotated[str, Field(pattern=ID_PATTERN)]  # a subject's header value: the contract's alphabet
+    content: NonBlank
 
 
 class AnswerParameters(BaseModel):
@@ -110,13 +120,29 @@ def create_app():
             question = str(task.parameters.get("question", ""))
             return ask(who, definition_of(who, task.agent_id), f"task-{task.task_id}", question).text
 
-    workers = HostedWorkers("agent", lambda bus: [TaskWorker(bus, None, instance_name("agent"), run_task)])
+    def receive_message(tenant_id: str, message: AgentMessage) -> str | None:
+        """A message for one of this service's agents is kept once; the agent answers a request. Messages for
+        agents hosted elsewhere are theirs."""
+        who = caller_from_message(tenant_id)
+        found = store.get().agent_definitions(tenant_id, message.target_agent_id)
+        received = ReceivedMessage(message.message_id, message.source_agent_id, message.message_type, message.content)
+        if not found or not store.get().receive_message(tenant_id, message.target_agent_id, received):
+            return None
+        if message.message_type != subjects.REQUEST_MESSAGE:
+            return None  # an answer is not answered again
+        return ask(who, found[0], f"agent-{message.source_agent_id}", message.content).text
+
+    workers = HostedWorkers("agent", lambda bus: [TaskWorker(bus, None, instance_name("agent"), run_task),
+                                                  HostedAgentsInbox(bus, receive_message)])
+    outbox = OnDemandClient(settings.nats_url, "agent-service",
+                            "This agent service has no NATS_URL, so its agents cannot message other agents.")
 
     @asynccontextmanager
     async def lifespan(_app):
         await workers.start()
         yield
         await workers.close()
+        await outbox.close()
         for dependency in dependencies.values():
             await dependency.close()
         client.close()
@@ -162,6 +188,30 @@ def create_app():
             reply = ask(who, definition_of(who, agent_id), f"task-{task_id}", body.parameters.question)
         return ok(request, {"task_id": task_id, "status": "completed", "task_type": body.task_type,
                             "priority": body.priority, "result": {"answer": reply.text, **outcome(reply)}})
+
+    @app.post("/api/v1/agents/{agent_id}/messages")
+    async def send_message(request: Request, agent_id: str, body: MessageIn):
+        """The agent sends a request to another agent of the tenant, wherever that agent runs; 202 once sent."""
+        who = caller(request)
+        await asyncio.to_thread(definition_of, who, agent_id)
+        try:
+            message_id = await (await outbox.get()).send_agent_message(who.tenant_id, agent_id, body.target_agent_id,
+                                                                       body.content)
+        except (MessagingError, nats.errors.Error, TimeoutError) as exc:
+            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The message cannot be sent: {exc}",
+                               {"dependency": "nats"}) from None
+        return ok(request, {"message_id": message_id, "source_agent_id": agent_id,
+                            "target_agent_id": body.target_agent_id}, "Message sent.", 202)
+
+    @app.get("/api/v1/agents/{agent_id}/messages")
+    def received_messages(request: Request, agent_id: str):
+        """What the agent received from other agents, oldest first: requests and answers."""
+        who = caller(request)
+        definition_of(who, agent_id)
+        found = store.get().received_messages(who.tenant_id, agent_id)
+        return ok(request, {"messages": [{"message_id": m.message_id, "source_agent_id": m.source_agent_id,
+                                          "message_type": m.message_type, "content": m.content} for m in found],
+                            "count": len(found)})
 
     return app
 

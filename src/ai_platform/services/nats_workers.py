@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping
 
 import nats.errors
 
-from ai_platform.messaging import Bus, ConnectionSettings, MessagingError
-from ai_platform.services.http import Caller
+from ai_platform.messaging import Bus, ConnectionSettings, MessagingError, PlatformClient
+from ai_platform.services.http import Caller, ServiceError
 
 log = logging.getLogger("ai_platform.services")
 RETRY_S = 0.5
@@ -95,3 +95,27 @@ class HostedWorkers:
             await worker.stop()
         if self.bus is not None:
             await self.bus.close()
+
+
+class OnDemandClient:
+    """A NATS client connected on first use, for the HTTP routes that publish (whatever NATS_WORKERS says).
+    Without NATS_URL a route that needs it is a 503 saying what the service cannot do: `without_nats`."""
+
+    def __init__(self, nats_url: str | None, name: str, without_nats: str) -> None:
+        self.url, self._name, self._without_nats = nats_url, name, without_nats
+        self._bus: Bus | None = None
+        self._client: PlatformClient | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> PlatformClient:
+        async with self._lock:
+            if self._client is None:
+                if not self.url:
+                    raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", self._without_nats, {"dependency": "nats"})
+                self._bus = await Bus.connect(ConnectionSettings(self.url, name=self._name))
+                self._client = PlatformClient(self._bus)
+            return self._client
+
+    async def close(self) -> None:
+        if self._bus is not None:
+            await self._bus.close()

@@ -26,14 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from ai_contract import routes
 from ai_contract.codec import RAGDocument
 from ai_contract.ids import is_valid_id
-from ai_platform.messaging import (
-    Bus,
-    ConnectionSettings,
-    IngestionWorker,
-    MessagingError,
-    PlatformClient,
-    RagQueryWorker,
-)
+from ai_platform.messaging import IngestionWorker, MessagingError, RagQueryWorker
 from ai_platform.rag import (
     SUPPORTED_TYPES,
     ChunkingPolicy,
@@ -48,7 +41,7 @@ from ai_platform.rag import (
 from ai_platform.services.cache import forget_tenant
 from ai_platform.services.config import dependency_timeout_s, number, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
-from ai_platform.services.nats_workers import HostedWorkers, caller_from_message
+from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message
 from ai_platform.services.remote import GATEWAY, RemoteGateway
 from ai_platform.store import DocumentSummary, LazyStore, Passage, StoredDocument
 
@@ -247,15 +240,13 @@ class IngestionQueue:
     """Documents sent with "async": published to JetStream, for the ingestion workers to store."""
 
     def __init__(self, nats_url: str | None) -> None:
-        self._url = nats_url
-        self._bus: Bus | None = None
-        self._client: PlatformClient | None = None
-        self._lock = asyncio.Lock()
+        self._nats = OnDemandClient(nats_url, "rag-service", "This RAG service has no NATS_URL, so it cannot queue "
+                                    "documents; send them without \"async\".")
 
     async def submit(self, tenant_id: str, document: Document) -> str:
         """The message id JetStream acknowledged (the same for the same document: de-duplicated)."""
         try:
-            client = await self._connected()
+            client = await self._nats.get()
             return await client.publish_document(tenant_id, document.document_id, document.title, document.content)
         except (MessagingError, nats.errors.Error, TimeoutError) as exc:
             raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"Documents cannot be queued: {exc}",
@@ -263,29 +254,18 @@ class IngestionQueue:
 
     async def forget(self, tenant_id: str) -> None:
         """Remove the tenant from NATS: stream messages, consumers, the gateway's cached answers and counts."""
-        if not self._url:
+        if not self._nats.url:
             return  # a deployment without NATS keeps nothing of a tenant there
         try:
-            bus = (await self._connected()).bus
+            bus = (await self._nats.get()).bus
             await bus.purge_tenant(tenant_id)
             await forget_tenant(bus.js, tenant_id)
         except (MessagingError, nats.errors.Error, TimeoutError) as exc:
             raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The tenant's messages cannot be removed: {exc}",
                                {"dependency": "nats"}) from None
 
-    async def _connected(self) -> PlatformClient:
-        async with self._lock:
-            if self._client is None:
-                if not self._url:
-                    raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", "This RAG service has no NATS_URL, so it "
-                                       "cannot queue documents; send them without \"async\".", {"dependency": "nats"})
-                self._bus = await Bus.connect(ConnectionSettings(self._url, name="rag-service"))
-                self._client = PlatformClient(self._bus)
-            return self._client
-
     async def close(self) -> None:
-        if self._bus is not None:
-            await self._bus.close()
+        await self._nats.close()
 
 
 def check_before_queueing(document: Document) -> None:

@@ -11,6 +11,7 @@ from ai_platform.store.records import (
     DocumentSummary,
     NewDocument,
     Passage,
+    ReceivedMessage,
     StoredChunk,
     StoredDocument,
     StoreError,
@@ -27,6 +28,6 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AgentDefinition", "DocumentSummary", "LazyStore", "NewDocument", "Passage", "Store", "StoreError",
-    "StoredChunk", "StoredDocument", "Turn",
+    "AgentDefinition", "DocumentSummary", "LazyStore", "NewDocument", "Passage", "ReceivedMessage", "Store",
+    "StoreError", "StoredChunk", "StoredDocument", "Turn",
 ]

@@ -64,3 +64,13 @@ class AgentDefinition:
     system_prompt: str | None = None
     tool_ids: tuple[str, ...] = ()
     status: str = "active"
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """A message another agent sent to an agent: a request ("text") or the answer to one ("reply")."""
+
+    message_id: str
+    source_agent_id: str
+    message_type: str
+    content: str

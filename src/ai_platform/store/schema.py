@@ -1,4 +1,5 @@
-"""Tables: documents, their chunks with text and embeddings (HNSW cosine index), agent memory, agents.
+"""Tables: documents, their chunks with text and embeddings (HNSW cosine index), agent memory, agents and
+the messages agents received.
 
 Every table carries tenant_id, and every query filters on it.
 """
@@ -85,4 +86,22 @@ def build_agents_table(metadata: MetaData) -> Table:
         Column("status", String(16), nullable=False, default="active"),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         UniqueConstraint("tenant_id", "agent_id", name="agents_tenant_agent_key"),
+    )
+
+
+def build_agent_messages_table(metadata: MetaData) -> Table:
+    """The messages each agent received from other agents, once each (a redelivered message is the same row)."""
+    return Table(
+        "agent_messages",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("tenant_id", String(128), nullable=False),
+        Column("agent_id", String(256), nullable=False),
+        Column("message_id", String(256), nullable=False),
+        Column("source_agent_id", String(256), nullable=False),
+        Column("message_type", String(32), nullable=False),
+        Column("content", Text, nullable=False),
+        Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        UniqueConstraint("tenant_id", "agent_id", "message_id", name="agent_messages_once_key"),
+        Index("agent_messages_inbox", "tenant_id", "agent_id", "id"),
     )

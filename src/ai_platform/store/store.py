@@ -11,12 +11,13 @@ from ai_platform.store.records import (
     DocumentSummary,
     NewDocument,
     Passage,
+    ReceivedMessage,
     StoredChunk,
     StoredDocument,
     StoreError,
     Turn,
 )
-from ai_platform.store.schema import build_agents_table, build_tables
+from ai_platform.store.schema import build_agent_messages_table, build_agents_table, build_tables
 
 SCHEMA_LOCK = 7_361_942_018  # pg advisory lock key: services sharing a database create the schema one at a time
 
@@ -27,6 +28,7 @@ class Store:
         self.engine = engine or create_engine(database_url, pool_pre_ping=True)
         self._metadata, self.documents, self.chunks, self.memory = build_tables(dimensions)
         self.agents = build_agents_table(self._metadata)
+        self.agent_messages = build_agent_messages_table(self._metadata)
 
     def create_schema(self) -> None:
         with self.engine.begin() as conn:
@@ -193,15 +195,38 @@ class Store:
         return [AgentDefinition(r.agent_id, r.name, r.description, r.system_prompt, tuple(r.tool_ids), r.status)
                 for r in rows]
 
+    # messages between agents ----------------------------------------------------------------
+
+    def receive_message(self, tenant_id: str, agent_id: str, message: ReceivedMessage) -> bool:
+        """Keep a message the agent received; False when it already had it (a redelivery)."""
+        _require_tenant(tenant_id)
+        row = pg_insert(self.agent_messages).values(
+            tenant_id=tenant_id, agent_id=agent_id, message_id=message.message_id,
+            source_agent_id=message.source_agent_id, message_type=message.message_type, content=message.content)
+        with self.engine.begin() as conn:
+            kept = conn.scalar(row.on_conflict_do_nothing(constraint="agent_messages_once_key")
+                               .returning(self.agent_messages.c.id))
+        return kept is not None
+
+    def received_messages(self, tenant_id: str, agent_id: str) -> list[ReceivedMessage]:
+        """The messages the agent received, oldest first."""
+        _require_tenant(tenant_id)
+        m = self.agent_messages
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(m).where(m.c.tenant_id == tenant_id, m.c.agent_id == agent_id)
+                                .order_by(m.c.id)).all()
+        return [ReceivedMessage(r.message_id, r.source_agent_id, r.message_type, r.content) for r in rows]
+
     # housekeeping ----------------------------------------------------------------------------
 
     def purge_tenant(self, tenant_id: str) -> None:
-        """Delete every row of a tenant (chunks go with their documents), agent definitions included."""
+        """Delete every row of a tenant (chunks go with their documents), agents and their messages included."""
         _require_tenant(tenant_id)
         with self.engine.begin() as conn:
             conn.execute(delete(self.documents).where(self.documents.c.tenant_id == tenant_id))
             conn.execute(delete(self.memory).where(self.memory.c.tenant_id == tenant_id))
             conn.execute(delete(self.agents).where(self.agents.c.tenant_id == tenant_id))
+            conn.execute(delete(self.agent_messages).where(self.agent_messages.c.tenant_id == tenant_id))
 
     def count_rows(self, tenant_id: str) -> dict[str, int]:
         _require_tenant(tenant_id)
@@ -210,7 +235,7 @@ class Store:
                 table.name: conn.scalar(
                     select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
                 )
-                for table in (self.documents, self.chunks, self.memory, self.agents)
+                for table in (self.documents, self.chunks, self.memory, self.agents, self.agent_messages)
             }
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 if TYPE_CHECKING:
     from harness.world import World
 
-TENANT_TABLES = ("documents", "chunks", "agent_memory", "agents")
+TENANT_TABLES = ("documents", "chunks", "agent_memory", "agents", "agent_messages")
 
 
 @dataclass(frozen=True)

@@ -148,8 +148,9 @@ class Services:
         with ThreadPoolExecutor(len(tenants)) as pool:
             return list(pool.map(lambda tenant: self.query(text, tenant=tenant), tenants))
 
-    def create_agent(self, name: str, *, tenant: str | None = None) -> httpx.Response:
-        body = {"agent_id": name, "name": name.title(), "tool_ids": ["knowledge_base_search"]}
+    def create_agent(self, name: str, *, tenant: str | None = None,
+                     tools: tuple[str, ...] = ("knowledge_base_search",)) -> httpx.Response:
+        body = {"agent_id": name, "name": name.title(), "tool_ids": list(tools)}
         created = self.send("agent", "POST", "/api/v1/agents", body=body, tenant=tenant)
         assert created.status_code == 201, f"expected the agent created, got {created.status_code}: {created.text}"
         return created
@@ -157,6 +158,17 @@ class Services:
     def chat(self, agent: str, message: str, conversation: str, *, tenant: str | None = None) -> httpx.Response:
         return self.send("agent", "POST", f"/api/v1/agents/{agent}/chat",
                          body={"message": message, "session_id": conversation}, tenant=tenant)
+
+    def send_between_agents(self, source: str, target: str, text: str) -> httpx.Response:
+        """The agent service's agent `source` sends a request to the agent `target`, over the message bus."""
+        return self.send("agent", "POST", routes.agent_messages(source),
+                         body={"target_agent_id": target, "content": text})
+
+    def messages_received_by(self, agent: str, *, tenant: str | None = None) -> list[dict]:
+        """What the agent service says its agent received from other agents, oldest first."""
+        listed = self.send("agent", "GET", routes.agent_messages(agent), tenant=tenant, observation=True)
+        assert listed.status_code == 200, f"expected {agent}'s messages, got {listed.status_code}: {listed.text}"
+        return listed.json()["data"]["messages"]
 
     def agent(self, agent: str, *, tenant: str | None = None) -> httpx.Response:
         return self.send("agent", "GET", f"/api/v1/agents/{agent}", tenant=tenant, observation=True)
