@@ -15,16 +15,22 @@ from pathlib import Path
 
 import httpx
 
+from ai_contract import routes
 from harness.platform import ServiceProcess
 from harness.platform.launch import uvicorn_launch
 from harness.session import SuiteSession
-
-TENANT = {"X-Tenant-ID": "bench"}
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     return statistics.median(ordered) * 1000, ordered[int(len(ordered) * 0.95) - 1] * 1000
+
+
+def tenant_headers(service_url: str, operator_key: str, tenant_id: str) -> dict[str, str]:
+    """What a tenant's client sends: its key, issued by the operator route, and its id."""
+    issued = httpx.post(service_url + routes.tenant_keys(tenant_id),
+                        headers={"Authorization": f"Bearer {operator_key}"})
+    return {"X-Tenant-ID": tenant_id, "Authorization": f"Bearer {issued.json()['data']['key']}"}
 
 
 def timed(call, count: int) -> list[float]:
@@ -39,28 +45,29 @@ def timed(call, count: int) -> list[float]:
 def main(queries: int = 200) -> None:
     session = SuiteSession({})
     try:
-        session.store  # noqa: B018 - servers up first: the figure is the services' own start
+        session.database_url  # noqa: B018 - servers up first: the figure is the services' own start
         session.model_server  # noqa: B018
         began = time.perf_counter()
         query = session.services.url("query")
         started_s = time.perf_counter() - began
         gateway, rag = session.services.url("gateway"), session.services.url("rag")
+        tenant = tenant_headers(rag, session.operator_key, "bench")
 
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent)}
         echo = ServiceProcess("echo", env, session.infra.record, launch=uvicorn_launch("echo_app:create_app")).start()
         echo.wait_ready(30)
         with httpx.Client(timeout=30) as client:
-            client.post(f"{rag}/api/v1/rag/documents", headers=TENANT, json={
+            client.post(f"{rag}/api/v1/rag/documents", headers=tenant, json={
                 "title": "Refund policy", "content": "Annual plans can be refunded within 30 days of purchase."})
             ask = {"query": "Within how many days can annual plans be refunded?", "mode": "rag"}
             for _ in range(10):  # warm every hop's connections
-                client.post(f"{query}/api/v1/query", headers=TENANT, json=ask)
-            unified = timed(lambda: client.post(f"{query}/api/v1/query", headers=TENANT, json=ask), queries)
+                client.post(f"{query}/api/v1/query", headers=tenant, json=ask)
+            unified = timed(lambda: client.post(f"{query}/api/v1/query", headers=tenant, json=ask), queries)
             body = {"texts": ["warm"]}
-            embeddings = timed(lambda: client.post(f"{gateway}/api/v1/gateway/embeddings", headers=TENANT,
+            embeddings = timed(lambda: client.post(f"{gateway}/api/v1/gateway/embeddings", headers=tenant,
                                                    json=body), queries)
-            hop = timed(lambda: client.get(f"{gateway}/health", headers=TENANT), queries)
-            bare = timed(lambda: client.get(f"{echo.url}/ready", headers=TENANT), queries)
+            hop = timed(lambda: client.get(f"{gateway}/health", headers=tenant), queries)
+            bare = timed(lambda: client.get(f"{echo.url}/ready", headers=tenant), queries)
         echo.stop()
     finally:
         session.close()

@@ -19,6 +19,7 @@ import sys
 import time
 
 import httpx
+from bench_services import tenant_headers
 
 from ai_contract import codec
 from ai_platform.messaging import Bus, ConnectionSettings, subjects
@@ -38,6 +39,9 @@ def deployment(telemetry: str, **more: str) -> dict[str, str]:
     return {"BENCH_TELEMETRY": telemetry, "NATS_WORKERS": "off", **SETTINGS[telemetry], **more}
 
 
+HEADERS: dict[str, str] = {}  # the bench tenant's key and id, once issued
+
+
 def timed(call, count: int) -> list[float]:
     samples = []
     for index in range(count):
@@ -50,7 +54,7 @@ def timed(call, count: int) -> list[float]:
 def http_queries(client: httpx.Client, query_url: str, count: int, label: str) -> list[float]:
     def ask(index: int) -> None:
         question = f"Within how many days can annual plans be refunded? ({label} {index})"
-        answered = client.post(f"{query_url}/api/v1/query", headers={"X-Tenant-ID": TENANT},
+        answered = client.post(f"{query_url}/api/v1/query", headers=HEADERS,
                                json={"query": question, "mode": "rag"})
         answered.raise_for_status()
     return timed(ask, count)
@@ -77,13 +81,14 @@ def main(count: int = 100) -> None:
     session = SuiteSession({})
     figures: dict[tuple[str, str], list[float]] = {}  # (workload, telemetry) -> median per repetition, ms
     try:
-        session.store  # noqa: B018 - servers up first
+        session.database_url  # noqa: B018 - servers up first
         session.model_server  # noqa: B018
         services = session.services
         queries = {telemetry: services.url("query", deployment(telemetry)) for telemetry in SETTINGS}
         rag = services.url("rag", deployment("on"))
+        HEADERS.update(tenant_headers(rag, session.operator_key, TENANT))
         with httpx.Client(timeout=30) as client:
-            client.post(f"{rag}/api/v1/rag/documents", headers={"X-Tenant-ID": TENANT}, json={
+            client.post(f"{rag}/api/v1/rag/documents", headers=HEADERS, json={
                 "title": "Refund policy", "content": "Annual plans can be refunded within 30 days of purchase."})
             for telemetry, url in queries.items():  # warm every hop's connections
                 http_queries(client, url, 10, f"warm {telemetry}")

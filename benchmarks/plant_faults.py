@@ -51,6 +51,20 @@ FAULTS = [
     ("the query service ignores its dependency timeout", "src/ai_platform/services/config.py",
      'return number("DEPENDENCY_TIMEOUT_S", DEFAULT_DEPENDENCY_TIMEOUT_S, environ)',
      "return DEFAULT_DEPENDENCY_TIMEOUT_S", ["features/e2e/questions_over_http.feature"]),
+    ("a request naming another tenant than its key's is served", "src/ai_platform/services/http.py",
+     "    if claimed and claimed != tenant:", "    if False:", ["features/security/identity.feature"]),
+    ("a tenant's key opens the operator routes", "src/ai_platform/services/http.py",
+     "        if tenant:\n            return 403, FORBIDDEN", "        if False:\n            return 403, FORBIDDEN",
+     ["features/security/identity.feature"]),
+    ("the gateway passes the provider's error text on", "src/ai_platform/gateway/gateway.py",
+     "text, cause = str(exc).lower(), self._safe_cause(exc, model)", "text, cause = str(exc).lower(), str(exc)",
+     ["features/gateway/secrets.feature"]),
+    ("log records are not masked", "src/ai_platform/services/redaction.py",
+     "        record.msg, record.args = mask(text, secrets), ()", "        record.msg, record.args = text, ()",
+     ["features/gateway/secrets.feature"]),
+    ("an unknown key is taken as no tenant instead of refused", "src/ai_platform/services/http.py",
+     "        return 401, UNAUTHENTICATED, \"The API key is not valid.\"\n    claimed",
+     "        return None\n    claimed", ["features/security/identity.feature"]),
 ]
 
 

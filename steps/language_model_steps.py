@@ -30,6 +30,12 @@ def step_model_fails(context, role, status):
     context.world.model.fails(role, "status", status=status)
 
 
+@given("the {role:ModelRole} model refuses the platform's API key, quoting it in its error")
+def step_model_quotes_key(context, role):
+    """The model answers 401 with an error message that repeats the key it was sent, as some providers do."""
+    context.world.model.fails(role, "quotes-key")
+
+
 @given("the {role:ModelRole} model sends a malformed answer")
 def step_model_malformed(context, role):
     """The model answers with a body that is not valid JSON."""

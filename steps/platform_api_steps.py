@@ -45,6 +45,13 @@ def step_listed(context, title, seconds):
     wait_until(lambda: title in services.document_titles(), seconds, f"the RAG API to list {title!r}")
 
 
+@then('the RAG API lists "{title:Q}" for the tenant "{tenant:Name}"')
+def step_lists_for_tenant(context, title, tenant):
+    """The tenant's document list, read with the tenant's own key, is exactly that document."""
+    titles = context.world.services.document_titles(tenant=tenant)
+    assert titles == [title], f"expected the tenant {tenant} to see only {title!r}, it sees {titles}"
+
+
 @then('the RAG API lists nothing for the tenant "{tenant:Name}"')
 def step_lists_nothing(context, tenant):
     """The tenant's document list is empty."""

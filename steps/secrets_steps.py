@@ -44,3 +44,11 @@ def step_no_key_in_logs(context):
     assert lines, "expected the platform to log something at debug level, it logged nothing"
     leaks = [line[:120] for line in lines if SCRIPTED_API_KEY in line]
     assert not leaks, f"expected no log line with the API key, {len(leaks)} had it, e.g. {leaks[:2]}"
+
+
+@then("the answer the caller received does not contain the API key")
+def step_no_key_in_answer(context):
+    """Neither the body nor the headers of the response hold the key."""
+    response = context.world.outcome.expect_result("the service's answer")
+    seen = response.text + repr(dict(response.headers))
+    assert SCRIPTED_API_KEY not in seen, f"expected the key nowhere in the answer, it is in: {response.text[:300]}"

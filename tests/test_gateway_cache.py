@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from conftest import as_tenant
 from fastapi.testclient import TestClient
 
 from ai_platform.gateway.results import Completion, Usage
@@ -181,7 +182,7 @@ def test_the_gateway_service_answers_a_repeated_request_from_the_cache(nats_url,
                             "LLM_EMBEDDING_MODEL": "openai/scripted-embedding",
                             "NATS_URL": nats_url, "GATEWAY_CACHE_TTL_S": "60"}.items():
             monkeypatch.setenv(name, value)
-        who, other = {"X-Tenant-ID": tenant()}, {"X-Tenant-ID": tenant()}
+        who, other = as_tenant(f"acme-{uuid.uuid4().hex}"), as_tenant(f"globex-{uuid.uuid4().hex}")
         question = {"prompt": "How long does a refund take?", "temperature": 0.2}
         with TestClient(gateway_service.create_app()) as client:
             assert client.get("/ready").status_code == 200

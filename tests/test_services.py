@@ -14,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from conftest import as_tenant
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
@@ -21,7 +22,7 @@ from fastapi.testclient import TestClient
 from ai_platform.services import agent, query, rag
 
 TEST_BUDGET_S = 30
-TENANT = {"X-Tenant-ID": "tenant-a"}
+TENANT = as_tenant("tenant-a")
 
 
 def closed_port() -> int:
@@ -201,7 +202,7 @@ def test_the_query_service_refuses_invalid_fields(query_client, body, named):
 ])
 def test_every_service_wants_a_tenant_and_a_json_body(request, client, path):
     service = request.getfixturevalue(client)
-    error_of(service.post(path, json={"query": "Hi?"}), 401, "MISSING_TENANT_ID")
+    error_of(service.post(path, json={"query": "Hi?"}), 401, "UNAUTHENTICATED")
     error_of(service.post(path, content=b'{"query": ', headers={**TENANT, "Content-Type": "application/json"}),
              422, "MALFORMED_BODY")
 

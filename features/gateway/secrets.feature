@@ -13,3 +13,14 @@ Feature: Secrets stay out of reports and logs
     And the report shows the request headers the language model received, with the authorization redacted
     And no report attachment of this scenario contains the API key or an authorization header
     And nothing the platform logged contains the API key
+
+  @deploys @telemetry
+  Scenario: A provider error that quotes the API key reaches no caller, log, span or report
+    Given everything the platform logs is watched at debug level
+    And the primary model refuses the platform's API key, quoting it in its error
+    When a client asks the gateway service "Hello, is anyone there?"
+    Then the service answers 502 with the error code "DEPENDENCY_ERROR" naming "credentials"
+    And the answer the caller received does not contain the API key
+    And no span of the request's trace carries the platform's API key
+    And nothing the platform logged contains the API key
+    And no report attachment of this scenario contains the API key or an authorization header

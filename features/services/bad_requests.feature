@@ -27,6 +27,6 @@ Feature: Every service answers bad input with a 4xx error that names the problem
     Examples: Unified query
       | service | request                                        | status | code              | named            |
       | query   | a query in the mode "psychic"                  | 400    | VALIDATION_ERROR  | mode             |
-      | query   | a query without the tenant header              | 401    | MISSING_TENANT_ID | X-Tenant-ID      |
+      | query   | a query without an API key                     | 401    | UNAUTHENTICATED   | Authorization    |
       | query   | a blank query                                  | 400    | VALIDATION_ERROR  | query            |
       | query   | a GET to the completion route                  | 405    | METHOD_NOT_ALLOWED | GET             |

@@ -23,7 +23,7 @@ Feature: The gateway service over HTTP
 
     Examples:
       | request                                             | status | code               | named                  |
-      | a completion request without the tenant header      | 401    | MISSING_TENANT_ID  | X-Tenant-ID            |
+      | a completion request without an API key             | 401    | UNAUTHENTICATED    | Authorization          |
       | a body that is not JSON                             | 422    | MALFORMED_BODY     | JSON                   |
       | a completion request with the temperature 5         | 400    | VALIDATION_ERROR   | temperature            |
       | a completion request with neither prompt nor messages | 400  | VALIDATION_ERROR   | prompt or messages     |

@@ -40,3 +40,8 @@ def agent_messages(agent_id: str) -> str:
 
 def tenant(tenant_id: str) -> str:
     return f"{TENANTS}/{tenant_id}"
+
+
+def tenant_keys(tenant_id: str) -> str:
+    """POST, with the operator key: a key for the tenant, {tenant_id, key}."""
+    return f"{TENANTS}/{tenant_id}/keys"

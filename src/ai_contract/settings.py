@@ -26,10 +26,12 @@ RAG_INGEST_ACK_WAIT_S, RAG_INGEST_MAX_DELIVER = "RAG_INGEST_ACK_WAIT_S", "RAG_IN
 # "on": the instance serves its NATS subjects (queue groups); "off": HTTP only, so a differently configured
 # instance never takes the deployment's bus work. SERVICE_INSTANCE names one replica among others.
 NATS_WORKERS, SERVICE_INSTANCE = "NATS_WORKERS", "SERVICE_INSTANCE"
+# Who may call: the secret the services check tenant keys with, and the operator's key (never logged).
+PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY = "PLATFORM_KEY_SECRET", "PLATFORM_OPERATOR_KEY"
 # Debug logging, for an operator hunting a problem (no secret may appear even then); every service reads it.
 LOG_LEVEL = "LOG_LEVEL"
 
-# The settings one service reads and another may not (LOG_LEVEL, read by all, is not among them).
+# The settings one service reads and another may not (LOG_LEVEL and the keys, read by all, are not among them).
 OPERATOR_SETTINGS = frozenset({
     DATABASE_URL, NATS_URL, GATEWAY_SERVICE_URL, RAG_SERVICE_URL, AGENT_SERVICE_URL, LLM_API_BASE, LLM_API_KEY,
     LLM_CHAT_MODEL, LLM_BACKUP_MODEL, LLM_EMBEDDING_MODEL, EMBEDDING_DIMENSIONS, GATEWAY_TIMEOUT_S, GATEWAY_FALLBACKS,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from harness.traces import InProcessCapture, OtlpReceiver
 
 SCRIPTED_API_KEY = "sk-scripted-not-a-real-key"
+OPERATOR_KEY_VARIABLE = "PLATFORM_OPERATOR_KEY"  # an external platform's operator key, for the suite
 # Model roles in the specs, and the provider model names the scripted server sees.
 SCRIPTED_MODELS = {"primary": "scripted-primary", "backup": "scripted-backup", "embedding": "scripted-embedding"}
 PLATFORM_MODES = ("embedded", "external")
@@ -78,6 +80,15 @@ class SuiteSession:
             require_local_extra()
         if mode == "external":
             check_external_servers(os.environ)
+        # Who the suite is to the platform: its operator. Embedded, the run makes the deployment's key secret and
+        # operator key; external, the deployment's operator gives the key (the secret stays theirs).
+        self.key_secret = secrets.token_urlsafe(32) if self.platform_mode == "embedded" else None
+        self.operator_key = (secrets.token_urlsafe(32) if self.platform_mode == "embedded"
+                             else os.environ.get(OPERATOR_KEY_VARIABLE, "").strip())
+        if not self.operator_key:
+            raise ConfigurationError(f"-D platform=external needs {OPERATOR_KEY_VARIABLE}: the deployment's operator "
+                                     "key, with which the suite issues its tenants' keys and removes them")
+        self.tenant_keys: dict[str, str] = {}  # tenant id -> the key the operator route issued (Services.key_of)
         self.launch_file = userdata.get("launch_file")
         if self.launch_file:
             if self.platform_mode != "external":
@@ -103,6 +114,8 @@ class SuiteSession:
         self._receiver: OtlpReceiver | None = None
         self._capture: InProcessCapture | None = None
         register_secret(SCRIPTED_API_KEY)
+        register_secret(self.key_secret)
+        register_secret(self.operator_key)
         register_secret(LOCAL_API_KEY)
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
             register_secret(os.environ.get(name))

@@ -1,4 +1,7 @@
-"""Typed gateway errors: each names the model asked for and the cause."""
+"""Typed gateway errors: each names the model asked for and the cause.
+
+The cause is the gateway's own words (the provider's error class and HTTP status), never the provider's
+error text, which may quote the API key the platform presented."""
 
 from __future__ import annotations
 
@@ -44,6 +47,13 @@ class BadRequest(GatewayError):
 
     def describe(self) -> str:
         return "the provider refused the request as invalid"
+
+
+class ProviderRefusedCredentials(GatewayError):
+    reason = "provider_authentication"
+
+    def describe(self) -> str:
+        return "the provider refused the platform's credentials"
 
 
 class MalformedResponse(GatewayError):

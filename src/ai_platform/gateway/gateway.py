@@ -19,6 +19,7 @@ from ai_platform.gateway.errors import (  # noqa: E402
     GatewayError,
     GatewayTimeout,
     MalformedResponse,
+    ProviderRefusedCredentials,
     ProviderUnavailable,
     RateLimited,
 )
@@ -57,7 +58,7 @@ class Stream:
                         self.pieces.append(piece)
                         yield piece
         except Exception as exc:
-            raise self._gateway._translate(exc, self._model) from exc
+            raise self._gateway._translate(exc, self._model) from None
         self.completion = Completion("".join(self.pieces), served, usage)
 
 
@@ -97,7 +98,7 @@ class Gateway:
                                                    **_params(temperature, max_tokens, top_p, stop))
                 text = response.choices[0].message.content
             except Exception as exc:
-                raise self._translate(exc, model) from exc
+                raise self._translate(exc, model) from None
             if text is None:
                 raise MalformedResponse(model, "the response carried no message text")
             usage = Usage(response.usage.prompt_tokens, response.usage.completion_tokens)
@@ -116,7 +117,7 @@ class Gateway:
                     **_params(temperature, max_tokens, top_p, stop),
                 )
             except Exception as exc:
-                raise self._translate(exc, model) from exc
+                raise self._translate(exc, model) from None
         return Stream(iter(chunks), model, self)
 
     def embed(self, texts: list[str], *, model: str | None = None) -> list[list[float]]:
@@ -131,7 +132,7 @@ class Gateway:
                 vectors = [item["embedding"] for item in sorted(response.data, key=lambda item: item["index"])]
                 tokens = getattr(response.usage, "prompt_tokens", 0) or 0
             except Exception as exc:
-                raise self._translate(exc, model) from exc
+                raise self._translate(exc, model) from None
             if len(vectors) != len(texts):
                 raise MalformedResponse(model, f"asked for {len(texts)} embeddings, received {len(vectors)}")
             call.used(Usage(tokens, 0))
@@ -149,23 +150,33 @@ class Gateway:
         return tuple(d.name for d in self.settings.deployments)
 
     def _translate(self, exc: Exception, model: str) -> GatewayError:
+        """The provider's failure in the gateway's words. The provider's text only decides the class: it
+        may quote the key, so no caller, log line or span ever sees it."""
         if isinstance(exc, GatewayError):
             return exc
-        cause = _short(exc)
+        text, cause = str(exc).lower(), self._safe_cause(exc, model)
         if isinstance(exc, litellm.Timeout):
             return GatewayTimeout(model, cause, self.settings.timeout_s)
         if isinstance(exc, litellm.RateLimitError):
             return RateLimited(model, cause)
-        if isinstance(exc, litellm.BadRequestError | litellm.AuthenticationError | litellm.NotFoundError):
+        if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+            return ProviderRefusedCredentials(model, cause)
+        if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):
             return BadRequest(model, cause)
         if isinstance(exc, litellm.ServiceUnavailableError | litellm.InternalServerError |
                       litellm.APIConnectionError):
-            if "json" in cause.lower() or "decode" in cause.lower() or "expecting" in cause.lower():
+            if "json" in text or "decode" in text or "expecting" in text:
                 return MalformedResponse(model, cause)
             return ProviderUnavailable(model, cause)
         if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
             return MalformedResponse(model, cause)
         return GatewayError(model, cause)
+
+    def _safe_cause(self, exc: Exception, model: str) -> str:
+        """What failed, in words that cannot carry a secret: the provider, its error class and HTTP status."""
+        status = getattr(exc, "status_code", None)
+        return f"{self._call(model, 'chat').provider} answered with {type(exc).__name__}" + (
+            f" (HTTP {status})" if isinstance(status, int) else "")
 
 
 def _params(temperature: float | None, max_tokens: int | None, top_p: float | None = None,
@@ -173,9 +184,3 @@ def _params(temperature: float | None, max_tokens: int | None, top_p: float | No
     """The sampling parameters the caller set; the provider's defaults for the rest."""
     given = {"temperature": temperature, "max_tokens": max_tokens, "top_p": top_p, "stop": stop or None}
     return {name: value for name, value in given.items() if value is not None}
-
-
-def _short(exc: Exception) -> str:
-    """The first line of a provider error, without LiteLLM's long hints."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]

@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,15 +23,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ai_contract.headers import CORRELATION_ID, REQUEST_ID, TENANT, USER
+from ai_contract.errors import FORBIDDEN, TENANT_MISMATCH, UNAUTHENTICATED
+from ai_contract.headers import AUTHORIZATION, CORRELATION_ID, REQUEST_ID, TENANT, USER
+from ai_contract.ids import is_valid_id
 from ai_contract.routes import TENANTS
+from ai_platform.services.identity import Keys, bearer, keys_from_env
+from ai_platform.services.redaction import mask_secrets_in_logs
 from ai_platform.telemetry import for_tenant
 from ai_platform.telemetry.setup import instrument_http, setup_telemetry, shutdown_telemetry
 
 MAX_BODY_BYTES = 1024 * 1024
 OPERATOR_PREFIX = TENANTS + "/"
-OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json"})  # no tenant needed
-HTTP_CODES = {400: "VALIDATION_ERROR", 401: "MISSING_TENANT_ID", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json"})  # no key needed: probes and the contract
+HTTP_CODES = {400: "VALIDATION_ERROR", 401: UNAUTHENTICATED, 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
               413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "MALFORMED_BODY"}
 
 
@@ -51,11 +55,14 @@ class Caller:
     user_id: str | None
     request_id: str
     correlation_id: str
+    key: str | None = field(default=None, repr=False)  # the tenant's key, passed on to the services it calls
 
     def headers(self) -> dict[str, str]:
         """The headers a call to another service carries on the caller's behalf (the httpx
         instrumentation adds the trace context)."""
         headers = {TENANT: self.tenant_id, REQUEST_ID: self.request_id, CORRELATION_ID: self.correlation_id}
+        if self.key:
+            headers[AUTHORIZATION] = f"Bearer {self.key}"
         if self.user_id:
             headers[USER] = self.user_id
         return headers
@@ -84,8 +91,11 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     `ready()` returns the problems of the service's own dependencies by name; none means ready.
     """
+    mask_secrets_in_logs()
     setup_telemetry(f"{name}-service")
+    keys = keys_from_env()
     app = FastAPI(title=f"{name} service", lifespan=_flushing_telemetry(lifespan))
+    app.state.keys = keys
 
     @app.middleware("http")
     async def contract(request: Request, call_next):
@@ -98,12 +108,15 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
         if int(length) > MAX_BODY_BYTES:
             return error(request, 413, "PAYLOAD_TOO_LARGE",
                          f"The body has {length} bytes; at most {MAX_BODY_BYTES} are accepted.")
-        tenant = headers.get(TENANT, "").strip()
-        operator = request.url.path.startswith(OPERATOR_PREFIX)  # acts on a tenant, for none of them
-        if not tenant and request.url.path not in OPEN_PATHS and not operator:
-            return error(request, 401, "MISSING_TENANT_ID", f"The {TENANT} header is required.")
+        key, tenant = bearer(headers.get(AUTHORIZATION)), ""
+        if request.url.path not in OPEN_PATHS:
+            refused = _refusal(keys, key, request.url.path.startswith(OPERATOR_PREFIX), headers.get(TENANT))
+            if refused:
+                return error(request, *refused)
+            tenant = keys.tenant_of(key) or ""  # the operator acts on a tenant, for none of them
         ids = request.state.ids
-        request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"])
+        request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"],
+                                      key if tenant else None)
         with for_tenant(tenant):  # the route's spans, metric points and outgoing calls are the tenant's
             response = await call_next(request)
         for header, value in _id_headers(ids).items():
@@ -135,6 +148,14 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
             response.headers.update(exc.headers)
         return response
 
+    @app.post(TENANTS + "/{tenant_id}/keys", status_code=201)
+    async def issue_key(request: Request, tenant_id: str):
+        """Operator route: the tenant's API key (every service issues the same one for a tenant)."""
+        if not is_valid_id(tenant_id):
+            raise ServiceError(400, "VALIDATION_ERROR", "A tenant id is letters, digits, '-' or '_', at most 64.",
+                               {"field": "tenant_id"})
+        return ok(request, {"tenant_id": tenant_id, "key": keys.tenant_key(tenant_id)}, "Key issued.", 201)
+
     @app.get("/health")
     async def health(request: Request):
         return ok(request, {"service": name, "status": "up"})
@@ -149,6 +170,28 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     instrument_http(app)
     return app
+
+
+def _refusal(keys: Keys, key: str | None, operator_route: bool, claimed: str | None) -> tuple | None:
+    """Why the caller may not use the route (status, code, message), or None. Neither the key nor its
+    tenant is echoed: a caller learns only what it did wrong."""
+    if key is None:
+        return 401, UNAUTHENTICATED, f"An API key is required: {AUTHORIZATION}: Bearer <key>."
+    tenant = keys.tenant_of(key)
+    if operator_route:
+        if keys.is_operator(key):
+            return None
+        if tenant:
+            return 403, FORBIDDEN, "This is an operator route; a tenant's key cannot use it."
+        return 401, UNAUTHENTICATED, "The API key is not valid."
+    if tenant is None:
+        if keys.is_operator(key):
+            return 403, FORBIDDEN, "The operator key acts on tenants through the operator routes only."
+        return 401, UNAUTHENTICATED, "The API key is not valid."
+    claimed = (claimed or "").strip()
+    if claimed and claimed != tenant:
+        return 403, TENANT_MISMATCH, f"The {TENANT} header names another tenant than the API key's."
+    return None
 
 
 def _flushing_telemetry(lifespan):

@@ -18,6 +18,7 @@ import nats.errors
 
 from ai_platform.messaging import Bus, ConnectionSettings, MessagingError, PlatformClient
 from ai_platform.services.http import Caller, ServiceError
+from ai_platform.services.identity import keys_from_env
 
 log = logging.getLogger("ai_platform.services")
 RETRY_S = 0.5
@@ -37,8 +38,9 @@ def instance_name(service: str, environ: Mapping[str, str] = os.environ) -> str:
 
 
 def caller_from_message(tenant_id: str) -> Caller:
-    """Who asks when a message asks: its tenant and fresh ids (the trace it carried is the current context)."""
-    return Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex)
+    """Who asks when a message asks: its tenant, with the tenant's key for the services the work calls, and
+    fresh ids (the trace it carried is the current context)."""
+    return Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex, keys_from_env().tenant_key(tenant_id))
 
 
 class HostedWorkers:

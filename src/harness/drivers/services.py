@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 
 from ai_contract import routes
-from ai_contract.headers import TENANT
+from ai_contract.headers import AUTHORIZATION, TENANT
 from harness.drivers.refusal import data_or_refusal
 from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE
-from harness.reporting import attach_json
+from harness.reporting import attach_json, register_secret
 from harness.world import World
 
 CLIENT_TIMEOUT_S = 30.0
@@ -119,6 +119,19 @@ class Services:
         answer = self.readiness(process)
         return answer is not None and answer["status"] == 200
 
+    def key_of(self, tenant_id: str, base_url: str | None = None) -> str:
+        """The tenant's API key, issued once a run by the operator route of a service (the RAG service's unless
+        named); kept out of every report."""
+        issued = self._world.session.tenant_keys
+        if tenant_id not in issued:
+            answer = self._client.post((base_url or self.url("rag")) + routes.tenant_keys(tenant_id),
+                                       headers={AUTHORIZATION: f"Bearer {self._world.session.operator_key}"})
+            assert answer.status_code == 201, (
+                f"expected the operator route to issue the tenant's key (201), got {answer.status_code}: {answer.text}")
+            issued[tenant_id] = answer.json()["data"]["key"]
+            register_secret(issued[tenant_id])
+        return issued[tenant_id]
+
     def remove_tenant(self, tenant_id: str) -> None:
         """The operator API removes everything the tenant owns; anything but 204 is the platform's failure."""
         removed = self.send("rag", "DELETE", routes.tenant(tenant_id), as_tenant=False, observation=True)
@@ -174,19 +187,22 @@ class Services:
         return self.send("agent", "GET", f"/api/v1/agents/{agent}", tenant=tenant, observation=True)
 
     def send(self, service: str, method: str, path: str, *, body: Any = None, content: bytes | None = None,
-             headers: dict[str, str] | None = None, tenant: str | None = None,
-             as_tenant: bool = True, observation: bool = False) -> httpx.Response:
+             headers: dict[str, str] | None = None, tenant: str | None = None, as_tenant: bool = True,
+             observation: bool = False, key: str | None = None) -> httpx.Response:
         """One HTTP request as a client sends it; the response, whatever its status, is the result.
 
-        It runs inside the suite's client span, whose traceparent it carries: the platform's spans for it
-        make one trace. An observation (a Then step reading the platform) is not the scenario's request.
+        It carries the tenant's key (as_tenant) or the operator's, unless `key` says which ("" for none), and
+        runs inside the suite's client span, whose traceparent it carries: the platform's spans for it make
+        one trace. An observation (a Then step reading the platform) is not the scenario's request.
         """
-        sent = {"Content-Type": "application/json", **(headers or {})}
         tenant_id = self._world.tenants.id_of(tenant)
         self._tenant_data = self._tenant_data or not observation
-        if as_tenant:
-            sent[TENANT] = tenant_id
-        url = (self.second_gateway() if service == "second gateway" else self.url(service)) + path
+        base = self.second_gateway() if service == "second gateway" else self.url(service)
+        if key is None:
+            key = self.key_of(tenant_id, base) if as_tenant else self._world.session.operator_key
+        sent = {"Content-Type": "application/json", **({TENANT: tenant_id} if as_tenant else {}),
+                **({AUTHORIZATION: f"Bearer {key}"} if key else {}), **(headers or {})}
+        url = base + path
         telemetry = self._world.telemetry
         if not observation:
             telemetry.settle()
@@ -230,15 +246,14 @@ class Services:
                 "body": {"name": "Oracle", "tool_ids": ["crystal_ball"]}}),
             'a message to the agent "nobody"': ("POST", "/api/v1/agents/nobody/chat", {"body": {"message": "Hi"}}),
             'a query in the mode "psychic"': ("POST", "/api/v1/query", {"body": {"query": "Hi", "mode": "psychic"}}),
-            "a query without the tenant header": ("POST", "/api/v1/query", {"body": {"query": "Hi"},
-                                                                             "as_tenant": False}),
+            "a query without an API key": ("POST", "/api/v1/query", {"body": {"query": "Hi"}, "key": ""}),
             "a blank query": ("POST", "/api/v1/query", {"body": {"query": "   "}}),
         }
         if kind in routed:
             method, path, sent = routed[kind]
             return self.send(service, method, path, **sent)
         samples: dict[str, dict] = {
-            "a completion request without the tenant header": {"body": {"prompt": "Hello"}, "as_tenant": False},
+            "a completion request without an API key": {"body": {"prompt": "Hello"}, "key": ""},
             "a body that is not JSON": {"content": b'{"prompt": "Hello",'},
             "a completion request with the temperature 5": {"body": {"prompt": "Hello", "temperature": 5}},
             "a completion request with neither prompt nor messages": {"body": {"temperature": 0.5}},
@@ -253,12 +268,39 @@ class Services:
         assert kind in samples, f"no bad request called {kind!r}; known: {', '.join(samples)}"
         return self.send(service, "POST", route, **samples[kind])
 
+    # who is calling ------------------------------------------------------------------------------
+
+    def knock(self, door: str, credential: str, *, tenant: str | None = None,
+              naming_tenant: str | None = None) -> httpx.Response:
+        """A request through one of the platform's doors (DOORS), carrying the credential the spec names, as
+        the tenant, and naming another tenant in X-Tenant-ID when asked to."""
+        service, method, path, body = DOORS[door]
+        tenant_id = self._world.tenants.id_of(tenant)
+        base = self.url(service)
+        key = {"no key": "", "the tenant's key": None, "the operator's key": self._world.session.operator_key,
+               "a made-up key": "sk-made-up-0123456789abcdef",
+               "the tenant's key with another signature": _forged(self.key_of(tenant_id, base)),
+               "the tenant's key with the Basic scheme": None}[credential]
+        headers = {TENANT: self._world.tenants.id_of(naming_tenant)} if naming_tenant else {}
+        if credential == "the tenant's key with the Basic scheme":
+            headers[AUTHORIZATION], key = f"Basic {self.key_of(tenant_id, base)}", ""
+        return self.send(service, method, path.replace("{tenant}", tenant_id), body=body, tenant=tenant,
+                         headers=headers, key=key)
+
+    def operator_route(self, action: str, of_tenant: str, *, tenant: str | None = None) -> httpx.Response:
+        """A tenant's client calls an operator route (remove a tenant, issue a key) with its own key."""
+        target = self._world.tenants.id_of(of_tenant)
+        method, path = {"remove everything": ("DELETE", routes.tenant(target)),
+                        "issue a key": ("POST", routes.tenant_keys(target))}[action]
+        return self.send("rag", method, path, tenant=tenant, key=self.key_of(self._world.tenants.id_of(tenant)))
+
     def _openai(self):
         """The official OpenAI client pointed at the gateway service, as the tenant."""
         from openai import OpenAI  # imported here: only the scenarios about it pay for it
 
-        client = OpenAI(base_url=self.url("gateway") + "/v1", api_key="not-used-by-the-gateway",
-                        default_headers={TENANT: self._world.tenant}, max_retries=0, timeout=CLIENT_TIMEOUT_S)
+        base = self.url("gateway")
+        client = OpenAI(base_url=base + "/v1", api_key=self.key_of(self._world.tenant, base), max_retries=0,
+                        timeout=CLIENT_TIMEOUT_S)
         self._world.add_cleanup(client.close)
         return client
 
@@ -277,6 +319,33 @@ class Services:
         made = self._openai().embeddings.create(model="embedding", input=texts)
         self.openai_seen["embeddings"] = [item.embedding for item in made.data]
         return self.openai_seen["embeddings"]
+
+
+# The platform's doors, by the name the specs give them: (service, method, path, body). A "{tenant}" in the
+# path is the caller's tenant.
+DOORS: dict[str, tuple[str, str, str, Any]] = {
+    "a completion request": ("gateway", "POST", routes.GENERATE, {"prompt": "Hello"}),
+    "a streamed completion request": ("gateway", "POST", routes.GENERATE_STREAM, {"prompt": "Hello"}),
+    "an embeddings request": ("gateway", "POST", routes.EMBEDDINGS, {"texts": ["Hello"]}),
+    "a cache statistics request": ("gateway", "GET", routes.CACHE_STATS, None),
+    "an OpenAI chat completion": ("gateway", "POST", routes.OPENAI_CHAT, {
+        "model": "chat", "messages": [{"role": "user", "content": "Hello"}]}),
+    "an OpenAI embeddings request": ("gateway", "POST", routes.OPENAI_EMBEDDINGS, {"model": "embedding",
+                                                                                   "input": ["Hello"]}),
+    "a document": ("rag", "POST", routes.DOCUMENTS, {"title": "Door", "content": "A door opens."}),
+    "a document list": ("rag", "GET", routes.DOCUMENTS, None),
+    "a question": ("rag", "POST", routes.RAG_QUERY, {"query": "When does the office open?"}),
+    "a search": ("rag", "POST", routes.RAG_SEARCH, {"query_text": "office"}),
+    "an agent": ("agent", "POST", routes.AGENTS, {"name": "Door keeper"}),
+    "an agent list": ("agent", "GET", routes.AGENTS, None),
+    "a query": ("query", "POST", routes.QUERY, {"query": "When does the office open?"}),
+}
+
+
+def _forged(key: str) -> str:
+    """The same tenant, a signature the platform never made."""
+    head, _, signature = key.rpartition(".")
+    return f"{head}.{'A' * len(signature)}"
 
 
 def _body(response: httpx.Response) -> Any:

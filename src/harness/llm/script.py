@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass, field
 
 DEFAULT_ANSWER = "I am the scripted language model."
-FAULT_KINDS = ("status", "delay", "malformed", "drop")
+# "quotes-key": a 401 whose error message quotes the key the caller presented, as some providers do.
+FAULT_KINDS = ("status", "delay", "malformed", "drop", "quotes-key")
 
 
 @dataclass(frozen=True)

@@ -179,7 +179,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         outcome = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
-        status = {"status": fault.status, "malformed": 200}.get(fault.kind)  # drop and delay send nothing (yet)
+        status = {"status": fault.status, "malformed": 200, "quotes-key": 401}.get(fault.kind)  # drop, delay: none yet
         self._record(endpoint, model, tuple(messages), parameters, inputs, outcome, status=status)
         if fault.kind == "delay":
             time.sleep(fault.delay_s)  # then answer normally, often to a caller who gave up
@@ -187,6 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind == "status":
             code = {429: "rate_limit_exceeded", 503: "service_unavailable"}.get(fault.status, "server_error")
             self._json(fault.status, _error(code, f"scripted HTTP {fault.status} for model {model}"))
+        elif fault.kind == "quotes-key":
+            presented = self.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            self._json(401, _error("invalid_api_key", f"Incorrect API key provided: {presented}. Check the key "
+                                   "you sent in the Authorization header."))
         elif fault.kind == "malformed":
             self._raw(200, "application/json", MALFORMED_BODY)
         elif fault.kind == "drop":

@@ -8,6 +8,7 @@ import signal
 import sys
 
 SERVICES = ("gateway", "rag", "agent", "query")
+DEMO_TENANT = "demo"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,6 +92,9 @@ def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
                                                     {name: default_launch(name, settings) for name in SERVICES}))
         for name, url in endpoints.items():
             print(f"{name:<9} {url}", flush=True)
+        # Who may call: the operator (issues tenant keys, removes tenants) and a demo tenant, one line each.
+        print(f"operator-key {session.operator_key}", flush=True)
+        print(f"key {DEMO_TENANT} {_issued_key(services['rag'].url, session.operator_key, DEMO_TENANT)}", flush=True)
         print("running; Ctrl-C stops everything", file=sys.stderr, flush=True)
         signal.pause()
     except (ServiceUnavailable, ConfigurationError) as exc:
@@ -103,6 +107,18 @@ def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
         session.close()
     print("stopped", file=sys.stderr)
     return 0
+
+
+def _issued_key(service_url: str, operator_key: str, tenant_id: str) -> str:
+    """The tenant's key, as any operator gets it: from the operator route of a service."""
+    import httpx
+
+    from ai_contract import routes
+
+    answer = httpx.post(service_url + routes.tenant_keys(tenant_id),
+                        headers={"Authorization": f"Bearer {operator_key}"})
+    answer.raise_for_status()
+    return answer.json()["data"]["key"]
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ class SuiteSettings(Protocol):
     infra: Any
     database_url: str
     otlp_endpoint: str
+    key_secret: str | None
+    operator_key: str
 
     def deployments(self) -> tuple: ...
 
@@ -124,6 +126,8 @@ def deployment_settings(session: SuiteSettings) -> dict[str, str]:
         # LiteLLM would otherwise fetch its model cost map from the internet at import.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "NATS_WORKERS": "on",
+        "PLATFORM_KEY_SECRET": session.key_secret or "",
+        "PLATFORM_OPERATOR_KEY": session.operator_key,
         # The receiver is the same for the whole run, so the environment stays the same on every call.
         "OTEL_EXPORTER_OTLP_ENDPOINT": session.otlp_endpoint,
         **TELEMETRY_SETTINGS,

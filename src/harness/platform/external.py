@@ -18,8 +18,9 @@ from harness.infra.processes import free_port
 # What the platform command prints, one "name url" line each, and the variable the suite reads it from.
 ENDPOINT_VARIABLES = {"nats": "NATS_URL", "database": "DATABASE_URL", "gateway": "GATEWAY_SERVICE_URL",
                       "rag": "RAG_SERVICE_URL", "agent": "AGENT_SERVICE_URL", "query": "QUERY_SERVICE_URL"}
-# ...and the launch file (-D launch_file), so that scenarios needing instances of their own run too.
-LAUNCH = "launch"
+# ...and the launch file (-D launch_file), so that scenarios needing instances of their own run too, and the
+# operator key (PLATFORM_OPERATOR_KEY), with which the suite issues its tenants' keys.
+LAUNCH, OPERATOR_KEY = "launch", "operator-key"
 START_BUDGET_S = 120.0
 STOP_GRACE_S = 30.0
 
@@ -35,7 +36,7 @@ def run_against_platform(behave_args: list[str]) -> int:
             print("make external: the platform command did not print its endpoints", file=sys.stderr)
             return 1
         env = {**os.environ, **{ENDPOINT_VARIABLES[name]: url for name, url in endpoints.items()
-                                if name in ENDPOINT_VARIABLES}}
+                                if name in ENDPOINT_VARIABLES}, "PLATFORM_OPERATOR_KEY": endpoints[OPERATOR_KEY]}
         behave = [sys.executable, "-m", "behave", "-D", "platform=external", "-D", f"model_port={model_port}",
                   "-D", f"otlp_port={otlp_port}", "-D", f"launch_file={endpoints[LAUNCH]}", *behave_args]
         print(f"make external: {' '.join(behave)}", file=sys.stderr, flush=True)
@@ -59,10 +60,10 @@ def _endpoints(platform: subprocess.Popen) -> dict[str, str] | None:
             name, _, url = line.strip().partition(" ")
             if name:
                 found[name] = url.strip()
-            if {*ENDPOINT_VARIABLES, LAUNCH} <= set(found):
+            if {*ENDPOINT_VARIABLES, LAUNCH, OPERATOR_KEY} <= set(found):
                 break
         done.set()
 
     threading.Thread(target=read, daemon=True).start()
     done.wait(START_BUDGET_S)
-    return found if {*ENDPOINT_VARIABLES, LAUNCH} <= set(found) else None
+    return found if {*ENDPOINT_VARIABLES, LAUNCH, OPERATOR_KEY} <= set(found) else None

@@ -1,0 +1,50 @@
+"""No secret in a log line, at any level, from any library: every log record is masked as it is made.
+
+The secrets are the deployment's (the provider key, the key secret, the operator key) and any tenant key
+(by its shape), so a library that logs a request or quotes a provider's error cannot print one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import traceback
+from collections.abc import Iterable
+
+from ai_contract.settings import LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY
+
+MASK = "[redacted]"
+TENANT_KEY_SHAPE = re.compile(r"\btk\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{20,}")
+_installed = False
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, MASK)
+    return TENANT_KEY_SHAPE.sub(MASK, text)
+
+
+def mask_secrets_in_logs(environ=os.environ) -> None:
+    """Install the masking record factory once per process, for the secrets the environment holds."""
+    global _installed
+    if _installed:
+        return
+    secrets = [value for name in (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY)
+               if len(value := environ.get(name, "").strip()) >= 8]  # a short value would mask ordinary words
+    made = logging.getLogRecordFactory()
+
+    def masked_record(*args, **kwargs) -> logging.LogRecord:
+        record = made(*args, **kwargs)
+        try:
+            text = record.getMessage()
+        except (TypeError, ValueError):  # a bad format string: the handler reports it, as it would anyway
+            return record
+        if record.exc_info:  # a traceback may quote what an exception said
+            text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            record.exc_info, record.exc_text = None, None
+        record.msg, record.args = mask(text, secrets), ()
+        return record
+
+    logging.setLogRecordFactory(masked_record)
+    _installed = True
