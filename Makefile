@@ -52,7 +52,7 @@ external:  ## the suite against the platform command as an external deployment (
 platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
 	$(BIN)/python -m harness.platform up
 
-ci:  ## what CI runs: fresh venv, lint, pytest, the suite, JUnit, the report
+ci:  ## what CI runs (.ci/run, about 15-20 min here; a "ci time:" line per part): fresh venv and install (~2 min), lint, pytest (~1.5 min), the suite (~3 min), the report, the suite against the platform command as an external deployment (~3 min), the local profile with real models (~6 min once its wheel is cached)
 	.ci/run
 
 clean-reports:  ## remove reports/ (results, JUnit, rerun list, HTML report)

@@ -1,6 +1,6 @@
 """Steps for who is calling: API keys on every door of the platform, tenants from keys, operator routes."""
 
-from behave import when
+from behave import then, when
 
 
 @when("a client with {credential:Phrase} sends {door:Phrase}")
@@ -23,3 +23,17 @@ def step_operator_route(context, tenant, action, target):
     """A tenant's key on an operator route: removing a tenant, or issuing its key."""
     services = context.world.services
     context.world.attempt(lambda: services.operator_route(action, target, tenant=tenant))
+
+
+@then('the gateway answers {status:d} with an OpenAI error of the type "{kind:Q}" and the code "{code:Q}"')
+def step_openai_error_shape(context, status, kind, code):
+    """The status, and OpenAI's error body: {error: {message, type, param, code}}, with a message."""
+    response = context.world.outcome.expect_result("an HTTP response")
+    try:
+        error = response.json().get("error")
+    except ValueError:
+        error = None
+    seen = (response.status_code, (error or {}).get("type"), (error or {}).get("code"))
+    assert seen == (status, kind, code) and (error or {}).get("message"), (
+        f"expected {status} with an OpenAI error of type {kind!r} and code {code!r}, got {response.status_code}: "
+        f"{response.text[:300]}")

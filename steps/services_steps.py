@@ -199,3 +199,51 @@ def step_no_cached_answer(context):
     stats = context.world.services.cache_stats()
     kept = {name: stats[name] for name in ("entries", "hits", "misses")}
     assert kept == {"entries": 0, "hits": 0, "misses": 0}, f"expected nothing cached for the tenant, found {kept}"
+
+
+# OpenAI options the gateway does not support, by the name the specs give them
+OPENAI_OPTIONS = {
+    "two choices": {"n": 2},
+    "a tool to call": {"tools": [{"type": "function", "function": {"name": "lookup", "parameters": {}}}]},
+    "a JSON response format": {"response_format": {"type": "json_object"}},
+    "log probabilities": {"logprobs": True},
+}
+
+
+@when("an OpenAI client lists the gateway service's models")
+def step_openai_models(context):
+    """The official client's model list."""
+    services = context.world.services
+    context.world.attempt(services.openai_models)
+
+
+@then('the OpenAI client sees the models "{a:Q}", "{b:Q}" and "{c:Q}"')
+def step_openai_sees_models(context, a, b, c):
+    """Exactly those model ids, in any order."""
+    seen = context.world.outcome.expect_result("the model list")
+    assert sorted(seen) == sorted([a, b, c]), f"expected the models {[a, b, c]}, the client saw {seen}"
+
+
+@when('an OpenAI client asks the gateway service "{prompt:Q}" with {option:Phrase}')
+def step_openai_option(context, prompt, option):
+    """The official client sends an option the gateway does not support."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_refusal(prompt, **OPENAI_OPTIONS[option]))
+
+
+@when('an OpenAI client with a made-up key asks the gateway service "{prompt:Q}"')
+def step_openai_bad_key(context, prompt):
+    """The official client with a key the platform never issued."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_refusal(prompt, api_key="sk-made-up-0123456789abcdef"))
+
+
+@then('the OpenAI client raises its {kind:Phrase} error naming "{named:Q}"')
+def step_openai_raised(context, kind, named):
+    """The client's own exception class for the status, built from the gateway's error, naming the fault."""
+    refused = context.world.outcome.expect_result("the OpenAI client's exception")
+    classes = {"bad request": "BadRequestError", "authentication": "AuthenticationError"}
+    assert refused is not None, f"expected the client to raise its {kind} error, the gateway answered"
+    said = f"{refused.message} {getattr(refused, 'param', None) or ''} {getattr(refused, 'code', None) or ''}"
+    assert type(refused).__name__ == classes[kind] and named in said, (
+        f"expected {classes[kind]} naming {named!r}, the client raised {type(refused).__name__}: {said}")

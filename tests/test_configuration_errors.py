@@ -163,3 +163,24 @@ def test_the_hook_prints_one_sentence_and_exits_2():
     assert done.returncode == 2
     assert done.stderr == "configuration error: -D llm=bogus is not known; choose scripted, local or live\n"
     assert done.stdout == ""
+
+
+def test_an_incomplete_external_platform_is_named_in_one_sentence_before_anything_starts():
+    from harness.session import require_deployment_settings
+
+    with pytest.raises(ConfigurationError) as refused:
+        require_deployment_settings({"GATEWAY_SERVICE_URL": "http://10.0.0.1:8080", "NATS_URL": "nats://10.0.0.1"})
+    assert str(refused.value) == (
+        "-D platform=external needs RAG_SERVICE_URL, AGENT_SERVICE_URL, QUERY_SERVICE_URL and PLATFORM_OPERATOR_KEY "
+        "in the environment (the platform command prints them: python -m harness.platform up)")
+
+
+def test_behave_against_an_incomplete_external_platform_stops_at_once_with_that_sentence(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "LLM_ACCEPTANCE_STATE": str(tmp_path)}
+    began = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "behave", "-D", "platform=external", "features/"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stderr.startswith("configuration error: -D platform=external needs "), (
+        done.stdout + done.stderr)
+    assert time.monotonic() - began < 15, "expected the refusal before any server or scenario starts"
+    assert not any(tmp_path.iterdir()), "expected no run record: nothing was started"

@@ -45,7 +45,7 @@ def test_log_records_mask_the_deployments_secrets_and_any_tenant_key(monkeypatch
     assert mask(f"key {tenant_key} and sk-provider-key-0123", ["sk-provider-key-0123"]) == f"key {MASK} and {MASK}"
     mask_secrets_in_logs()
     with caplog.at_level(logging.WARNING):
-        logging.getLogger("litellm").warning("Incorrect API key provided: %s", "sk-provider-key-0123")
+        logging.getLogger("provider-client").warning("Incorrect API key provided: %s", "sk-provider-key-0123")
         try:
             raise RuntimeError(f"bad key {tenant_key}")
         except RuntimeError:

@@ -16,8 +16,6 @@ Feature: Every request says who is calling, and its key decides the tenant
       | a streamed completion request | no key     | 401    | UNAUTHENTICATED | Authorization |
       | an embeddings request         | no key     | 401    | UNAUTHENTICATED | Authorization |
       | a cache statistics request    | no key     | 401    | UNAUTHENTICATED | Authorization |
-      | an OpenAI chat completion     | no key     | 401    | UNAUTHENTICATED | Authorization |
-      | an OpenAI embeddings request  | no key     | 401    | UNAUTHENTICATED | Authorization |
       | a document                    | no key     | 401    | UNAUTHENTICATED | Authorization |
       | a document list               | no key     | 401    | UNAUTHENTICATED | Authorization |
       | a question                    | no key     | 401    | UNAUTHENTICATED | Authorization |
@@ -32,7 +30,18 @@ Feature: Every request says who is calling, and its key decides the tenant
       | a completion request      | the tenant's key with another signature | 401    | UNAUTHENTICATED | not valid |
       | an agent list             | the tenant's key with the Basic scheme  | 401    | UNAUTHENTICATED | Bearer    |
       | a query                   | the operator's key                      | 403    | FORBIDDEN       | operator  |
-      | an OpenAI chat completion | the operator's key                      | 403    | FORBIDDEN       | operator  |
+
+  Scenario Outline: <door> with <credential> gets the <type> error OpenAI clients read
+    When a client with <credential> sends <door>
+    Then the gateway answers <status> with an OpenAI error of the type "<type>" and the code "<code>"
+
+    Examples:
+      | door                         | credential                              | status | type                 | code            |
+      | an OpenAI chat completion    | no key                                  | 401    | authentication_error | UNAUTHENTICATED |
+      | an OpenAI embeddings request | no key                                  | 401    | authentication_error | UNAUTHENTICATED |
+      | an OpenAI model list         | no key                                  | 401    | authentication_error | UNAUTHENTICATED |
+      | an OpenAI model list         | the tenant's key with another signature | 401    | authentication_error | UNAUTHENTICATED |
+      | an OpenAI chat completion    | the operator's key                      | 403    | permission_error     | FORBIDDEN       |
 
   Scenario Outline: A client that names another tenant than its key's gets <door> refused
     Given the tenant "globex" has added the document "Globex price list" with the text "The rocket costs 900 dollars at Globex, delivery extra." through the RAG API

@@ -54,3 +54,25 @@ Feature: The gateway service over HTTP
     And an OpenAI client embeds "Annual plans can be refunded." and "Dogs are welcome on Fridays." through the gateway service
     Then the OpenAI client's answer and its stream both say "Refunds take five business days."
     And the OpenAI client received 2 embeddings of the embedding model's dimensions
+
+  Scenario: The official OpenAI client lists the models the gateway offers
+    When an OpenAI client lists the gateway service's models
+    Then the OpenAI client sees the models "chat", "chat-backup" and "embedding"
+
+  @scripted
+  Scenario Outline: The gateway refuses <option> by name, in the error the OpenAI client reads
+    When an OpenAI client asks the gateway service "Hello, is anyone there?" with <option>
+    Then the OpenAI client raises its bad request error naming "<named>"
+    And the language model was asked 0 times
+
+    Examples:
+      | option                 | named           |
+      | two choices            | n               |
+      | a tool to call         | tools           |
+      | a JSON response format | response_format |
+      | log probabilities      | logprobs        |
+
+  @security
+  Scenario: The OpenAI client with a key the platform never issued gets its authentication error
+    When an OpenAI client with a made-up key asks the gateway service "Hello, is anyone there?"
+    Then the OpenAI client raises its authentication error naming "not valid"

@@ -9,6 +9,7 @@ EMBEDDINGS = "/api/v1/gateway/embeddings"
 CACHE_STATS = "/api/v1/gateway/cache/stats"
 OPENAI_CHAT = "/v1/chat/completions"
 OPENAI_EMBEDDINGS = "/v1/embeddings"
+OPENAI_MODELS = "/v1/models"
 
 DOCUMENTS = "/api/v1/rag/documents"
 RAG_QUERY = "/api/v1/rag/query"

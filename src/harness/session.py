@@ -73,6 +73,8 @@ class SuiteSession:
         check_userdata(userdata)
         self.platform_mode = userdata.get("platform", "embedded")
         self.llm_profile = userdata.get("llm", "scripted")
+        if self.platform_mode == "external":
+            require_deployment_settings(os.environ)
         mode = select_mode(userdata)
         if self.llm_profile == "live":
             require_provider_keys(live_models())
@@ -85,9 +87,6 @@ class SuiteSession:
         self.key_secret = secrets.token_urlsafe(32) if self.platform_mode == "embedded" else None
         self.operator_key = (secrets.token_urlsafe(32) if self.platform_mode == "embedded"
                              else os.environ.get(OPERATOR_KEY_VARIABLE, "").strip())
-        if not self.operator_key:
-            raise ConfigurationError(f"-D platform=external needs {OPERATOR_KEY_VARIABLE}: the deployment's operator "
-                                     "key, with which the suite issues its tenants' keys and removes them")
         self.tenant_keys: dict[str, str] = {}  # tenant id -> the key the operator route issued (Services.key_of)
         self.launch_file = userdata.get("launch_file")
         if self.launch_file:
@@ -325,6 +324,16 @@ def check_userdata(userdata: Mapping[str, str]) -> None:
             raise ConfigurationError(f"-D {key}={value} must be a positive number")
         if choices and value not in choices:
             raise ConfigurationError(f"-D {key}={value} is not known; choose {_listed(choices)}")
+
+
+def require_deployment_settings(environ: Mapping[str, str]) -> None:
+    """An external platform is named in full before anything starts: where its services and its NATS listen,
+    and the operator key the suite issues its tenants' keys with."""
+    needed = [*SERVICE_URL_VARIABLES.values(), "NATS_URL", OPERATOR_KEY_VARIABLE]
+    missing = [name for name in needed if not environ.get(name, "").strip()]
+    if missing:
+        raise ConfigurationError(f"-D platform=external needs {_listed(missing, 'and')} in the environment (the "
+                                 "platform command prints them: python -m harness.platform up)")
 
 
 def live_models() -> dict[str, str]:

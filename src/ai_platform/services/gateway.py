@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from ai_platform import telemetry
@@ -75,7 +75,14 @@ class EmbeddingsRequest(BaseModel):
     model: str | None = None
 
 
+# What OpenAI clients may send that does not change the answer; anything else the gateway does not do
+# (n > 1, tools, response_format, logprobs...) is refused by name rather than silently dropped.
+OPENAI_IGNORED = frozenset({"user", "stream_options"})
+
+
 class OpenAIChatRequest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
     model: str
     messages: Annotated[list[Turn], Field(min_length=1)]
     max_tokens: Annotated[int, Field(gt=0)] | None = None
@@ -83,6 +90,13 @@ class OpenAIChatRequest(BaseModel):
     top_p: Annotated[float, Field(gt=0, le=1)] | None = None
     stop: str | list[str] | None = None
     stream: bool = False
+    n: Annotated[int, Field(ge=1, le=1)] = 1  # one choice: the gateway answers with one
+
+    def refuse_unsupported(self) -> None:
+        unsupported = sorted(set(self.model_extra or {}) - OPENAI_IGNORED)
+        if unsupported:
+            raise ServiceError(400, "VALIDATION_ERROR", f"The gateway does not support {', '.join(unsupported)}.",
+                               {"field": unsupported[0], "unsupported": unsupported})
 
 
 class OpenAIEmbeddingsRequest(BaseModel):
@@ -214,6 +228,7 @@ def create_app():
 
     @app.post("/v1/chat/completions")
     async def openai_chat(request: Request, body: OpenAIChatRequest):
+        body.refuse_unsupported()
         conversation = [m.model_dump() for m in body.messages]
         if body.stream:
             return _sse(_openai_events(await run_in_threadpool(stream, body, conversation), body.model), done=True)
@@ -223,6 +238,11 @@ def create_app():
             "model": done.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text}, "finish_reason": "stop"}],
             "usage": _usage(done)})
+
+    @app.get("/v1/models")
+    def openai_models():
+        return JSONResponse({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 0, "owned_by": "ai-platform"} for name in gateway.models]})
 
     @app.post("/v1/embeddings")
     def openai_embeddings(body: OpenAIEmbeddingsRequest):

@@ -78,8 +78,20 @@ def ok(request: Request, data: Any, message: str = "", status: int = 200) -> JSO
                         status_code=status, headers=_id_headers(ids))
 
 
+# OpenAI's error types by status, for the OpenAI-format routes: what its clients turn into their exceptions.
+OPENAI_PREFIX = "/v1/"
+OPENAI_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                      404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
+                      422: "invalid_request_error", 429: "rate_limit_error"}
+
+
 def error(request: Request, status: int, code: str, message: str, details: dict | None = None) -> JSONResponse:
     ids = _ids(request)
+    if request.url.path.startswith(OPENAI_PREFIX):  # the shape OpenAI clients parse; the ids are in the headers
+        fields = [e.get("field") for e in (details or {}).get("errors", [])] or [(details or {}).get("field")]
+        body = {"error": {"message": message, "type": OPENAI_ERROR_TYPES.get(status, "api_error"),
+                          "param": next(filter(None, fields), None), "code": code}}
+        return JSONResponse(body, status_code=status, headers=_id_headers(ids))
     body = {"success": False, "error": {"code": code, "message": message, "details": details or {}}, **ids,
             "timestamp": _now()}
     return JSONResponse(body, status_code=status, headers=_id_headers(ids))
@@ -134,8 +146,8 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
                     for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             return error(request, 422, "MALFORMED_BODY", "The body is not valid JSON.", {"errors": problems})
-        fields = ", ".join(p["field"] for p in problems)
-        return error(request, 400, "VALIDATION_ERROR", f"The request has invalid fields: {fields}.",
+        said = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return error(request, 400, "VALIDATION_ERROR", f"The request has invalid fields: {said}.",
                      {"errors": problems})
 
     @app.exception_handler(StarletteHTTPException)

@@ -16,6 +16,7 @@ from ai_contract.settings import LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPER
 
 MASK = "[redacted]"
 TENANT_KEY_SHAPE = re.compile(r"\btk\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{20,}")
+_secrets: list[str] = []  # the values masked now; the factory is installed once per process
 _installed = False
 
 
@@ -26,12 +27,12 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 
 
 def mask_secrets_in_logs(environ=os.environ) -> None:
-    """Install the masking record factory once per process, for the secrets the environment holds."""
+    """Mask the secrets the environment holds now, in every log record made from here on."""
     global _installed
+    _secrets[:] = [value for name in (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY)
+                   if len(value := environ.get(name, "").strip()) >= 8]  # a short value would mask ordinary words
     if _installed:
         return
-    secrets = [value for name in (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY)
-               if len(value := environ.get(name, "").strip()) >= 8]  # a short value would mask ordinary words
     made = logging.getLogRecordFactory()
 
     def masked_record(*args, **kwargs) -> logging.LogRecord:
@@ -43,7 +44,7 @@ def mask_secrets_in_logs(environ=os.environ) -> None:
         if record.exc_info:  # a traceback may quote what an exception said
             text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
             record.exc_info, record.exc_text = None, None
-        record.msg, record.args = mask(text, secrets), ()
+        record.msg, record.args = mask(text, _secrets), ()
         return record
 
     logging.setLogRecordFactory(masked_record)

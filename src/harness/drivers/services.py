@@ -294,13 +294,13 @@ class Services:
                         "issue a key": ("POST", routes.tenant_keys(target))}[action]
         return self.send("rag", method, path, tenant=tenant, key=self.key_of(self._world.tenants.id_of(tenant)))
 
-    def _openai(self):
-        """The official OpenAI client pointed at the gateway service, as the tenant."""
+    def _openai(self, api_key: str | None = None):
+        """The official OpenAI client pointed at the gateway service, as the tenant (or with the key given)."""
         from openai import OpenAI  # imported here: only the scenarios about it pay for it
 
         base = self.url("gateway")
-        client = OpenAI(base_url=base + "/v1", api_key=self.key_of(self._world.tenant, base), max_retries=0,
-                        timeout=CLIENT_TIMEOUT_S)
+        client = OpenAI(base_url=base + "/v1", api_key=api_key or self.key_of(self._world.tenant, base),
+                        max_retries=0, timeout=CLIENT_TIMEOUT_S)
         self._world.add_cleanup(client.close)
         return client
 
@@ -314,6 +314,21 @@ class Services:
             model="chat", messages=[{"role": "user", "content": prompt}], stream=True)
         self.openai_seen["stream"] = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         return self.openai_seen["stream"]
+
+    def openai_models(self) -> list[str]:
+        return [model.id for model in self._openai().models.list()]
+
+    def openai_refusal(self, prompt: str, *, api_key: str | None = None, **options: Any):
+        """What the official OpenAI client raised for a chat completion with these options (its APIStatusError,
+        which it builds from the gateway's error body), or None when it got an answer."""
+        from openai import APIStatusError
+
+        try:
+            self._openai(api_key).chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": prompt}], **options)
+        except APIStatusError as refused:
+            return refused
+        return None
 
     def openai_embed(self, texts: list[str]) -> list[list[float]]:
         made = self._openai().embeddings.create(model="embedding", input=texts)
@@ -332,6 +347,7 @@ DOORS: dict[str, tuple[str, str, str, Any]] = {
         "model": "chat", "messages": [{"role": "user", "content": "Hello"}]}),
     "an OpenAI embeddings request": ("gateway", "POST", routes.OPENAI_EMBEDDINGS, {"model": "embedding",
                                                                                    "input": ["Hello"]}),
+    "an OpenAI model list": ("gateway", "GET", routes.OPENAI_MODELS, None),
     "a document": ("rag", "POST", routes.DOCUMENTS, {"title": "Door", "content": "A door opens."}),
     "a document list": ("rag", "GET", routes.DOCUMENTS, None),
     "a question": ("rag", "POST", routes.RAG_QUERY, {"query": "When does the office open?"}),
