@@ -40,8 +40,8 @@ Feature: Connection failures
 
   @scripted
   Scenario: A cut link to NATS heals, and requests flow again
-    Given the API reaches NATS through a link that can be cut
-    And an instance of the gateway service listens for completion requests
+    Given an instance of the gateway service listens for completion requests
+    And the API reaches NATS through a link that can be cut
     And the language model answers "Still here." when asked about "still there"
     When the link between the API and NATS is cut
     And the API asks over the message bus for a completion of "Are you still there?" with a timeout of 1 seconds
@@ -53,8 +53,8 @@ Feature: Connection failures
 
   @scripted
   Scenario: A slow link delays replies but loses none
-    Given the API reaches NATS through a link that can be cut
-    And an instance of the gateway service listens for completion requests
+    Given an instance of the gateway service listens for completion requests
+    And the API reaches NATS through a link that can be cut
     And the language model answers "Slow but sure." when asked about "slow"
     When the link between the API and NATS adds 300 milliseconds in each direction
     And the API asks over the message bus for a completion of "Is the link slow?" with a timeout of 5 seconds

@@ -5,7 +5,8 @@ Feature: Timeout handling over NATS
   These scenarios start their own instances of the platform's services, each its own process, on a
   NATS server of their own where no other service listens.
 
-  Scenario: No worker is listening: the caller fails at once
+  Scenario: No gateway worker is listening: the caller fails at once
+    Given an instance of the RAG service takes documents from the message bus
     When the API asks over the message bus for a completion of "Hello?" with a timeout of 5 seconds
     Then the request fails because no worker is available
     And the caller did not wait for its timeout

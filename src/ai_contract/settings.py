@@ -28,6 +28,9 @@ RAG_INGEST_ACK_WAIT_S, RAG_INGEST_MAX_DELIVER = "RAG_INGEST_ACK_WAIT_S", "RAG_IN
 NATS_WORKERS, SERVICE_INSTANCE = "NATS_WORKERS", "SERVICE_INSTANCE"
 # Who may call: the secret the services check tenant keys with, and the operator's key (never logged).
 PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY = "PLATFORM_KEY_SECRET", "PLATFORM_OPERATOR_KEY"
+# The seed of the account key the NATS server trusts as its auth callout issuer (an "SA..." nkey seed): services
+# that hold it let a tenant's client onto the bus with the tenant's key. NATS_URL names the service user.
+NATS_AUTH_ISSUER_SEED = "NATS_AUTH_ISSUER_SEED"
 # Debug logging, for an operator hunting a problem (no secret may appear even then); every service reads it.
 LOG_LEVEL = "LOG_LEVEL"
 

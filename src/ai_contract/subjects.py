@@ -70,3 +70,23 @@ def of_tenant(tenant_id: str) -> list[str]:
     """Filters for every subject that carries the tenant's messages in a stream."""
     subject("any", "any", tenant_id)  # refuses a tenant id that could widen the filter
     return [f"ai.*.*.{tenant_id}"]
+
+
+# Bus permissions (CONTRACTS.md, "Bus permissions"): the NATS server, not the platform's code, keeps tenants
+# apart. A tenant's client connects with its tenant key as the token and may publish and subscribe only on
+# its own subjects and its own reply inbox (a client sets that as its inbox prefix), and answer the requests
+# it receives. Streams, consumers and the gateway's cache bucket (the JetStream API) are the services' alone;
+# services connect as service users of the account, and a connection with no key or a wrong one is refused.
+PLATFORM_ACCOUNT = "PLATFORM"  # the account the services and every tenant's clients share
+
+
+def tenant_inbox_prefix(tenant_id: str) -> str:
+    """The inbox prefix a tenant's client uses, so the replies it waits for are on subjects only it may read."""
+    subject("any", "any", tenant_id)
+    return f"_INBOX.{tenant_id}"
+
+
+def tenant_permissions(tenant_id: str) -> dict[str, list[str]]:
+    """What a tenant's bus client may do: publish and subscribe on these subjects, nothing else."""
+    own = of_tenant(tenant_id)
+    return {"publish": own, "subscribe": [*own, f"{tenant_inbox_prefix(tenant_id)}.>"]}

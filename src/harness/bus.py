@@ -8,7 +8,7 @@ own connection, so a platform that writes the wire wrongly cannot be matched by 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import nats
@@ -19,6 +19,7 @@ from opentelemetry import propagate
 from ai_contract import codec
 from ai_contract import headers as h
 from ai_contract.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
+from harness.infra.nats_auth import shown
 
 DRAIN_TIMEOUT_S = 5.0
 
@@ -30,10 +31,16 @@ def now() -> datetime:
 
 @dataclass(frozen=True)
 class ConnectionSettings:
+    """Where and as whom: a tenant's client gives its key as the token and reads replies on its own inbox
+    prefix; the operator's connection names the service user in the URL."""
+
     url: str
     name: str = "acceptance-suite"
     connect_timeout_s: float = 2.0
     wire_format: codec.Format = "json"
+    token: str | None = field(default=None, repr=False)
+    inbox_prefix: str = "_INBOX"
+    retry: bool = True  # False: the first refusal is the answer (a client that probes who may connect)
 
 
 class Bus:
@@ -55,11 +62,13 @@ class Bus:
         try:
             bus.nc = await asyncio.wait_for(nats.connect(
                 servers=[settings.url], name=settings.name, connect_timeout=settings.connect_timeout_s,
-                reconnect_time_wait=0.2, max_reconnect_attempts=-1, allow_reconnect=True,
+                reconnect_time_wait=0.2, max_reconnect_attempts=-1, allow_reconnect=settings.retry,
+                token=settings.token, inbox_prefix=settings.inbox_prefix,
                 error_cb=bus._on_error), timeout=settings.connect_timeout_s)
         except (OSError, TimeoutError, nats.errors.Error) as exc:
-            cause = bus.errors[-1] if bus.errors else (str(exc) or type(exc).__name__)
-            raise MessagingUnavailable(settings.url, cause) from None
+            refusals = [e for e in bus.errors if "authorization violation" in e.lower()]  # the server's verdict
+            cause = (refusals or bus.errors or [str(exc) or type(exc).__name__])[-1]
+            raise MessagingUnavailable(shown(settings.url), cause) from None
         bus.js = bus.nc.jetstream()
         return bus
 

@@ -123,6 +123,7 @@ class World:
     evidence = Driver("harness.drivers.evidence:Evidence")
     services = Driver("harness.drivers.services:Services")
     telemetry = Driver("harness.drivers.telemetry:Telemetry")
+    bus_permissions = Driver("harness.drivers.bus_permissions:BusPermissions")
 
     def __init__(self, session: SuiteSession, add_cleanup: Callable, *, own_workers: bool = False,
                  stops_services: bool = False) -> None:

@@ -2,8 +2,10 @@
 
 A service starts them in its lifespan when `NATS_URL` is set and `NATS_WORKERS` is not "off". NATS
 may be down when the service starts: the workers keep trying in the background and `/ready` names
-NATS until they listen. The gateway service answers completion requests, the RAG service answers
-questions and ingests the JetStream stream, the agent service runs tasks.
+NATS until they listen. Each also answers the bus's authorization requests (messaging.authorization) when
+given the issuer seed, so tenants' clients get onto the bus while any service runs. The gateway service
+answers completion requests, the RAG service answers questions and ingests the JetStream stream, the agent
+service runs tasks.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Callable, Mapping
 
 import nats.errors
 
+from ai_contract.settings import NATS_AUTH_ISSUER_SEED
 from ai_platform.messaging import Bus, ConnectionSettings, MessagingError, PlatformClient
+from ai_platform.messaging.authorization import BusAuthority
 from ai_platform.services.http import Caller, ServiceError
 from ai_platform.services.identity import keys_from_env
 
@@ -41,6 +45,12 @@ def caller_from_message(tenant_id: str) -> Caller:
     """Who asks when a message asks: its tenant, with the tenant's key for the services the work calls, and
     fresh ids (the trace it carried is the current context)."""
     return Caller(tenant_id, None, uuid.uuid4().hex, uuid.uuid4().hex, keys_from_env().tenant_key(tenant_id))
+
+
+def bus_authority(bus: Bus, environ: Mapping[str, str] = os.environ) -> list[BusAuthority]:
+    """The answerer of the bus's authorization requests, where the deployment gave the issuer seed."""
+    seed = environ.get(NATS_AUTH_ISSUER_SEED, "").strip()
+    return [BusAuthority(bus, seed, keys_from_env(environ).tenant_of)] if seed else []
 
 
 class HostedWorkers:
@@ -78,7 +88,7 @@ class HostedWorkers:
         while not self._workers:
             started = []
             try:
-                for worker in self._start_workers(self.bus):
+                for worker in [*bus_authority(self.bus), *self._start_workers(self.bus)]:
                     started.append(await worker.start())
                 self._workers = started
             except (nats.errors.Error, TimeoutError) as exc:

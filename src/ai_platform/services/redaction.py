@@ -1,7 +1,8 @@
 """No secret in a log line, at any level, from any library: every log record is masked as it is made.
 
-The secrets are the deployment's (the provider key, the key secret, the operator key) and any tenant key
-(by its shape), so a library that logs a request or quotes a provider's error cannot print one.
+The secrets are the deployment's (the provider key, the key secret, the operator key, the bus's issuer seed),
+any tenant key (by its shape) and the password of any URL (a service user's, in NATS_URL), so a library
+that logs a request or quotes a provider's error cannot print one.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import re
 import traceback
 from collections.abc import Iterable
 
-from ai_contract.settings import LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY
+from ai_contract.settings import LLM_API_KEY, NATS_AUTH_ISSUER_SEED, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY
 
 MASK = "[redacted]"
 TENANT_KEY_SHAPE = re.compile(r"\btk\.[A-Za-z0-9_-]{1,64}\.[A-Za-z0-9_-]{20,}")
+URL_PASSWORD = re.compile(r"(://[^/:@\s]+:)[^/@\s]+@")
 _secrets: list[str] = []  # the values masked now; the factory is installed once per process
 _installed = False
 
@@ -23,13 +25,14 @@ _installed = False
 def mask(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, MASK)
-    return TENANT_KEY_SHAPE.sub(MASK, text)
+    return URL_PASSWORD.sub(rf"\g<1>{MASK}@", TENANT_KEY_SHAPE.sub(MASK, text))
 
 
 def mask_secrets_in_logs(environ=os.environ) -> None:
     """Mask the secrets the environment holds now, in every log record made from here on."""
     global _installed
-    _secrets[:] = [value for name in (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY)
+    _secrets[:] = [value for name in (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY,
+                                                          NATS_AUTH_ISSUER_SEED)
                    if len(value := environ.get(name, "").strip()) >= 8]  # a short value would mask ordinary words
     if _installed:
         return

@@ -2,6 +2,10 @@
 a manager submitting tasks, agents and observers listening; and the platform's own workers, as service
 processes (several replicas of a service, each its own process, killable by pid).
 
+Each of those components is a client of one tenant, on the bus with the tenant's key and nothing more
+(CONTRACTS.md, "Bus permissions"); only what an operator reads (streams, consumers, every reply inbox)
+goes over the operator's connection, as the service user.
+
 Workers of the run's services listen on the run's NATS. Scenarios that count, time or crash workers
 (@own-workers) start replicas of a service on a NATS server of their own, fresh for the scenario.
 Everything started here is registered for cleanup when it is created.
@@ -27,6 +31,7 @@ from ai_contract import headers as h
 from ai_contract.errors import MessagingUnavailable
 from harness.bus import Bus, ConnectionSettings, now
 from harness.drivers.knowledge_base import document_id
+from harness.infra.nats_auth import without_credentials
 from harness.reporting import attach_json, attach_text
 from harness.waiting import scaled, wait_until
 
@@ -70,7 +75,8 @@ class Messaging:
         self._loop = world.session.loop
         self._services = world.services  # built first: its tenant removal runs after this driver's cleanups
         self._services.holds_tenant_data()
-        self._api: Bus | None = None
+        self._apis: dict[str, Bus] = {}  # the API's connection of each tenant
+        self._operator: Bus | None = None
         self.buses: list[Bus] = []
         self.workers: dict[str, ServiceProcess] = {}  # service replicas, by the name the scenario gave them
         self.received: dict[tuple[str | None, str], list[codec.AgentMessage]] = {}  # (tenant, agent) -> inbox
@@ -102,9 +108,19 @@ class Messaging:
 
     # connections --------------------------------------------------------------------------------
 
-    def connect(self, name: str, url: str | None = None, wire_format: str = "json") -> Bus:
-        settings = ConnectionSettings(url or self._world.nats_url(), name=name, connect_timeout_s=CONNECT_TIMEOUT_S,
-                                      wire_format=wire_format)
+    def connect(self, name: str, url: str | None = None, wire_format: str = "json", *,
+                tenant_id: str | None = None) -> Bus:
+        """A client of the tenant (the scenario's, unless named): its key is its token, its inbox its own."""
+        tenant_id = tenant_id or self.tenant()
+        assert self.workers or not self._world.own_workers, (
+            "a tenant's client gets onto the scenario's own NATS once a service instance there answers the bus's "
+            "authorization requests: start an instance of a service before the component connects")
+        key = self._services.key_of(tenant_id)  # issued by a running service, which also lets the key onto the bus
+        return self._open(ConnectionSettings(
+            without_credentials(url or self._world.nats_url()), name=name, connect_timeout_s=CONNECT_TIMEOUT_S,
+            wire_format=wire_format, token=key, inbox_prefix=subjects.tenant_inbox_prefix(tenant_id)))
+
+    def _open(self, settings: ConnectionSettings) -> Bus:
         bus = self.run(Bus.connect(settings))
         self.buses.append(bus)
         self._world.add_cleanup(self.run, bus.close())
@@ -112,14 +128,26 @@ class Messaging:
 
     def connect_api_through(self, url: str) -> Bus:
         """The API's connection goes through url (a fault proxy) instead of straight to NATS."""
-        self._api = self.connect("api", url)
-        return self._api
+        self._apis[self.tenant()] = self.connect("api", url)
+        return self._apis[self.tenant()]
 
     @property
     def api(self) -> Bus:
-        if self._api is None:
-            self._api = self.connect("api")
-        return self._api
+        """The API's connection for the scenario's tenant."""
+        return self.api_of(self.tenant())
+
+    def api_of(self, tenant_id: str) -> Bus:
+        if tenant_id not in self._apis:
+            self._apis[tenant_id] = self.connect(f"api-{tenant_id}", tenant_id=tenant_id)
+        return self._apis[tenant_id]
+
+    @property
+    def operator(self) -> Bus:
+        """The operator's connection, as the service user: streams, consumers, every reply inbox."""
+        if self._operator is None:
+            self._operator = self._open(ConnectionSettings(self._world.nats_url(), name="operator",
+                                                           connect_timeout_s=CONNECT_TIMEOUT_S))
+        return self._operator
 
     def errors_reported(self) -> dict[str, list[str]]:
         """Asynchronous errors each connection's client reported."""
@@ -137,7 +165,8 @@ class Messaging:
     def replicas(self, service: str, names: list[str], *, ready: bool = True) -> list[ServiceProcess]:
         """Replicas of a service, each its own process named as the scenario names it, on the scenario's NATS."""
         assert self._world.own_workers, "replicas listen on a NATS of the scenario's own: tag the scenario @own-workers"
-        settings = {"NATS_URL": self._world.nats_url(), **(self.ingestion_options if service == "rag" else {})}
+        bus = self._world.session.infra.bus_credentials.service_settings(self._world.nats_url())
+        settings = {**bus, **(self.ingestion_options if service == "rag" else {})}
         started = self._services.replicas(service, names, settings, ready=ready)
         self.workers.update(zip(names, started, strict=True))
         return started
@@ -183,7 +212,7 @@ class Messaging:
             carried = trace.get_current_span(propagate.extract(msg.headers or {})).get_span_context()
             traces.append(format(carried.trace_id, "032x"))
 
-        bus = self.connect(f"agent-{agent}")
+        bus = self.connect(f"agent-{agent}", tenant_id=self.tenant(tenant))
         self.run(bus.nc.subscribe(subjects.agent_messages(self.tenant(tenant)), queue=f"agent.{agent}", cb=deliver))
         self.run(bus.nc.flush())
 
@@ -209,7 +238,7 @@ class Messaging:
                     return
                 except (nats.errors.Error, TimeoutError) as exc:  # a restarting server, or no stream yet
                     if time.monotonic() >= deadline:
-                        raise MessagingUnavailable(api.settings.url, f"ingestion not acknowledged: {exc}") from None
+                        raise MessagingUnavailable(subject, f"ingestion not acknowledged: {exc}") from None
                     await asyncio.sleep(0.1)
 
         self._run_traced(f"publish {title!r} for ingestion", tenant_id, publish())
@@ -227,7 +256,8 @@ class Messaging:
         """Ask for a completion on the tenant's subject; the body may name another tenant."""
         tenant_id = self.tenant(tenant)
         request = self.llm_request(self.tenant(body_tenant) if body_tenant else tenant_id, prompt=prompt, model=model)
-        return self._request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id, timeout_s)
+        return self._request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id, timeout_s,
+                             bus=self.api_of(tenant_id))
 
     def complete_conversation(self, conversation: list[dict], *, temperature: float, max_tokens: int,
                               wire_format: str) -> Reply:
@@ -241,12 +271,12 @@ class Messaging:
 
     def complete_all(self, prompts: dict[str | None, str]) -> dict[str | None, Reply]:
         """Several tenants ask at the same moment; each prompt is keyed by its tenant."""
-        api = self.api  # connected here, not inside the coroutine below
+        apis = {t: self.api_of(self.tenant(t)) for t in prompts}  # connected here, not inside the coroutine below
         self._telemetry.settle()
 
         async def together():
             return await asyncio.gather(*(
-                self._request_async(api, subjects.gateway_requests(self.tenant(t)), "llm_request",
+                self._request_async(apis[t], subjects.gateway_requests(self.tenant(t)), "llm_request",
                                     self.llm_request(self.tenant(t), prompt=p), self.tenant(t), REQUEST_TIMEOUT_S)
                 for t, p in prompts.items()))
 
@@ -290,11 +320,12 @@ class Messaging:
     def _agent_message(self, tenant_id: str, source: str, target: str, text: str):
         message = {"message_id": codec.new_message_id(), "source_agent_id": source, "target_agent_id": target,
                    "content": text, "timestamp": now()}
-        return self.api.publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
+        return self.api_of(tenant_id).publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
                                 {h.SOURCE_AGENT: source, h.TARGET_AGENT: target})
 
     def send_agent_message(self, source: str, target: str, text: str, tenant: str | None = None) -> None:
         tenant_id = self.tenant(tenant)
+        self.api_of(tenant_id)  # connected here, not inside the traced coroutine
         self._run_traced(f"message from {source} to {target}", tenant_id,
                          self._agent_message(tenant_id, source, target, text))
 
@@ -393,14 +424,15 @@ class Messaging:
 
     # what a neighbouring component observes -----------------------------------------------------
 
-    def observe(self, subject: str, *, decode: bool = True) -> Observed:
-        """Subscribe, as another component would, and keep everything that arrives (decoded, or as it came)."""
+    def observe(self, subject: str, *, decode: bool = True, as_operator: bool = False) -> Observed:
+        """Subscribe, as another component of the subject's tenant would (or the operator), and keep everything
+        that arrives (decoded, or as it came)."""
         observed = Observed()
 
         async def collect(msg: Msg) -> None:
             observed.messages.append(codec.decode(msg.data).data if decode else msg)
 
-        observer = self.connect("observer")
+        observer = self.operator if as_operator else self.connect("observer", tenant_id=subjects.tenant_of(subject))
         self.run(observer.nc.subscribe(subject, cb=collect))
         self.run(observer.nc.flush())
         return observed
@@ -409,7 +441,7 @@ class Messaging:
         """From now on, keep every reply a worker sends to a reply inbox (NATS's default `_INBOX.`)."""
         self.api  # noqa: B018 - connected first, so its own start is not what is watched
         if self.late_replies is None:
-            self.late_replies = self.observe("_INBOX.>", decode=False)
+            self.late_replies = self.observe("_INBOX.>", decode=False, as_operator=True)
 
     def worker_replies(self) -> list[Msg]:
         assert self.late_replies is not None, "replies are watched from the API's first request on"
@@ -425,7 +457,7 @@ class Messaging:
 
     def ingest_consumer(self):
         """The durable consumer the RAG service's ingestion workers share, as the JetStream API reports it."""
-        return self.run(self.api.js.consumer_info(subjects.INGEST_STREAM, subjects.ingest_durable(None)))
+        return self.run(self.operator.js.consumer_info(subjects.INGEST_STREAM, subjects.ingest_durable(None)))
 
     def ingest_stream_count(self) -> int:
         return self.stream_count(subjects.INGEST_STREAM, subjects.rag_ingest(self.tenant()))
@@ -439,10 +471,10 @@ class Messaging:
         """Every message on the tenant's dead-letter subject: waits for `expected`, then reads on to the end."""
         subject = subjects.dead_letter(component, self.tenant())
         budget = scaled(DELIVERY_BUDGET_S)
-        api = self.api
+        operator = self.operator
 
         async def read() -> list[Msg]:
-            sub = await api.js.subscribe(subject, ordered_consumer=True)
+            sub = await operator.js.subscribe(subject, ordered_consumer=True)
             found: list[Msg] = []
             deadline = asyncio.get_running_loop().time() + budget
             try:
@@ -464,9 +496,11 @@ class Messaging:
 
     def stream_count(self, stream: str, subject: str) -> int:
         """How many messages a JetStream stream holds on a subject, as the NATS API reports it."""
+        operator = self.operator  # connected here, not inside the coroutine below
+
         async def count() -> int:
             try:
-                info = await self.api.js.stream_info(stream, subjects_filter=subject)
+                info = await operator.js.stream_info(stream, subjects_filter=subject)
             except nats.js.errors.NotFoundError:
                 return 0
             return (info.state.subjects or {}).get(subject, 0)
@@ -475,9 +509,10 @@ class Messaging:
     def tenant_in_streams(self, tenant: str | None = None) -> dict[str, int]:
         """Messages and consumers of the tenant that NATS keeps, read through the JetStream API."""
         tenant_id = self.tenant(tenant)
+        operator = self.operator  # connected here, not inside the coroutine below
 
         async def read() -> dict[str, int]:
-            js, kept = self.api.js, {}
+            js, kept = operator.js, {}
             for stream in (subjects.INGEST_STREAM, subjects.DEAD_LETTER_STREAM):
                 try:
                     info = await js.stream_info(stream, subjects_filter=f"ai.*.*.{tenant_id}")

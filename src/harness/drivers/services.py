@@ -279,7 +279,7 @@ class Services:
         base = self.url(service)
         key = {"no key": "", "the tenant's key": None, "the operator's key": self._world.session.operator_key,
                "a made-up key": "sk-made-up-0123456789abcdef",
-               "the tenant's key with another signature": _forged(self.key_of(tenant_id, base)),
+               "the tenant's key with another signature": forged(self.key_of(tenant_id, base)),
                "the tenant's key with the Basic scheme": None}[credential]
         headers = {TENANT: self._world.tenants.id_of(naming_tenant)} if naming_tenant else {}
         if credential == "the tenant's key with the Basic scheme":
@@ -358,7 +358,7 @@ DOORS: dict[str, tuple[str, str, str, Any]] = {
 }
 
 
-def _forged(key: str) -> str:
+def forged(key: str) -> str:
     """The same tenant, a signature the platform never made."""
     head, _, signature = key.rpartition(".")
     return f"{head}.{'A' * len(signature)}"

@@ -10,6 +10,7 @@ import time
 from collections.abc import Mapping
 
 from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
+from harness.infra.nats_auth import BusCredentials
 from harness.infra.processes import RunRecord, install_exit_guards, reap_stale_runs
 
 MODES = ("embedded", "containers", "external")
@@ -34,12 +35,14 @@ class Infrastructure:
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
         self.isolated_nats = None  # made on first use: see isolated_nats_url()
+        self.bus_credentials = BusCredentials.fresh()  # the suite's NATS servers' service user and issuer
         install_exit_guards(self.close)
         if mode == "embedded":
             from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
 
             root = self.record.new_temp_dir()
-            self.nats, self.postgres = EmbeddedNats(self.record, root), EmbeddedPostgres(self.record, root)
+            self.nats = EmbeddedNats(self.record, root, self.bus_credentials)
+            self.postgres = EmbeddedPostgres(self.record, root)
         elif mode == "containers":
             from harness.infra.containers import ContainerNats, ContainerPostgres, require_docker
 
@@ -72,7 +75,7 @@ class Infrastructure:
         if self.isolated_nats is None:
             from harness.infra.embedded import EmbeddedNats
 
-            self.isolated_nats = EmbeddedNats(self.record, self.record.new_temp_dir())
+            self.isolated_nats = EmbeddedNats(self.record, self.record.new_temp_dir(), self.bus_credentials)
         self._ensure("isolated_nats", self.isolated_nats)
         return self.isolated_nats.url
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 
+from harness.infra.nats_auth import BusCredentials
 from harness.infra.processes import RunRecord, free_port, kill_tree, wait_for_port
 
 READY_BUDGET_S = 10.0
@@ -23,18 +24,22 @@ def _nats_binary() -> str:
 
 
 class EmbeddedNats:
-    """A JetStream-enabled nats-server that can be stopped and started on the same port and store."""
+    """A JetStream-enabled nats-server that can be stopped and started on the same port and store, with the
+    bus authorization of the contract (harness.infra.nats_auth)."""
 
-    def __init__(self, record: RunRecord, root: Path) -> None:
+    def __init__(self, record: RunRecord, root: Path, credentials: BusCredentials) -> None:
         self._record = record
+        self.credentials = credentials
         self.store_dir = root / "jetstream"
+        self._config = root / "nats.conf"
         self.host = "127.0.0.1"
         self.port = free_port(self.host)
         self._process: psutil.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
+        """The service user's URL: what the platform's services, and the suite as operator, connect with."""
+        return self.credentials.service_url(self.host, self.port)
 
     @property
     def running(self) -> bool:
@@ -43,7 +48,9 @@ class EmbeddedNats:
     def start(self) -> None:
         if self.running:
             return
-        cmd = [_nats_binary(), "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store_dir)]
+        self._config.write_text(self.credentials.server_config(self.host, self.port, str(self.store_dir)))
+        self._config.chmod(0o600)
+        cmd = [_nats_binary(), "-c", str(self._config)]
         # Own session: a Ctrl-C in the terminal reaches us, and we stop the server in order.
         self._process = psutil.Popen(
             cmd, stdout=open(os.devnull, "wb"), stderr=open(os.devnull, "wb"), start_new_session=True

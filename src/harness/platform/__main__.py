@@ -63,7 +63,9 @@ def _missing_module() -> str | None:
 
 def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
     # Imported here so that --help and the missing-module check answer at once (LiteLLM is slow to import).
+    from ai_contract.subjects import tenant_inbox_prefix
     from harness.infra.errors import ConfigurationError
+    from harness.infra.nats_auth import without_credentials
     from harness.platform.environment import deployment_settings, service_environment
     from harness.platform.launch import write_launch_file
     from harness.platform.processes import ServiceFleet, ServiceUnavailable, default_launch
@@ -94,7 +96,12 @@ def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
             print(f"{name:<9} {url}", flush=True)
         # Who may call: the operator (issues tenant keys, removes tenants) and a demo tenant, one line each.
         print(f"operator-key {session.operator_key}", flush=True)
-        print(f"key {DEMO_TENANT} {_issued_key(services['rag'].url, session.operator_key, DEMO_TENANT)}", flush=True)
+        demo_key = _issued_key(services['rag'].url, session.operator_key, DEMO_TENANT)
+        print(f"key {DEMO_TENANT} {demo_key}", flush=True)
+        # A tenant's client on the bus: the server without the service user, the tenant's key as the token, and
+        # the inbox prefix its replies come to (CONTRACTS.md, "Bus permissions").
+        print(f"nats-tenant {DEMO_TENANT} {without_credentials(endpoints['nats'])} token {demo_key} "
+              f"inbox-prefix {tenant_inbox_prefix(DEMO_TENANT)}", flush=True)
         print("running; Ctrl-C stops everything", file=sys.stderr, flush=True)
         signal.pause()
     except (ServiceUnavailable, ConfigurationError) as exc:
