@@ -73,6 +73,22 @@ FAULTS = [
     ("the model list leaves out the backup model", "src/ai_platform/services/gateway.py",
      "for name in gateway.models]})", "for name in gateway.models if name != 'chat-backup']})",
      ["features/services/gateway_service.feature"]),
+    ("a tenant's bus client may subscribe to any subject", "src/ai_platform/messaging/authorization.py",
+     '"sub": {"allow": allowed["subscribe"]}', '"sub": {"allow": [">"]}',
+     ["features/security/bus_permissions.feature"]),
+    ("a tenant's bus client may publish on every tenant's subjects", "src/ai_platform/messaging/authorization.py",
+     '"pub": {"allow": allowed["publish"]}', '"pub": {"allow": ["ai.>"]}',
+     ["features/security/bus_permissions.feature"]),
+    ("a bus client with an unknown key gets in as a guest", "src/ai_platform/messaging/authorization.py",
+     "tenant_id = self._tenant_of(token) if token else None",
+     'tenant_id = (self._tenant_of(token) or "guest") if token else None',
+     ["features/security/bus_permissions.feature"]),
+    ("an anonymous bus client gets in", "src/ai_platform/messaging/authorization.py",
+     "tenant_id = self._tenant_of(token) if token else None",
+     'tenant_id = self._tenant_of(token) if token else "anonymous"',
+     ["features/security/bus_permissions.feature"]),
+    ("a tenant's bus client may not answer the requests it receives", "src/ai_platform/messaging/authorization.py",
+     '"resp": {"max": 1, "ttl": 0}, ', "", ["features/messaging/agent_service_messaging.feature"]),
 ]
 
 
