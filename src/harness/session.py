@@ -8,6 +8,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
 from harness.infra.processes import NotReady, wait_until_answering
@@ -116,8 +117,11 @@ class SuiteSession:
         register_secret(self.key_secret)
         register_secret(self.operator_key)
         register_secret(LOCAL_API_KEY)
-        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY"):
+        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY", "NATS_AUTH_ISSUER_SEED"):
             register_secret(os.environ.get(name))
+        register_secret(self.infra.bus_credentials.service_password)  # the run's NATS service user and issuer
+        register_secret(self.infra.bus_credentials.issuer_seed)
+        register_secret(urlsplit(os.environ.get("NATS_URL", "")).password)  # an external NATS's service user
 
     @property
     def scripted(self) -> bool:
