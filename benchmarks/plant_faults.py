@@ -87,8 +87,9 @@ FAULTS = [
      "tenant_id = self._tenant_of(token) if token else None",
      'tenant_id = self._tenant_of(token) if token else "anonymous"',
      ["features/security/bus_permissions.feature"]),
-    ("a tenant's bus client may not answer the requests it receives", "src/ai_platform/messaging/authorization.py",
-     '"resp": {"max": 1, "ttl": 0}, ', "", ["features/messaging/agent_service_messaging.feature"]),
+    ("a tenant's bus client may read every tenant's reply inbox", "src/ai_platform/messaging/authorization.py",
+     '"sub": {"allow": allowed["subscribe"]}', '"sub": {"allow": [*allowed["subscribe"], "_INBOX.>"]}',
+     ["features/security/bus_permissions.feature"]),
 ]
 
 

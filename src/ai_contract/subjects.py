@@ -74,9 +74,9 @@ def of_tenant(tenant_id: str) -> list[str]:
 
 # Bus permissions (CONTRACTS.md, "Bus permissions"): the NATS server, not the platform's code, keeps tenants
 # apart. A tenant's client connects with its tenant key as the token and may publish and subscribe only on
-# its own subjects and its own reply inbox (a client sets that as its inbox prefix), and answer the requests
-# it receives. Streams, consumers and the gateway's cache bucket (the JetStream API) are the services' alone;
-# services connect as service users of the account, and a connection with no key or a wrong one is refused.
+# its own subjects and its own reply inbox (a client sets that as its inbox prefix), nothing else. Streams,
+# consumers and the gateway's cache bucket (the JetStream API) are the services' alone; services connect
+# as service users of the account, and a connection with no key or a wrong one is refused.
 PLATFORM_ACCOUNT = "PLATFORM"  # the account the services and every tenant's clients share
 
 

@@ -2,7 +2,7 @@
 
 The server asks on `$SYS.REQ.USER.AUTH` whenever a client that is not a service user connects. A client
 whose token is a tenant's key is let in as that tenant, with the tenant's permissions from the contract
-(its own subjects, its own reply inbox, answers to the requests it receives); any other token, or none, is
+(its own subjects and its own reply inbox); any other token, or none, is
 refused. The answer is a user JWT signed with the issuer account key the server trusts
 (NATS_AUTH_ISSUER_SEED), for the user key and the server named in the request, so the server, not our code,
 enforces the permissions on every message. Every service instance with workers answers, in one queue group,
@@ -68,7 +68,7 @@ def tenant_user(user_nkey: str, tenant_id: str, signer: nkeys.KeyPair) -> str:
         "sub": user_nkey, "name": f"tenant {tenant_id}", "aud": subjects.PLATFORM_ACCOUNT,
         "exp": int(time.time()) + USER_LIFETIME_S,
         "nats": {"pub": {"allow": allowed["publish"]}, "sub": {"allow": allowed["subscribe"]},
-                 "resp": {"max": 1, "ttl": 0}, "subs": NO_LIMIT, "data": NO_LIMIT, "payload": NO_LIMIT,
+                 "subs": NO_LIMIT, "data": NO_LIMIT, "payload": NO_LIMIT,
                  "type": "user", "version": 2},
     }, signer)
 
