@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from ai_contract.settings import NATS_AUTH_ISSUER_SEED
 from harness.infra import MODES, ConfigurationError, Infrastructure, select_mode
 from harness.infra.processes import NotReady, wait_until_answering
 from harness.infra.reachability import check_external_servers
@@ -117,7 +118,7 @@ class SuiteSession:
         register_secret(self.key_secret)
         register_secret(self.operator_key)
         register_secret(LOCAL_API_KEY)
-        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY", "NATS_AUTH_ISSUER_SEED"):
+        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "LIVE_API_KEY", NATS_AUTH_ISSUER_SEED):
             register_secret(os.environ.get(name))
         register_secret(self.infra.bus_credentials.service_password)  # the run's NATS service user and issuer
         register_secret(self.infra.bus_credentials.issuer_seed)

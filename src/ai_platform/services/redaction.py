@@ -31,8 +31,8 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 def mask_secrets_in_logs(environ=os.environ) -> None:
     """Mask the secrets the environment holds now, in every log record made from here on."""
     global _installed
-    _secrets[:] = [value for name in (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY,
-                                                          NATS_AUTH_ISSUER_SEED)
+    named = (LLM_API_KEY, PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY, NATS_AUTH_ISSUER_SEED)
+    _secrets[:] = [value for name in named
                    if len(value := environ.get(name, "").strip()) >= 8]  # a short value would mask ordinary words
     if _installed:
         return

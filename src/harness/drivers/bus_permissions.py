@@ -71,7 +71,7 @@ class BusPermissions:
     def connect_with(self, credential: str) -> None:
         """A client connects with the credential the spec names; keeps why it was refused (None: it got in)."""
         tenant_id = self._world.tenants.id_of()
-        key = self._world.services.key_of(tenant_id)
+        key = self._world.services.key_of(tenant_id)  # issued by a running service, which answers the server too
         token = {"no key": None, "a made-up key": "tk.made-up.0123456789abcdef0123456789",
                  "the tenant's key with another signature": forged(key), "the tenant's key": key,
                  "the operator's key": self._world.session.operator_key}[credential]
@@ -115,7 +115,7 @@ class BusPermissions:
             probe = Probe()
             await client.nc.subscribe(subject, cb=_keeper(probe))
             await client.nc.flush()
-            await _settle(client, probe, None, wait_for_violation=True)
+            await _settle(client, probe, None)  # the server's verdict on the subscription, before anything is sent
             await operator.nc.publish(target, b'{"probe": true}')
             await _settle(client, probe, operator)
             return probe
@@ -154,8 +154,9 @@ def _keeper(probe: Probe):
     return keep
 
 
-async def _settle(client: Bus, probe: Probe, operator: Bus | None, *, wait_for_violation: bool = False) -> None:
-    """Round trips until the server's verdict is in: a violation reported to the client, or the budget spent."""
+async def _settle(client: Bus, probe: Probe, operator: Bus | None) -> None:
+    """Round trips until the server's verdict is in: a violation reported to the client, the budget spent, or
+    (with an operator watching the subject) a message that passed."""
     deadline = asyncio.get_running_loop().time() + scaled(VERDICT_BUDGET_S)
     while asyncio.get_running_loop().time() < deadline:
         await client.nc.flush()
@@ -165,6 +166,6 @@ async def _settle(client: Bus, probe: Probe, operator: Bus | None, *, wait_for_v
         if violations:
             probe.violation = violations[-1]
             return
-        if not wait_for_violation and operator is not None and probe.passed:
+        if operator is not None and probe.passed:
             return
         await asyncio.sleep(0.05)

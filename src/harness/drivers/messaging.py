@@ -165,8 +165,8 @@ class Messaging:
     def replicas(self, service: str, names: list[str], *, ready: bool = True) -> list[ServiceProcess]:
         """Replicas of a service, each its own process named as the scenario names it, on the scenario's NATS."""
         assert self._world.own_workers, "replicas listen on a NATS of the scenario's own: tag the scenario @own-workers"
-        bus = self._world.session.infra.bus_credentials.service_settings(self._world.nats_url())
-        settings = {**bus, **(self.ingestion_options if service == "rag" else {})}
+        on_bus = self._world.session.infra.bus_credentials.service_settings(self._world.nats_url())
+        settings = {**on_bus, **(self.ingestion_options if service == "rag" else {})}
         started = self._services.replicas(service, names, settings, ready=ready)
         self.workers.update(zip(names, started, strict=True))
         return started
