@@ -31,6 +31,8 @@ PLATFORM_KEY_SECRET, PLATFORM_OPERATOR_KEY = "PLATFORM_KEY_SECRET", "PLATFORM_OP
 # The seed of the account key the NATS server trusts as its auth callout issuer (an "SA..." nkey seed): services
 # that hold it let a tenant's client onto the bus with the tenant's key. NATS_URL names the service user.
 NATS_AUTH_ISSUER_SEED = "NATS_AUTH_ISSUER_SEED"
+# Seconds a service waits for a request's body before it answers 408 (its OpenAPI document states it).
+HTTP_BODY_TIMEOUT_S = "HTTP_BODY_TIMEOUT_S"
 # Debug logging, for an operator hunting a problem (no secret may appear even then); every service reads it.
 LOG_LEVEL = "LOG_LEVEL"
 

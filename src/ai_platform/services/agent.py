@@ -19,25 +19,24 @@ from typing import Annotated, Literal
 import httpx
 import nats.errors
 from fastapi import Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.exc import OperationalError
 
 from ai_contract import subjects
 from ai_contract.codec import AgentMessage, AgentTask
-from ai_contract.ids import ID_PATTERN
 from ai_platform.agents import Agent, AgentReply
 from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
 from ai_platform.agents.tasks import executing_task
 from ai_platform.messaging import HostedAgentsInbox, MessagingError, TaskWorker
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.inputs import Id, Name, NonBlank, PathId, Strict, Text, integer
 from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message, instance_name
+from ai_platform.services.openapi import DEPENDENCIES, answers
 from ai_platform.services.remote import GATEWAY, RAG, RemoteGateway, RemoteKnowledgeBase
 from ai_platform.store import AgentDefinition, LazyStore, ReceivedMessage
 
 KNOWLEDGE_BASE = RemoteKnowledgeBase.name
-NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
-Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^/\s]+$")]  # addressable in a URL
 
 
 @dataclass(frozen=True)
@@ -57,37 +56,39 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> AgentSettings:
         timeout_s=dependency_timeout_s(environ), nats_url=environ.get("NATS_URL") or None)
 
 
-class AgentIn(BaseModel):
-    agent_id: Identifier | None = None
-    name: NonBlank
-    description: str = ""
-    system_prompt: str | None = None
-    tool_ids: list[Literal["knowledge_base_search"]] = Field(default_factory=list)  # the tools this service has
+class AgentIn(Strict):
+    agent_id: Id = None  # absent: made from the name
+    name: Name
+    description: Text = ""
+    system_prompt: NonBlank = None
+    # The tools this service has; an empty list is an agent that answers from the model alone.
+    tool_ids: Annotated[list[Literal["knowledge_base_search"]], Field(max_length=8)] = Field(default_factory=list)
 
     def definition(self) -> AgentDefinition:
-        agent_id = self.agent_id or re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-") or "agent"
+        agent_id = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[:64].strip("-")
+        agent_id = self.agent_id or agent_id or "agent"
         return AgentDefinition(agent_id, self.name, self.description, self.system_prompt,
                                tuple(dict.fromkeys(self.tool_ids)))
 
 
-class ChatIn(BaseModel):
+class ChatIn(Strict):
     message: NonBlank
-    session_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    session_id: Id = None  # absent: a new session
 
 
-class MessageIn(BaseModel):
-    target_agent_id: Annotated[str, Field(pattern=ID_PATTERN)]  # a subject's header value: the contract's alphabet
+class MessageIn(Strict):
+    target_agent_id: Id  # a subject's header value: the contract's alphabet
     content: NonBlank
 
 
-class AnswerParameters(BaseModel):
+class AnswerParameters(Strict):
     question: NonBlank
 
 
-class TaskIn(BaseModel):
+class TaskIn(Strict):
     task_type: Literal["answer"]  # the one kind of task agents run
     parameters: AnswerParameters
-    priority: Annotated[int, Field(ge=0, le=10)] = 0  # accepted for the contract; tasks run at once
+    priority: integer(0, 10) = 0  # accepted for the contract; tasks run at once
 
 
 def create_app():
@@ -158,39 +159,39 @@ def create_app():
     app = create_service("agent", ready, lifespan)
     app.add_exception_handler(OperationalError, database_unreachable)
 
-    @app.post("/api/v1/agents")
+    @app.post("/api/v1/agents", **answers(200, 503, success=201))  # 200: replaced
     def define_agent(request: Request, body: AgentIn):
         definition = body.definition()
         created = store.get().save_agent(caller(request).tenant_id, definition)
         return ok(request, described(definition), "Agent created." if created else "Agent replaced.",
                   201 if created else 200)
 
-    @app.get("/api/v1/agents")
+    @app.get("/api/v1/agents", **answers(503))
     def list_agents(request: Request):
         found = store.get().agent_definitions(caller(request).tenant_id)
         return ok(request, {"agents": [described(d) for d in found], "count": len(found)})
 
-    @app.get("/api/v1/agents/{agent_id}")
-    def get_agent(request: Request, agent_id: str):
+    @app.get("/api/v1/agents/{agent_id}", **answers(404, 503))
+    def get_agent(request: Request, agent_id: PathId):
         return ok(request, described(definition_of(caller(request), agent_id)))
 
-    @app.post("/api/v1/agents/{agent_id}/chat")
-    def chat(request: Request, agent_id: str, body: ChatIn):
+    @app.post("/api/v1/agents/{agent_id}/chat", **answers(404, *DEPENDENCIES))
+    def chat(request: Request, agent_id: PathId, body: ChatIn):
         who = caller(request)
         session_id = body.session_id or uuid.uuid4().hex
         reply = ask(who, definition_of(who, agent_id), session_id, body.message)
         return ok(request, {"session_id": session_id, "message": reply.text, **outcome(reply)})
 
-    @app.post("/api/v1/agents/{agent_id}/execute")
-    def execute(request: Request, agent_id: str, body: TaskIn):
+    @app.post("/api/v1/agents/{agent_id}/execute", **answers(404, *DEPENDENCIES))
+    def execute(request: Request, agent_id: PathId, body: TaskIn):
         who, task_id = caller(request), uuid.uuid4().hex
         with executing_task(agent_id, task_id, body.task_type):
             reply = ask(who, definition_of(who, agent_id), f"task-{task_id}", body.parameters.question)
         return ok(request, {"task_id": task_id, "status": "completed", "task_type": body.task_type,
                             "priority": body.priority, "result": {"answer": reply.text, **outcome(reply)}})
 
-    @app.post("/api/v1/agents/{agent_id}/messages")
-    async def send_message(request: Request, agent_id: str, body: MessageIn):
+    @app.post("/api/v1/agents/{agent_id}/messages", **answers(404, 503, success=202))
+    async def send_message(request: Request, agent_id: PathId, body: MessageIn):
         """The agent sends a request to another agent of the tenant, wherever that agent runs; 202 once sent."""
         who = caller(request)
         await asyncio.to_thread(definition_of, who, agent_id)
@@ -203,8 +204,8 @@ def create_app():
         return ok(request, {"message_id": message_id, "source_agent_id": agent_id,
                             "target_agent_id": body.target_agent_id}, "Message sent.", 202)
 
-    @app.get("/api/v1/agents/{agent_id}/messages")
-    def received_messages(request: Request, agent_id: str):
+    @app.get("/api/v1/agents/{agent_id}/messages", **answers(404, 503))
+    def received_messages(request: Request, agent_id: PathId):
         """What the agent received from other agents, oldest first: requests and answers."""
         who = caller(request)
         definition_of(who, agent_id)

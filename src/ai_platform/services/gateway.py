@@ -6,21 +6,22 @@ The only service that imports LiteLLM. Non-streamed answers are cached in NATS (
 `NATS_URL` is set, for `GATEWAY_CACHE_TTL_S` seconds, and shared by every gateway instance.
 """
 
-from __future__ import annotations
-
 import asyncio
+import base64
 import json
 import os
+import struct
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import asynccontextmanager
+from types import SimpleNamespace
 from typing import Annotated, Literal
 
 import httpx
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from ai_platform import telemetry
@@ -38,73 +39,91 @@ from ai_platform.messaging import GatewayWorker
 from ai_platform.services.cache import DEFAULT_TTL_S, CacheUnavailable, ResponseCache, request_key
 from ai_platform.services.config import number, required
 from ai_platform.services.http import ServiceError, caller, create_service, ok
+from ai_platform.services.inputs import MAX_NAME, MAX_TOKENS, Name, NonBlank, Strict, Text, integer, non_blank, text
 from ai_platform.services.nats_workers import HostedWorkers
+from ai_platform.services.openapi import DEPENDENCIES, answers
 
 PROVIDER = "model provider"
 
 
-class Turn(BaseModel):
+class Turn(Strict):
     role: Literal["system", "user", "assistant", "tool"]
-    content: str
+    content: Text
+    name: Name = None  # OpenAI clients may name a participant; it does not change the answer
 
 
-class GenerateRequest(BaseModel):
-    prompt: Annotated[str, Field(min_length=1)] | None = None
-    messages: Annotated[list[Turn], Field(min_length=1)] | None = None
-    model: str | None = None
-    max_tokens: Annotated[int, Field(gt=0)] | None = None
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
-    stop: list[str] | None = None
-    stream: bool = False
+Conversation = Annotated[list[Turn], Field(min_length=1, max_length=1000)]
+MaxTokens = integer(1, MAX_TOKENS)
+Temperature = Annotated[float, Field(ge=0, le=2)]
+TopP = Annotated[float, Field(gt=0, le=1)]
+StopWords = Annotated[list[non_blank(MAX_NAME)], Field(max_length=4)]
+Texts = Annotated[list[NonBlank], Field(min_length=1, max_length=2048)]
 
-    @model_validator(mode="after")
-    def prompt_or_messages(self) -> GenerateRequest:
-        if (self.prompt is None) == (self.messages is None):
-            raise ValueError("give either prompt or messages, not both and not neither")
-        return self
+def request_models(models: tuple[str, ...]) -> SimpleNamespace:
+    """The request bodies of a gateway that offers `models`: its document lists them, so a model name it does
+    not offer is a request the contract forbids (400 naming the field)."""
+    Model = Literal[models]  # noqa: N806 - a type
 
-    def conversation(self) -> list[dict]:
-        if self.messages is not None:
-            return [m.model_dump() for m in self.messages]
-        return [{"role": "user", "content": self.prompt}]
+    class GenerateRequest(Strict):
+        model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["prompt"]}, {"required": ["messages"]}]})
+
+        prompt: NonBlank = None
+        messages: Conversation = None
+        model: Model = None
+        max_tokens: MaxTokens = None
+        temperature: Temperature = None
+        top_p: TopP = None
+        stop: StopWords = None
+        stream: bool = False
+
+        @model_validator(mode="after")
+        def prompt_or_messages(self) -> Strict:
+            if (self.prompt is None) == (self.messages is None):
+                raise ValueError("give either prompt or messages, not both and not neither")
+            return self
+
+        def conversation(self) -> list[dict]:
+            if self.messages is not None:
+                return [m.model_dump(exclude={"name"}) for m in self.messages]
+            return [{"role": "user", "content": self.prompt}]
+
+    class EmbeddingsRequest(Strict):
+        texts: Texts
+        model: Model = None
+
+    class OpenAIChatRequest(Strict):
+        # Extras are let in to be refused by name (n > 1, tools, response_format, logprobs...: what the gateway
+        # does not do is never silently dropped); the document says none are accepted.
+        model_config = ConfigDict(extra="allow", json_schema_extra={"additionalProperties": False})
+
+        model: Model
+        messages: Conversation
+        max_tokens: MaxTokens = None
+        temperature: Temperature = None
+        top_p: TopP = None
+        stop: non_blank(MAX_NAME) | StopWords = None
+        stream: bool = False
+        n: integer(1, 1) = 1  # one choice: the gateway answers with one
+        user: text(MAX_NAME) = None
+        stream_options: dict[Literal["include_usage"], bool] = None
+
+        def refuse_unsupported(self) -> None:
+            unsupported = sorted(self.model_extra or {})
+            if unsupported:
+                raise ServiceError(400, "VALIDATION_ERROR", f"The gateway does not support {', '.join(unsupported)}.",
+                                   {"field": unsupported[0], "unsupported": unsupported})
+
+    class OpenAIEmbeddingsRequest(Strict):
+        model: Model
+        input: NonBlank | Texts
+        encoding_format: Literal["float", "base64"] = "float"  # OpenAI's client asks for base64 by default
+        user: text(MAX_NAME) = None
+
+    return SimpleNamespace(generate=GenerateRequest, embeddings=EmbeddingsRequest, openai_chat=OpenAIChatRequest,
+                           openai_embeddings=OpenAIEmbeddingsRequest)
 
 
-class EmbeddingsRequest(BaseModel):
-    texts: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)]
-    model: str | None = None
-
-
-# What OpenAI clients may send that does not change the answer; anything else the gateway does not do
-# (n > 1, tools, response_format, logprobs...) is refused by name rather than silently dropped.
-OPENAI_IGNORED = frozenset({"user", "stream_options"})
-
-
-class OpenAIChatRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    model: str
-    messages: Annotated[list[Turn], Field(min_length=1)]
-    max_tokens: Annotated[int, Field(gt=0)] | None = None
-    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
-    top_p: Annotated[float, Field(gt=0, le=1)] | None = None
-    stop: str | list[str] | None = None
-    stream: bool = False
-    n: Annotated[int, Field(ge=1, le=1)] = 1  # one choice: the gateway answers with one
-
-    def refuse_unsupported(self) -> None:
-        unsupported = sorted(set(self.model_extra or {}) - OPENAI_IGNORED)
-        if unsupported:
-            raise ServiceError(400, "VALIDATION_ERROR", f"The gateway does not support {', '.join(unsupported)}.",
-                               {"field": unsupported[0], "unsupported": unsupported})
-
-
-class OpenAIEmbeddingsRequest(BaseModel):
-    model: str
-    input: str | Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1, max_length=2048)]
-
-
-def sampling(body: GenerateRequest | OpenAIChatRequest) -> dict:
+def sampling(body: Strict) -> dict:
     """The caller's sampling parameters, as the gateway passes them to the model."""
     stop = [body.stop] if isinstance(body.stop, str) else body.stop
     return {"temperature": body.temperature, "max_tokens": body.max_tokens, "top_p": body.top_p, "stop": stop}
@@ -147,6 +166,9 @@ def create_app():
     cache = ResponseCache(os.environ.get("NATS_URL") or None, number("GATEWAY_CACHE_TTL_S", DEFAULT_TTL_S))
     served = tuple(d.name for d in settings.deployments)
     workers = HostedWorkers("gateway", lambda bus: [GatewayWorker(bus, None, gateway.complete, served)])
+    bodies = request_models(tuple(gateway.models))
+    GenerateRequest, EmbeddingsRequest = bodies.generate, bodies.embeddings  # noqa: N806 - types
+    OpenAIChatRequest, OpenAIEmbeddingsRequest = bodies.openai_chat, bodies.openai_embeddings  # noqa: N806
 
     @asynccontextmanager
     async def lifespan(_app):
@@ -178,7 +200,7 @@ def create_app():
                                f"{', '.join(gateway.models)}.", {"field": "model", "models": list(gateway.models)})
         return model
 
-    async def completion(tenant_id: str, body: GenerateRequest | OpenAIChatRequest,
+    async def completion(tenant_id: str, body: Strict,
                          conversation: list[dict]) -> tuple[Completion, bool]:
         """The answer, and whether it came from the cache; a model's answer is stored, a failure is not."""
         model = model_of(body.model, settings.chat_model)
@@ -195,22 +217,22 @@ def create_app():
         await cache.store(key, done)
         return done, False
 
-    def stream(body: GenerateRequest | OpenAIChatRequest, conversation: list[dict]) -> Stream:
+    def stream(body: Strict, conversation: list[dict]) -> Stream:
         model = model_of(body.model, settings.chat_model)
         return _guarded(lambda: gateway.stream(conversation, model=model, **sampling(body)))
 
-    @app.post("/api/v1/gateway/generate")
+    @app.post("/api/v1/gateway/generate", **answers(*DEPENDENCIES, streams="also"))
     async def generate(request: Request, body: GenerateRequest):
         if body.stream:  # never cached: the pieces come from the model as it writes them
             return _sse(_contract_events(await run_in_threadpool(stream, body, body.conversation())))
         done, cached = await completion(caller(request).tenant_id, body, body.conversation())
         return ok(request, _generated(done, cached))
 
-    @app.post("/api/v1/gateway/generate/stream")
+    @app.post("/api/v1/gateway/generate/stream", **answers(*DEPENDENCIES, streams=True))
     def generate_stream(body: GenerateRequest):
         return _sse(_contract_events(stream(body, body.conversation())))
 
-    @app.post("/api/v1/gateway/embeddings")
+    @app.post("/api/v1/gateway/embeddings", **answers(*DEPENDENCIES))
     def embeddings(request: Request, body: EmbeddingsRequest):
         model = model_of(body.model, settings.embedding_model)
         made = _guarded(lambda: gateway.embeddings(body.texts, model=model))
@@ -218,7 +240,7 @@ def create_app():
                             "usage": {"prompt_tokens": made.usage.input_tokens,
                                       "total_tokens": made.usage.input_tokens}})
 
-    @app.get("/api/v1/gateway/cache/stats")
+    @app.get("/api/v1/gateway/cache/stats", **answers(503))
     async def cache_stats(request: Request):
         try:
             return ok(request, await cache.stats(caller(request).tenant_id))
@@ -226,10 +248,10 @@ def create_app():
             raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The response cache cannot be reached: {exc}",
                                {"dependency": "nats"}) from None
 
-    @app.post("/v1/chat/completions")
+    @app.post("/v1/chat/completions", **answers(*DEPENDENCIES, streams="also"))
     async def openai_chat(request: Request, body: OpenAIChatRequest):
         body.refuse_unsupported()
-        conversation = [m.model_dump() for m in body.messages]
+        conversation = [m.model_dump(exclude={"name"}) for m in body.messages]
         if body.stream:
             return _sse(_openai_events(await run_in_threadpool(stream, body, conversation), body.model), done=True)
         done, _ = await completion(caller(request).tenant_id, body, conversation)
@@ -244,13 +266,14 @@ def create_app():
         return JSONResponse({"object": "list", "data": [
             {"id": name, "object": "model", "created": 0, "owned_by": "ai-platform"} for name in gateway.models]})
 
-    @app.post("/v1/embeddings")
+    @app.post("/v1/embeddings", **answers(*DEPENDENCIES))
     def openai_embeddings(body: OpenAIEmbeddingsRequest):
         texts = [body.input] if isinstance(body.input, str) else body.input
         made = _guarded(lambda: gateway.embeddings(texts, model=model_of(body.model, settings.embedding_model)))
         return JSONResponse({
             "object": "list", "model": made.model,
-            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(made.vectors)],
+            "data": [{"object": "embedding", "index": i, "embedding": _encoded(v, body.encoding_format)}
+                     for i, v in enumerate(made.vectors)],
             "usage": {"prompt_tokens": made.usage.input_tokens, "total_tokens": made.usage.input_tokens}})
 
     return app
@@ -268,6 +291,13 @@ def _guarded(call):
 
 def _details(exc: GatewayError) -> dict:
     return {"dependency": PROVIDER, "model": exc.model, "reason": exc.reason, "cause": exc.cause}
+
+
+def _encoded(vector: list[float], encoding_format: str) -> list[float] | str:
+    """OpenAI's base64 form: the vector's 32-bit little-endian floats."""
+    if encoding_format == "float":
+        return vector
+    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
 
 
 def _usage(done: Completion) -> dict:

@@ -22,21 +22,31 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ai_contract.errors import FORBIDDEN, TENANT_MISMATCH, UNAUTHENTICATED
 from ai_contract.headers import AUTHORIZATION, CORRELATION_ID, REQUEST_ID, TENANT, USER
-from ai_contract.ids import is_valid_id
+from ai_contract.ids import ID_PATTERN, is_valid_id
 from ai_contract.routes import TENANTS
+from ai_contract.settings import HTTP_BODY_TIMEOUT_S
+from ai_contract.text import NON_BLANK_PATTERN, text_problem
+from ai_platform.services.bodies import BodyGuard
+from ai_platform.services.config import number
 from ai_platform.services.identity import Keys, bearer, keys_from_env
+from ai_platform.services.inputs import PathId
+from ai_platform.services.openapi import answers, contract_openapi
 from ai_platform.services.redaction import mask_secrets_in_logs
 from ai_platform.telemetry import for_tenant
 from ai_platform.telemetry.setup import instrument_http, setup_telemetry, shutdown_telemetry
 
 MAX_BODY_BYTES = 1024 * 1024
+DEFAULT_BODY_TIMEOUT_S = 10.0
+ID_HEADERS = (TENANT, USER, REQUEST_ID, CORRELATION_ID)  # passed on to other services: the contract's id alphabet
+log = logging.getLogger(__name__)
 OPERATOR_PREFIX = TENANTS + "/"
 OPEN_PATHS = frozenset({"/health", "/ready", "/docs", "/openapi.json"})  # no key needed: probes and the contract
 HTTP_CODES = {400: "VALIDATION_ERROR", 401: UNAUTHENTICATED, 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
-              413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "MALFORMED_BODY"}
+              408: "REQUEST_TIMEOUT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE", 422: "MALFORMED_BODY"}
 
 
 class ServiceError(Exception):
@@ -106,22 +116,36 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
     mask_secrets_in_logs()
     setup_telemetry(f"{name}-service")
     keys = keys_from_env()
+    body_timeout_s = number(HTTP_BODY_TIMEOUT_S, DEFAULT_BODY_TIMEOUT_S)
     app = FastAPI(title=f"{name} service", lifespan=_flushing_telemetry(lifespan))
     app.state.keys = keys
+
+    async def refuse_body(scope, send, status: int, code: str, message: str, details: dict) -> None:
+        response = error(Request(scope), status, code, message, details)
+        response.headers["Connection"] = "close"  # the rest of that body is not read
+        await response(scope, _nothing, send)
+
+    # Added first, so it runs inside the middleware below: after the caller is known, before the route.
+    app.add_middleware(BodyGuard, max_bytes=MAX_BODY_BYTES, timeout_s=body_timeout_s, refuse=refuse_body)
 
     @app.middleware("http")
     async def contract(request: Request, call_next):
         headers = request.headers
-        request.state.ids = {"correlation_id": headers.get(CORRELATION_ID) or uuid.uuid4().hex,
-                             "request_id": headers.get(REQUEST_ID) or uuid.uuid4().hex}
+        bad_ids = [h for h in ID_HEADERS if h in headers and not is_valid_id(headers[h])]
+        request.state.ids = {"correlation_id": _valid(headers.get(CORRELATION_ID)) or uuid.uuid4().hex,
+                             "request_id": _valid(headers.get(REQUEST_ID)) or uuid.uuid4().hex}
+        if bad_ids:
+            return error(request, 400, "VALIDATION_ERROR", f"The header {bad_ids[0]} must be 1 to 64 letters, digits, "
+                         "'-' or '_'.", {"field": bad_ids[0]})
         length = headers.get("content-length", "0")
         if not length.isdigit():
             return error(request, 400, "VALIDATION_ERROR", "Content-Length must be a number of bytes.")
         if int(length) > MAX_BODY_BYTES:
             return error(request, 413, "PAYLOAD_TOO_LARGE",
-                         f"The body has {length} bytes; at most {MAX_BODY_BYTES} are accepted.")
+                         f"The body has {length} bytes; at most {MAX_BODY_BYTES} are accepted.",
+                         {"limit_bytes": MAX_BODY_BYTES})
         key, tenant = bearer(headers.get(AUTHORIZATION)), ""
-        if request.url.path not in OPEN_PATHS:
+        if request.url.path not in OPEN_PATHS and _served(app, request.scope):
             refused = _refusal(keys, key, request.url.path.startswith(OPERATOR_PREFIX), headers.get(TENANT))
             if refused:
                 return error(request, *refused)
@@ -130,7 +154,12 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
         request.state.caller = Caller(tenant, headers.get(USER), ids["request_id"], ids["correlation_id"],
                                       key if tenant else None)
         with for_tenant(tenant):  # the route's spans, metric points and outgoing calls are the tenant's
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception:  # still the contract's envelope, and the connection stays open
+                log.exception("%s %s failed", request.method, request.url.path)
+                response = error(request, 500, "INTERNAL_ERROR", "The service failed unexpectedly; the ids of this "
+                                 "request let an operator find out why.")
         for header, value in _id_headers(ids).items():
             response.headers.setdefault(header, value)
         return response
@@ -141,7 +170,7 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": e["msg"],
+        problems = [{"field": ".".join(str(p) for p in e["loc"][1:]) or "body", "problem": _problem(e),
                      **({"got": e["input"]} if _short_scalar(e.get("input")) else {})}
                     for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in exc.errors()):
@@ -158,21 +187,20 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
         response = error(request, exc.status_code, code, message)
         if exc.headers:
             response.headers.update(exc.headers)
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+            response.headers["Allow"] = ", ".join(_methods_of(app, request.scope))
         return response
 
-    @app.post(TENANTS + "/{tenant_id}/keys", status_code=201)
-    async def issue_key(request: Request, tenant_id: str):
+    @app.post(TENANTS + "/{tenant_id}/keys", **answers(success=201))
+    async def issue_key(request: Request, tenant_id: PathId):
         """Operator route: the tenant's API key (every service issues the same one for a tenant)."""
-        if not is_valid_id(tenant_id):
-            raise ServiceError(400, "VALIDATION_ERROR", "A tenant id is letters, digits, '-' or '_', at most 64.",
-                               {"field": "tenant_id"})
         return ok(request, {"tenant_id": tenant_id, "key": keys.tenant_key(tenant_id)}, "Key issued.", 201)
 
     @app.get("/health")
     async def health(request: Request):
         return ok(request, {"service": name, "status": "up"})
 
-    @app.get("/ready")
+    @app.get("/ready", **answers(503))
     async def readiness(request: Request):
         problems = await ready()
         if problems:
@@ -180,8 +208,31 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
                          {"dependencies": problems})
         return ok(request, {"service": name, "status": "ready"})
 
+    app.openapi = contract_openapi(app, body_timeout_s=body_timeout_s, max_body_bytes=MAX_BODY_BYTES,
+                                   open_paths=OPEN_PATHS)
     instrument_http(app)
     return app
+
+
+def _served(app: FastAPI, scope: dict) -> bool:
+    """Whether a route serves this method and path: a wrong method is 405 and an unknown path 404, whoever asks."""
+    return any(route.matches(scope)[0] == Match.FULL for route in app.router.routes)
+
+
+def _methods_of(app: FastAPI, scope: dict) -> list[str]:
+    methods = set()
+    for route in app.router.routes:
+        if route.matches(scope)[0] != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods - {"HEAD"})
+
+
+async def _nothing() -> dict:
+    return {"type": "http.disconnect"}
+
+
+def _valid(value: str | None) -> str | None:
+    return value if is_valid_id(value) else None
 
 
 def _refusal(keys: Keys, key: str | None, operator_route: bool, claimed: str | None) -> tuple | None:
@@ -296,9 +347,28 @@ def _log_at(level: str) -> None:
         logging.getLogger(logger).setLevel(level)
 
 
+def _problem(error: dict) -> str:
+    """What is wrong with a field, in the contract's words where a pattern alone would say it poorly."""
+    value, pattern = error.get("input"), (error.get("ctx") or {}).get("pattern")
+    if error["type"] == "string_pattern_mismatch" and isinstance(value, str):
+        if text_problem(value):
+            return f"contains {text_problem(value)}"
+        if pattern == NON_BLANK_PATTERN:
+            return "is empty: it needs a character that is not white space"
+        if pattern == ID_PATTERN:
+            return "must be 1 to 64 letters, digits, '-' or '_'"
+    if error["type"] == "string_too_short" and value == "":
+        return "is empty"
+    if error["type"] == "value_error":
+        return str(error["ctx"]["error"])
+    return error["msg"]
+
+
 def _short_scalar(value: Any) -> bool:
-    """A value worth echoing in an error: small, and not a whole body."""
-    return isinstance(value, int | float | bool) or (isinstance(value, str) and len(value) <= 200)
+    """A value worth echoing in an error: small, not a whole body, and printable."""
+    if isinstance(value, str):
+        return len(value) <= 200 and text_problem(value) is None
+    return isinstance(value, int | float | bool)
 
 
 def _ids(request: Request) -> dict[str, str]:

@@ -17,10 +17,12 @@ from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import Request
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, ok
+from ai_platform.services.inputs import Id, NonBlank, Strict, integer
+from ai_platform.services.openapi import DEPENDENCIES, answers
 
 RAG, AGENT = "rag", "agent"
 DEFAULT_AGENT = "assistant"
@@ -44,14 +46,14 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> QuerySettings:
                          dependency_timeout_s(environ))
 
 
-class QueryIn(BaseModel):
-    query: Annotated[str, Field(min_length=1, pattern=r"\S")]
+class QueryIn(Strict):
+    query: NonBlank
     mode: Literal["auto", "rag", "agent", "both"] = "auto"
-    user_id: Annotated[str, Field(min_length=1)] | None = None
-    conversation_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    top_k: Annotated[int, Field(ge=1, le=100)] | None = None
-    threshold: Annotated[float, Field(ge=0, le=1)] | None = None
-    agent_id: Annotated[str, Field(min_length=1, max_length=256)] = DEFAULT_AGENT
+    user_id: Id = None  # passed on as X-User-ID
+    conversation_id: Id = None
+    top_k: integer(1, 100) = None
+    threshold: Annotated[float, Field(ge=0, le=1)] = None
+    agent_id: Id = DEFAULT_AGENT
 
 
 def is_question(text: str) -> bool:
@@ -101,7 +103,7 @@ def create_app():
 
     app = create_service("query", ready, lifespan)
 
-    @app.post("/api/v1/query")
+    @app.post("/api/v1/query", **answers(404, *DEPENDENCIES))
     async def unified_query(request: Request, body: QueryIn):
         who = caller(request)
         if body.user_id:

@@ -6,26 +6,23 @@ worker, which runs inside this service for every tenant, beside the worker answe
 from NATS (`nats_workers.py`).
 """
 
-from __future__ import annotations
-
 import asyncio
 import os
 import re
 from collections.abc import Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 import nats.errors
 from fastapi import Request, Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from ai_contract import routes
 from ai_contract.codec import RAGDocument
-from ai_contract.ids import is_valid_id
 from ai_platform.messaging import IngestionWorker, MessagingError, RagQueryWorker
 from ai_platform.rag import (
     SUPPORTED_TYPES,
@@ -41,14 +38,28 @@ from ai_platform.rag import (
 from ai_platform.services.cache import forget_tenant
 from ai_platform.services.config import dependency_timeout_s, number, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.inputs import Id, Metadata, Name, NonBlank, PathId, Strict, integer
 from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message
+from ai_platform.services.openapi import DEPENDENCIES, answers
 from ai_platform.services.remote import GATEWAY, RemoteGateway
 from ai_platform.store import DocumentSummary, LazyStore, Passage, StoredDocument
 
-NonBlank = Annotated[str, Field(min_length=1, pattern=r"\S")]
-Identifier = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^/\s]+$")]  # addressable in a URL
-TopK = Annotated[int, Field(ge=1, le=100)]
+TopK = integer(1, 100)
+# Vectors are stored as 32-bit floats: within this bound even the squares of 2,000 of them stay finite.
+Coordinate = Annotated[float, Field(ge=-1e15, le=1e15)]
 Threshold = Annotated[float, Field(ge=0, le=1)]
+# The types the ingestor reads, with or without parameters ("text/markdown; charset=utf-8").
+CONTENT_TYPE_PATTERN = rf"^({'|'.join(re.escape(t) for t in SUPPORTED_TYPES)}) *(;[ -~]*)?$"
+
+
+def supported_type(value: str) -> str:
+    if not re.match(CONTENT_TYPE_PATTERN, value):
+        raise ValueError(f"has unsupported type {value!r}; supported types are {', '.join(SUPPORTED_TYPES)}")
+    return value
+
+
+ContentType = Annotated[str, AfterValidator(supported_type),
+                        WithJsonSchema({"type": "string", "maxLength": 128, "pattern": CONTENT_TYPE_PATTERN})]
 
 
 @dataclass(frozen=True)
@@ -76,14 +87,14 @@ def settings_from_env(environ: Mapping[str, str] = os.environ) -> RagSettings:
         ingest_max_deliver=int(number("RAG_INGEST_MAX_DELIVER", 5, environ)))
 
 
-class DocumentIn(BaseModel):
+class DocumentIn(Strict):
     model_config = ConfigDict(populate_by_name=True)
 
-    document_id: Identifier | None = None
-    title: NonBlank
-    content: str  # emptiness is the Ingestor's refusal, with its reason
-    content_type: str = "text/plain"
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    document_id: Id = None  # absent: made from the title
+    title: Name
+    content: NonBlank
+    content_type: ContentType = "text/plain"
+    metadata: Metadata = Field(default_factory=dict)
     queued: bool = Field(False, alias="async")
 
     def document(self) -> Document:
@@ -91,28 +102,37 @@ class DocumentIn(BaseModel):
                         self.content_type, self.metadata)
 
 
-class QueryIn(BaseModel):
+class QueryIn(Strict):
     query: NonBlank
     top_k: TopK = 5
-    threshold: Threshold | None = None
+    threshold: Threshold = None  # absent: the deployment's
 
 
-class SearchIn(BaseModel):
-    query_text: NonBlank | None = None
-    query_embedding: Annotated[list[float], Field(min_length=1)] | None = None
-    top_k: TopK = 5
-    threshold: Threshold | None = None
+def search_model(dimensions: int) -> type[Strict]:
+    """The search body of a knowledge base whose embeddings have `dimensions` numbers: a text or an
+    embedding of that size, exactly one of them (the OpenAPI document says so with oneOf)."""
 
-    @model_validator(mode="after")
-    def one_query(self) -> SearchIn:
-        if (self.query_text is None) == (self.query_embedding is None):
-            raise ValueError("give either query_text or query_embedding, not both and not neither")
-        return self
+    class SearchIn(Strict):
+        model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["query_text"]},
+                                                               {"required": ["query_embedding"]}]})
+
+        query_text: NonBlank = None
+        query_embedding: Annotated[list[Coordinate], Field(min_length=dimensions, max_length=dimensions)] = None
+        top_k: TopK = 5
+        threshold: Threshold = None
+
+        @model_validator(mode="after")
+        def one_query(self) -> Strict:
+            if (self.query_text is None) == (self.query_embedding is None):
+                raise ValueError("give either query_text or query_embedding, not both and not neither")
+            return self
+
+    return SearchIn
 
 
 def document_id_of(title: str) -> str:
-    """The id of a document sent without one: its title, lower-case, non-alphanumerics as "-"."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "untitled"
+    """The id of a document sent without one: its title, lower-case, non-alphanumerics as "-", at most 64."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:64].strip("-") or "untitled"
 
 
 def create_app():
@@ -139,6 +159,7 @@ def create_app():
         return retriever.answer(tenant_id, question)
 
     queue = IngestionQueue(settings.nats_url)
+    SearchIn = search_model(settings.dimensions)  # noqa: N806 - a type
     workers = HostedWorkers("rag", lambda bus: [
         RagQueryWorker(bus, None, answer_message),
         IngestionWorker(bus, None, ingest_message, permanent_errors=(DocumentRejected,),
@@ -163,7 +184,7 @@ def create_app():
     app = create_service("rag", ready, lifespan)
     app.add_exception_handler(OperationalError, database_unreachable)
 
-    @app.post("/api/v1/rag/documents")
+    @app.post("/api/v1/rag/documents", **answers(202, 503, *DEPENDENCIES, success=201))
     async def add_document(request: Request, body: DocumentIn):
         who, document = caller(request), body.document()
         try:
@@ -178,37 +199,34 @@ def create_app():
         return ok(request, {"document_id": stored.document_id, "title": stored.title, "chunks": stored.chunk_count,
                             "created": stored.created}, status=201)
 
-    @app.get("/api/v1/rag/documents")
+    @app.get("/api/v1/rag/documents", **answers(503))
     def list_documents(request: Request):
         found = store.get().document_summaries(caller(request).tenant_id)
         return ok(request, {"documents": [summary(d) for d in found], "count": len(found)})
 
-    @app.get("/api/v1/rag/documents/{document_id}")
-    def get_document(request: Request, document_id: str):
+    @app.get("/api/v1/rag/documents/{document_id}", **answers(404, 503))
+    def get_document(request: Request, document_id: PathId):
         found = store.get().document_summaries(caller(request).tenant_id, document_id)
         if not found:
             raise no_document(document_id)
         return ok(request, summary(found[0]))
 
-    @app.delete("/api/v1/rag/documents/{document_id}", status_code=204)
-    def delete_document(request: Request, document_id: str):
+    @app.delete("/api/v1/rag/documents/{document_id}", **answers(404, 503, success=204))
+    def delete_document(request: Request, document_id: PathId):
         if not store.get().delete_document(caller(request).tenant_id, document_id):
             raise no_document(document_id)
         return Response(status_code=204)
 
-    @app.delete(routes.TENANTS + "/{tenant_id}", status_code=204)
-    async def remove_tenant(request: Request, tenant_id: str):
+    @app.delete(routes.TENANTS + "/{tenant_id}", **answers(503, success=204))
+    async def remove_tenant(request: Request, tenant_id: PathId):
         """The operator's removal of everything the tenant owns: what NATS keeps of it first (queued and
         parked messages, its consumers, cached answers and counts), so nothing queued is stored after the
         rows go; then its documents, chunks, agents and memory."""
-        if not is_valid_id(tenant_id):
-            raise ServiceError(400, "VALIDATION_ERROR", "A tenant id is 1 to 64 letters, digits, '-' or '_'.",
-                               {"field": "tenant_id"})
         await queue.forget(tenant_id)
         await run_in_threadpool(store.get().purge_tenant, tenant_id)
         return Response(status_code=204)
 
-    @app.post("/api/v1/rag/query")
+    @app.post("/api/v1/rag/query", **answers(503, *DEPENDENCIES))
     def query(request: Request, body: QueryIn):
         who = caller(request)
         chosen = RetrievalSettings(body.top_k, settings.threshold if body.threshold is None else body.threshold)
@@ -218,7 +236,7 @@ def create_app():
         return ok(request, {"answer": answer.answer, "sources": answer.sources, "grounded": answer.grounded,
                             "passages": [passage(p) for p in answer.passages], "usage": usage})
 
-    @app.post("/api/v1/rag/search")
+    @app.post("/api/v1/rag/search", **answers(503, *DEPENDENCIES))
     def search(request: Request, body: SearchIn):
         who = caller(request)
         chosen = RetrievalSettings(body.top_k, settings.threshold if body.threshold is None else body.threshold)

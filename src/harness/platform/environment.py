@@ -46,6 +46,8 @@ DEPENDENCY_TIMEOUT_S = 15.0
 # each, more when calls queue): longer timeouts, kept in the same order and under the suite's HTTP client's 30 s.
 LOCAL_GATEWAY_TIMEOUT_S, LOCAL_DEPENDENCY_TIMEOUT_S = 20.0, 25.0
 LOOPBACK_HOSTS = "127.0.0.1,localhost"
+# A body that stalls is answered 408 after this long: short, so its scenario does not wait long.
+BODY_TIMEOUT_S = 3.0
 # Every service exports its spans and metrics to the suite's OTLP receiver, soon after they happen: a Then
 # step waits for them. Delta temporality sends only what changed since the last export (every tenant of
 # the run is a series of its own; cumulative exports would repeat all of them twice a second).
@@ -126,6 +128,7 @@ def deployment_settings(session: SuiteSettings) -> dict[str, str]:
         # LiteLLM would otherwise fetch its model cost map from the internet at import.
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         "NATS_WORKERS": "on",
+        "HTTP_BODY_TIMEOUT_S": f"{BODY_TIMEOUT_S:g}",
         "PLATFORM_KEY_SECRET": session.key_secret or "",
         "PLATFORM_OPERATOR_KEY": session.operator_key,
         # The receiver is the same for the whole run, so the environment stays the same on every call.
