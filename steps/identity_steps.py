@@ -26,8 +26,11 @@ def step_operator_route(context, tenant, action, target):
 
 
 @then('the gateway answers {status:d} with an OpenAI error of the type "{kind:Q}" and the code "{code:Q}"')
-def step_openai_error_shape(context, status, kind, code):
-    """The status, and OpenAI's error body: {error: {message, type, param, code}}, with a message."""
+@then('the gateway answers {status:d} with an OpenAI error of the type "{kind:Q}" and the code "{code:Q}" for the '
+      'parameter "{param:Q}"')
+def step_openai_error_shape(context, status, kind, code, param=None):
+    """The status, and OpenAI's error body: {error: {message, type, param, code}}, with a message (and the
+    parameter at fault, which OpenAI's clients show)."""
     response = context.world.outcome.expect_result("an HTTP response")
     try:
         error = response.json().get("error")
@@ -37,3 +40,6 @@ def step_openai_error_shape(context, status, kind, code):
     assert seen == (status, kind, code) and (error or {}).get("message"), (
         f"expected {status} with an OpenAI error of type {kind!r} and code {code!r}, got {response.status_code}: "
         f"{response.text[:300]}")
+    if param is not None:
+        assert error.get("param") == param and param in error["message"], (
+            f"expected the error to be about the parameter {param!r}, it says: {error}")

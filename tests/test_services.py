@@ -138,20 +138,21 @@ def test_the_rag_service_refuses_invalid_fields(rag_client, method, path, body, 
     assert named in json.dumps(failure)
 
 
-@pytest.mark.parametrize(("content_type", "content", "reason"), [
-    ("application/pdf", "Refunds take five days.", "unsupported_type"),
-    ("text/plain", "   \n ", "empty_document"),
+@pytest.mark.parametrize(("content_type", "content", "field", "said"), [
+    ("application/pdf", "Refunds take five days.", "content_type", "unsupported type 'application/pdf'"),
+    ("text/plain", "   \n ", "content", "is empty"),
 ])
-def test_a_refused_document_is_a_validation_error_before_it_is_queued(rag_client, content_type, content, reason):
+def test_a_refused_document_is_a_validation_error_before_it_is_queued(rag_client, content_type, content, field, said):
     body = {"title": "Refunds", "content": content, "content_type": content_type, "async": True}
     failure = error_of(rag_client.post("/api/v1/rag/documents", json=body, headers=TENANT), 400, "VALIDATION_ERROR")
-    assert failure["details"]["reason"] == reason
+    assert [(e["field"], said in e["problem"]) for e in failure["details"]["errors"]] == [(field, True)]
 
 
 def test_a_search_embedding_of_the_wrong_size_is_refused(rag_client):
     body = {"query_embedding": [0.1, 0.2, 0.3]}
     failure = error_of(rag_client.post("/api/v1/rag/search", json=body, headers=TENANT), 400, "VALIDATION_ERROR")
-    assert failure["details"] == {"field": "query_embedding", "dimensions": 16}
+    [problem] = failure["details"]["errors"]
+    assert problem["field"] == "query_embedding" and "16 items" in problem["problem"], problem
 
 
 def test_queueing_without_nats_is_an_unavailable_dependency(rag_client):

@@ -48,7 +48,8 @@ LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
 # The -D values the suite reads, with the ones it accepts (None: a positive number; empty: a path).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
     "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None,
-    "model_port": None, "launch_file": ()}
+    "model_port": None, "launch_file": (), "fuzz_examples": None}
+FUZZ_EXAMPLES = 25  # schemathesis's examples per operation (-D fuzz_examples): a bounded, repeatable run
 # An external platform deployed with the suite's scripted model as its provider calls it on this port
 # (-D model_port=<port>; the deployment's LLM_API_BASE is http://<this host>:<port>/v1).
 # An external platform exports its telemetry to this port (-D otlp_port=4318), on every interface of this host.
@@ -106,6 +107,7 @@ class SuiteSession:
         self._services: PlatformServices | None = None
         self.otlp_port = int(float(userdata["otlp_port"])) if "otlp_port" in userdata else None
         self.model_port = int(float(userdata["model_port"])) if "model_port" in userdata else None
+        self.fuzz_examples = int(float(userdata.get("fuzz_examples", FUZZ_EXAMPLES)))
         # Where the platform's services send their telemetry and call the scripted model, when not to this
         # run's own receiver and server (the platform command deploys for another run of the suite).
         self.exporting_to: str | None = None

@@ -124,6 +124,8 @@ class World:
     services = Driver("harness.drivers.services:Services")
     telemetry = Driver("harness.drivers.telemetry:Telemetry")
     bus_permissions = Driver("harness.drivers.bus_permissions:BusPermissions")
+    hostile = Driver("harness.drivers.hostile:HostileClient")
+    fuzzing = Driver("harness.drivers.fuzzing:Fuzzing")
 
     def __init__(self, session: SuiteSession, add_cleanup: Callable, *, own_workers: bool = False,
                  stops_services: bool = False) -> None:

@@ -122,7 +122,8 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     async def refuse_body(scope, send, status: int, code: str, message: str, details: dict) -> None:
         response = error(Request(scope), status, code, message, details)
-        response.headers["Connection"] = "close"  # the rest of that body is not read
+        if status in (408, 413):  # the rest of that body is not read: it must not be taken for the next request
+            response.headers["Connection"] = "close"
         await response(scope, _nothing, send)
 
     # Added first, so it runs inside the middleware below: after the caller is known, before the route.
