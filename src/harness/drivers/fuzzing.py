@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,10 @@ class Fuzzing:
                    f"{base}/openapi.json", "--checks", "all", "--seed", str(SEED), "--max-examples", str(examples),
                    "--generation-database", "none", "--workers", "1", selection, OPERATOR_PATHS,
                    "--header", f"{AUTHORIZATION}: Bearer {key}",
-                   "--report", "junit", "--report-junit-path", str(JUNIT_DIR / f"schemathesis-{service}-{who}.xml")]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=BUDGET_S)
+                   "--report", "junit", "--report-junit-path", str((JUNIT_DIR / f"schemathesis-{service}-{who}.xml").resolve())]
+        # In a directory of its own: schemathesis keeps the failures it found there and tries them first next time.
+        with tempfile.TemporaryDirectory(prefix="schemathesis-") as fresh:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=BUDGET_S, cwd=fresh)
         output = done.stdout + done.stderr
         attach_text(f"schemathesis: the {service} service's {who} routes", output)
         failures = {code: int(count) for code, count in re.findall(r"❌ (ST\d+)[^:\n]*: (\d+)", output)}
