@@ -60,13 +60,14 @@ class Fuzzing:
 
     def _run(self, service: str, base: str, key: str, selection: str, who: str) -> FuzzRun:
         JUNIT_DIR.mkdir(parents=True, exist_ok=True)
+        junit = (JUNIT_DIR / f"schemathesis-{service}-{who}.xml").resolve()
         examples = self._world.session.fuzz_examples
         # No example database: each run starts from the seed alone, so the same code gets the same verdict.
         command = [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(CONFIG), "run",
                    f"{base}/openapi.json", "--checks", "all", "--seed", str(SEED), "--max-examples", str(examples),
                    "--generation-database", "none", "--workers", "1", selection, OPERATOR_PATHS,
                    "--header", f"{AUTHORIZATION}: Bearer {key}",
-                   "--report", "junit", "--report-junit-path", str((JUNIT_DIR / f"schemathesis-{service}-{who}.xml").resolve())]
+                   "--report", "junit", "--report-junit-path", str(junit)]
         # In a directory of its own: schemathesis keeps the failures it found there and tries them first next time.
         with tempfile.TemporaryDirectory(prefix="schemathesis-") as fresh:
             done = subprocess.run(command, capture_output=True, text=True, timeout=BUDGET_S, cwd=fresh)
