@@ -112,6 +112,11 @@ FAULTS = [
     ("documented statuses: a route forgets its 404", "src/ai_platform/services/agent.py",
      '"/api/v1/agents/{agent_id}", **answers(404, 503))', '"/api/v1/agents/{agent_id}", **answers(503))',
      ["features/services/contract_fuzzing.feature"]),
+    ("a delete does not supersede a queued document", "src/ai_platform/store/store.py",
+     "                if entry is not None and entry.superseded:\n", "                if False:\n",
+     ["features/rag/background_ingestion.feature"]),
+    ("the same document queued again is taken for a duplicate", "src/ai_platform/messaging/client.py",
+     '{content}\\0{ticket}".encode()', '{content}".encode()', ["features/rag/background_ingestion.feature"]),
 ]
 
 

@@ -38,6 +38,33 @@ def step_accepted(context):
     assert response.status_code == 202 and data.get("message_id"), f"expected 202 with a message id, got {data}"
 
 
+@when('the tenant deletes the document "{title:Q}" through the RAG API')
+def step_api_delete(context, title):
+    services = context.world.services
+    context.world.attempt(lambda: services.delete_document(title))
+
+
+@then("the RAG API confirms the deletion")
+def step_deleted(context):
+    """204: the document is gone, or will never be stored."""
+    response = context.world.outcome.expect_result("the RAG API's answer")
+    assert response.status_code == 204, f"expected 204 for the deletion, got {response.status_code}: {response.text}"
+
+
+@then('the RAG API does not list "{title:Q}" once the ingestion queue is drained, within {seconds:d} seconds')
+def step_not_listed_after_drain(context, title, seconds):
+    """Every queued document has been taken and acknowledged (the operator's view of the ingestion consumer),
+    and the document is not among the tenant's."""
+    messaging = context.world.messaging
+
+    def drained() -> bool:
+        consumer = messaging.ingest_consumer()
+        return consumer.num_pending == 0 and consumer.num_ack_pending == 0
+    wait_until(drained, seconds, "the ingestion queue to be drained")
+    titles = context.world.services.document_titles()
+    assert title not in titles, f"expected {title!r} never to be stored after its deletion, the RAG API lists {titles}"
+
+
 @then('the RAG API lists "{title:Q}" for the tenant within {seconds:d} seconds')
 def step_listed(context, title, seconds):
     """The document list the API gives the tenant comes to hold the document."""

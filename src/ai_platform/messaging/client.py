@@ -38,15 +38,17 @@ class PlatformClient:
         return reply.data
 
     async def publish_document(self, tenant_id: str, document_id: str, title: str, content: str, *,
-                               budget_s: float = 15.0) -> str:
+                               ticket: str | None = None, budget_s: float = 15.0) -> str:
         """Publish for ingestion until JetStream acknowledges it, within budget_s.
 
-        The message id is derived from the document and its content, so a retry, or the same
-        document published again, is dropped by JetStream's de-duplication window.
+        The message id is derived from the document, its content and its ticket (in the metadata: see
+        Store.queue_document), so a retry is dropped by JetStream's de-duplication window, and the same
+        document queued again after a delete is not.
         """
-        digest = hashlib.sha256(f"{tenant_id}\0{document_id}\0{content}".encode()).hexdigest()[:32]
+        digest = hashlib.sha256(f"{tenant_id}\0{document_id}\0{content}\0{ticket}".encode()).hexdigest()[:32]
+        metadata = {"title": title, **({"ticket": ticket} if ticket else {})}
         document = {"document_id": document_id, "content": content, "tenant_id": tenant_id, "timestamp": now(),
-                    "metadata": {"title": title}}
+                    "metadata": metadata}
         with producing(subjects.rag_ingest(tenant_id), tenant_id):  # the ingestion continues this trace
             payload, headers = self.bus.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
             if not self._streams_ready:  # publishing first must not depend on a worker having started

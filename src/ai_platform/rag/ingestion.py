@@ -25,21 +25,26 @@ class Document:
     content: str
     content_type: str = "text/plain"
     metadata: dict = field(default_factory=dict)
+    ticket: str | None = None  # a queued document's: a DELETE since it was queued supersedes it
 
 
 class Ingestor:
     def __init__(self, store: Store, gateway: Gateway, policy: ChunkingPolicy | None = None) -> None:
         self._store, self._gateway, self._policy = store, gateway, policy or ChunkingPolicy()
 
-    def ingest(self, tenant_id: str, document: Document) -> StoredDocument:
-        """Store the document with its chunks and embeddings, or raise and store nothing."""
+    def ingest(self, tenant_id: str, document: Document) -> StoredDocument | None:
+        """Store the document with its chunks and embeddings, or raise and store nothing; None when a DELETE
+        superseded the queued document."""
         with telemetry.span("rag.document.ingest", **{"rag.document.id": document.document_id}) as ingesting:
             stored = self._ingest(tenant_id, document)
+            if stored is None:
+                ingesting.set_attribute("rag.document.superseded", True)
+                return None
             ingesting.set_attribute("chunks.count", stored.chunk_count)
         telemetry.documents_ingested.add(1, telemetry.tenant_attributes())
         return stored
 
-    def _ingest(self, tenant_id: str, document: Document) -> StoredDocument:
+    def _ingest(self, tenant_id: str, document: Document) -> StoredDocument | None:
         if document.content_type.split(";")[0].strip().lower() not in SUPPORTED_TYPES:
             raise UnsupportedDocumentType(document.document_id, document.content_type, SUPPORTED_TYPES)
         chunks = chunk_text(document.content, self._policy)
@@ -54,4 +59,4 @@ class Ingestor:
             content_hash=hashlib.sha256(document.content.encode()).hexdigest(),
             metadata=document.metadata,
         )
-        return self._store.save_document(tenant_id, record, list(zip(chunks, vectors, strict=True)))
+        return self._store.save_document(tenant_id, record, list(zip(chunks, vectors, strict=True)), document.ticket)

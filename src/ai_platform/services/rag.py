@@ -147,10 +147,12 @@ def create_app():
     def ingest(who: Caller, document: Document) -> StoredDocument:
         return Ingestor(store.get(), gateway_for(who), settings.chunking).ingest(who.tenant_id, document)
 
-    def ingest_message(tenant_id: str, message: RAGDocument) -> StoredDocument:
+    def ingest_message(tenant_id: str, message: RAGDocument) -> StoredDocument | None:
         metadata = dict(message.metadata)
+        ticket = metadata.pop("ticket", None)
         document = Document(message.document_id, str(metadata.get("title") or message.document_id),
-                            message.content, str(metadata.get("content_type") or "text/plain"), metadata)
+                            message.content, str(metadata.get("content_type") or "text/plain"), metadata,
+                            str(ticket) if ticket else None)
         return ingest(caller_from_message(tenant_id), document)
 
     def answer_message(tenant_id: str, question: str, top_k: int, threshold: float):
@@ -190,7 +192,12 @@ def create_app():
         try:
             if body.queued:
                 check_before_queueing(document)
-                message_id = await queue.submit(who.tenant_id, document)
+                ticket = await run_in_threadpool(store.get().queue_document, who.tenant_id, document.document_id)
+                try:
+                    message_id = await queue.submit(who.tenant_id, document, ticket)
+                except ServiceError:
+                    await run_in_threadpool(store.get().unqueue, ticket)
+                    raise
                 return ok(request, {"document_id": document.document_id, "message_id": message_id},
                           "Queued for ingestion.", 202)
             stored = await run_in_threadpool(ingest, who, document)
@@ -261,11 +268,12 @@ class IngestionQueue:
         self._nats = OnDemandClient(nats_url, "rag-service", "This RAG service has no NATS_URL, so it cannot queue "
                                     "documents; send them without \"async\".")
 
-    async def submit(self, tenant_id: str, document: Document) -> str:
-        """The message id JetStream acknowledged (the same for the same document: de-duplicated)."""
+    async def submit(self, tenant_id: str, document: Document, ticket: str) -> str:
+        """The message id JetStream acknowledged."""
         try:
             client = await self._nats.get()
-            return await client.publish_document(tenant_id, document.document_id, document.title, document.content)
+            return await client.publish_document(tenant_id, document.document_id, document.title, document.content,
+                                                 ticket=ticket)
         except (MessagingError, nats.errors.Error, TimeoutError) as exc:
             raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"Documents cannot be queued: {exc}",
                                {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None

@@ -10,6 +10,7 @@ from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -104,4 +105,21 @@ def build_agent_messages_table(metadata: MetaData) -> Table:
         Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         UniqueConstraint("tenant_id", "agent_id", "message_id", name="agent_messages_once_key"),
         Index("agent_messages_inbox", "tenant_id", "agent_id", "id"),
+    )
+
+
+def build_queued_documents_table(metadata: MetaData) -> Table:
+    """Documents accepted for ingestion (202) and not stored yet, by the ticket their message carries. A DELETE
+    of the document marks its entries superseded; the ingestion worker stores a document only if its entry is
+    not, so a delete right after an add is never lost, and an add after a delete (a new ticket) is stored."""
+    return Table(
+        "queued_documents",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("tenant_id", String(128), nullable=False),
+        Column("document_id", String(256), nullable=False),
+        Column("ticket", String(64), nullable=False, unique=True),
+        Column("superseded", Boolean, nullable=False, default=False),
+        Column("queued_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("queued_documents_by_document", "tenant_id", "document_id"),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, delete, func, literal_column, select, text
+import uuid
+
+from sqlalchemy import create_engine, delete, func, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
 
@@ -17,7 +19,12 @@ from ai_platform.store.records import (
     StoreError,
     Turn,
 )
-from ai_platform.store.schema import build_agent_messages_table, build_agents_table, build_tables
+from ai_platform.store.schema import (
+    build_agent_messages_table,
+    build_agents_table,
+    build_queued_documents_table,
+    build_tables,
+)
 
 SCHEMA_LOCK = 7_361_942_018  # pg advisory lock key: services sharing a database create the schema one at a time
 
@@ -29,6 +36,7 @@ class Store:
         self._metadata, self.documents, self.chunks, self.memory = build_tables(dimensions)
         self.agents = build_agents_table(self._metadata)
         self.agent_messages = build_agent_messages_table(self._metadata)
+        self.queued = build_queued_documents_table(self._metadata)
 
     def create_schema(self) -> None:
         with self.engine.begin() as conn:
@@ -47,19 +55,39 @@ class Store:
 
     # documents -------------------------------------------------------------------------------
 
-    def save_document(self, tenant_id: str, document: NewDocument,
-                      chunks: list[tuple[str, list[float]]]) -> StoredDocument:
+    def queue_document(self, tenant_id: str, document_id: str) -> str:
+        """The ticket of a document accepted for ingestion; its message carries it to save_document."""
+        _require_tenant(tenant_id)
+        ticket = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            conn.execute(self.queued.insert().values(tenant_id=tenant_id, document_id=document_id, ticket=ticket))
+        return ticket
+
+    def unqueue(self, ticket: str) -> None:
+        """A ticket whose message was never sent."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(self.queued).where(self.queued.c.ticket == ticket))
+
+    def save_document(self, tenant_id: str, document: NewDocument, chunks: list[tuple[str, list[float]]],
+                      ticket: str | None = None) -> StoredDocument | None:
         """Store a document and all its chunks in one transaction, or nothing at all.
 
         Saving the same document id again with the same content changes nothing; with new
-        content it replaces the old chunks.
+        content it replaces the old chunks. A queued document (its ticket) that a DELETE superseded is not
+        stored: None. The ticket's row is locked first, as delete_document locks it, so the two never cross.
         """
         _require_tenant(tenant_id)
         for _, vector in chunks:
             if len(vector) != self.dimensions:
                 raise StoreError(f"embedding has {len(vector)} dimensions, the store expects {self.dimensions}")
-        d, c = self.documents, self.chunks
+        d, c, q = self.documents, self.chunks, self.queued
         with self.engine.begin() as conn:
+            if ticket is not None:
+                mine = (q.c.ticket == ticket) & (q.c.tenant_id == tenant_id)
+                entry = conn.execute(select(q.c.superseded).where(mine).with_for_update()).first()
+                conn.execute(delete(q).where(mine))
+                if entry is not None and entry.superseded:
+                    return None
             existing = conn.execute(
                 select(d.c.id, d.c.content_hash)
                 .where(d.c.tenant_id == tenant_id, d.c.document_id == document.document_id)
@@ -111,12 +139,15 @@ class Store:
         return [DocumentSummary(r.document_id, r.title, r.content_type, r.chunk_count) for r in rows]
 
     def delete_document(self, tenant_id: str, document_id: str) -> bool:
-        """Delete a document and its chunks; False when the tenant has no such document."""
+        """Delete a document and its chunks, and supersede its queued versions; False when the tenant has
+        neither such a document nor one queued."""
         _require_tenant(tenant_id)
-        d = self.documents
+        d, q = self.documents, self.queued
         with self.engine.begin() as conn:
+            superseded = conn.execute(update(q).where(q.c.tenant_id == tenant_id, q.c.document_id == document_id,
+                                                      q.c.superseded.is_(False)).values(superseded=True))
             deleted = conn.execute(delete(d).where(d.c.tenant_id == tenant_id, d.c.document_id == document_id))
-        return deleted.rowcount > 0
+        return deleted.rowcount > 0 or superseded.rowcount > 0
 
     def stored_chunks(self, tenant_id: str, document_id: str) -> list[StoredChunk]:
         _require_tenant(tenant_id)
@@ -227,6 +258,7 @@ class Store:
             conn.execute(delete(self.memory).where(self.memory.c.tenant_id == tenant_id))
             conn.execute(delete(self.agents).where(self.agents.c.tenant_id == tenant_id))
             conn.execute(delete(self.agent_messages).where(self.agent_messages.c.tenant_id == tenant_id))
+            conn.execute(delete(self.queued).where(self.queued.c.tenant_id == tenant_id))
 
     def count_rows(self, tenant_id: str) -> dict[str, int]:
         _require_tenant(tenant_id)
@@ -235,7 +267,7 @@ class Store:
                 table.name: conn.scalar(
                     select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
                 )
-                for table in (self.documents, self.chunks, self.memory, self.agents, self.agent_messages)
+                for table in (self.documents, self.chunks, self.memory, self.agents, self.agent_messages, self.queued)
             }
 
 

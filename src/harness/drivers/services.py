@@ -31,6 +31,7 @@ class Services:
         self.openai_seen: dict[str, Any] = {}  # what the OpenAI client received: answer, stream, embeddings
         self._urls: dict[str, str] = {}  # the services this scenario talks to, as first started
         self._overrides: dict[str, str] = {}  # operator settings this scenario's services are deployed with
+        self.document_ids: dict[str, str] = {}  # title -> the id the RAG API gave the document
 
     def url(self, service: str) -> str:
         """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
@@ -144,7 +145,14 @@ class Services:
     def add_document(self, title: str, text: str, *, tenant: str | None = None,
                      background: bool = False) -> httpx.Response:
         body = {"title": title, "content": text, "async": background}
-        return self.send("rag", "POST", "/api/v1/rag/documents", body=body, tenant=tenant)
+        added = self.send("rag", "POST", routes.DOCUMENTS, body=body, tenant=tenant)
+        if added.is_success:
+            self.document_ids[title] = added.json()["data"]["document_id"]
+        return added
+
+    def delete_document(self, title: str) -> httpx.Response:
+        assert title in self.document_ids, f"the scenario added no document {title!r} through the RAG API"
+        return self.send("rag", "DELETE", routes.document(self.document_ids[title]))
 
     def document_titles(self, *, tenant: str | None = None) -> list[str]:
         listed = self.send("rag", "GET", "/api/v1/rag/documents", tenant=tenant, observation=True)
