@@ -1,5 +1,6 @@
 """Settings that cannot work are refused before any scenario, in one sentence that names the setting and cause."""
 
+import os
 import socket
 import subprocess
 import sys
@@ -175,12 +176,26 @@ def test_an_incomplete_external_platform_is_named_in_one_sentence_before_anythin
         "in the environment (the platform command prints them: python -m harness.platform up)")
 
 
-def test_behave_against_an_incomplete_external_platform_stops_at_once_with_that_sentence(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "LLM_ACCEPTANCE_STATE": str(tmp_path)}
+EXTERNAL_SETTINGS = ("GATEWAY_SERVICE_URL", "RAG_SERVICE_URL", "AGENT_SERVICE_URL", "QUERY_SERVICE_URL", "NATS_URL",
+                     "DATABASE_URL", "PLATFORM_OPERATOR_KEY")
+SERVICE_URLS = "GATEWAY_SERVICE_URL, RAG_SERVICE_URL, AGENT_SERVICE_URL, QUERY_SERVICE_URL"
+
+
+@pytest.mark.parametrize(("paths", "given", "missing"), [
+    ("features/codec/codec_formats.feature", {}, f"{SERVICE_URLS}, NATS_URL and PLATFORM_OPERATOR_KEY"),
+    ("features/", {"PLATFORM_OPERATOR_KEY": "an-operator-key"}, f"{SERVICE_URLS} and NATS_URL"),
+])
+def test_behave_against_an_incomplete_external_platform_stops_at_once_with_that_sentence(tmp_path, paths, given,
+                                                                                          missing):
+    env = {name: value for name, value in os.environ.items() if name not in EXTERNAL_SETTINGS}
+    env.update(given, LLM_ACCEPTANCE_STATE=str(tmp_path))
     began = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "behave", "-D", "platform=external", "features/"], env=env,
+    done = subprocess.run([sys.executable, "-m", "behave", "-D", "platform=external", paths], env=env,
                           capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and done.stderr.startswith("configuration error: -D platform=external needs "), (
-        done.stdout + done.stderr)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert done.stderr == (f"configuration error: -D platform=external needs {missing} in the environment (the "
+                           "platform command prints them: python -m harness.platform up)\n"), output
+    assert "Traceback" not in output and "scenario" not in done.stdout, output
     assert time.monotonic() - began < 15, "expected the refusal before any server or scenario starts"
     assert not any(tmp_path.iterdir()), "expected no run record: nothing was started"
