@@ -1,4 +1,4 @@
-@services @hostile
+@security @services @hostile
 Feature: Hostile input gets the contract's error, and the service stays up
   Whatever a client sends, each service answers with a 4xx error envelope that names what was wrong:
   never a 500, never a dropped connection, never a request half done. Text holds no control

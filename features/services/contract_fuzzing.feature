@@ -1,4 +1,4 @@
-@services @fuzzing @slow
+@security @services @fuzzing @slow
 Feature: Every service keeps its OpenAPI contract under fuzzing
   Each service's OpenAPI document is the contract its clients read: the key it needs, the headers it
   takes, every status it answers with and the shape of each answer. Schemathesis reads the document
