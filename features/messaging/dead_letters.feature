@@ -16,6 +16,7 @@ Feature: Messages that cannot be read are parked, not lost
       | a truncated envelope                     | truncated           |
       | an envelope of schema version 9.0        | unsupported_version |
       | an empty document                        | empty_document      |
+      | a document whose id holds a dot          | invalid_id          |
 
   Scenario: Two unreadable documents are both parked, each with its own reason
     Given the RAG service takes questions and documents from the message bus

@@ -67,6 +67,7 @@ Feature: Hostile input gets the contract's error, and the service stays up
       | value               | parameter          |
       | the text "yes"      | stream             |
       | an escape character | messages.0.content |
+      | the text "tool"     | messages.0.role    |
       | 1e40                | max_tokens         |
 
   Scenario Outline: <request> with <value> in the header <header> is refused, naming the header

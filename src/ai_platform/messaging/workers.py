@@ -15,6 +15,7 @@ from opentelemetry import trace
 
 from ai_contract import codec, subjects
 from ai_contract import headers as h
+from ai_contract.ids import is_valid_id
 from ai_platform import telemetry
 from ai_platform.messaging.bus import Bus, decode_message, now
 from ai_platform.messaging.tracing import processing
@@ -298,6 +299,9 @@ class IngestionWorker:
         if envelope.data.tenant_id != tenant:  # a document is stored only for the tenant whose subject it came on
             named = envelope.data.tenant_id
             return await self._park(msg, "tenant_mismatch", f"the document names tenant {named}; it came on {tenant}'s")
+        if not is_valid_id(envelope.data.document_id):  # HTTP's rule on NATS too: an id is addressable everywhere
+            return await self._park(msg, "invalid_id", f"the document id {envelope.data.document_id!r} is not 1 to "
+                                    "64 letters, digits, '-' or '_'")
         try:
             await asyncio.to_thread(self._ingest, tenant, envelope.data)
         except self._permanent as exc:

@@ -47,7 +47,7 @@ PROVIDER = "model provider"
 
 
 class Turn(Strict):
-    role: Literal["system", "user", "assistant", "tool"]
+    role: Literal["system", "user", "assistant"]  # no "tool": the gateway calls no tools (a 400 names it)
     content: Text
     name: Name = None  # OpenAI clients may name a participant; it does not change the answer
 

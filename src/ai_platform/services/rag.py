@@ -10,7 +10,7 @@ import asyncio
 import os
 import re
 from collections.abc import Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -192,6 +192,7 @@ def create_app():
         try:
             if body.queued:
                 check_before_queueing(document)
+                await queue.connect()  # first: no ticket for a document that cannot be queued
                 ticket = await run_in_threadpool(store.get().queue_document, who.tenant_id, document.document_id)
                 try:
                     message_id = await queue.submit(who.tenant_id, document, ticket)
@@ -268,30 +269,39 @@ class IngestionQueue:
         self._nats = OnDemandClient(nats_url, "rag-service", "This RAG service has no NATS_URL, so it cannot queue "
                                     "documents; send them without \"async\".")
 
+    async def connect(self) -> None:
+        """The connection, made on first use: 503 naming NATS when there is none to make."""
+        with _unavailable("Documents cannot be queued"):
+            await self._nats.get()
+
     async def submit(self, tenant_id: str, document: Document, ticket: str) -> str:
         """The message id JetStream acknowledged."""
-        try:
+        with _unavailable("Documents cannot be queued"):
             client = await self._nats.get()
             return await client.publish_document(tenant_id, document.document_id, document.title, document.content,
                                                  ticket=ticket)
-        except (MessagingError, nats.errors.Error, TimeoutError) as exc:
-            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"Documents cannot be queued: {exc}",
-                               {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None
 
     async def forget(self, tenant_id: str) -> None:
         """Remove the tenant from NATS: stream messages, consumers, the gateway's cached answers and counts."""
         if not self._nats.url:
             return  # a deployment without NATS keeps nothing of a tenant there
-        try:
+        with _unavailable("The tenant's messages cannot be removed"):
             bus = (await self._nats.get()).bus
             await bus.purge_tenant(tenant_id)
             await forget_tenant(bus.js, tenant_id)
-        except (MessagingError, nats.errors.Error, TimeoutError) as exc:
-            raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The tenant's messages cannot be removed: {exc}",
-                               {"dependency": "nats"}) from None
 
     async def close(self) -> None:
         await self._nats.close()
+
+
+@contextmanager
+def _unavailable(what: str):
+    """NATS failing as the contract's 503 naming it."""
+    try:
+        yield
+    except (MessagingError, nats.errors.Error, TimeoutError) as exc:
+        raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"{what}: {exc}",
+                           {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None
 
 
 def check_before_queueing(document: Document) -> None:

@@ -58,6 +58,7 @@ BODY_VALUES: dict[str, str] = {
     "the number 101": "101",
     "true": "true",
     'the text "yes"': '"yes"',
+    'the text "tool"': '"tool"',
     "an embedding of 3 numbers": "[0.1, 0.2, 0.3]",
     "a tool list": '[{"type": "function", "function": {"name": "lookup"}}]',
     "a JSON schema": '{"type": "json_object"}',

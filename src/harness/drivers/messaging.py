@@ -44,7 +44,8 @@ REQUEST_TIMEOUT_S = 5.0  # the platform's documented default request timeout
 DELIVERY_BUDGET_S = 5.0  # how long a published message may take to reach its reader here
 
 # Payloads a producer can get wrong, as a sentence names them.
-UNREADABLE = ("garbage bytes", "a truncated envelope", "an envelope of schema version 9.0", "an empty document")
+UNREADABLE = ("garbage bytes", "a truncated envelope", "an envelope of schema version 9.0", "an empty document",
+              "a document whose id holds a dot")
 # The services that read NATS, as the specs name them: (service, message type, subject, waits for a reply).
 READERS = {"gateway": ("gateway", "llm_request", subjects.gateway_requests, True),
            "RAG": ("rag", "rag_query", subjects.rag_queries, True),
@@ -355,6 +356,8 @@ class Messaging:
             return codec.encode("rag_document", document).replace(b'"1.0"', b'"9.0"', 1)
         if kind == "an empty document":
             return codec.encode("rag_document", {**document, "content": ""})
+        if kind == "a document whose id holds a dot":  # the codec writes no such id: changed after encoding
+            return codec.encode("rag_document", document).replace(b'"odd-one"', b'"odd.one"', 1)
         raise ValueError(f"no payload called {kind!r}; known: {', '.join(UNREADABLE)}")
 
     def flawed(self, message_type: str, flaw: str) -> bytes:
