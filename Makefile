@@ -52,7 +52,7 @@ external:  ## the suite against the platform command as an external deployment (
 platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
 	$(BIN)/python -m harness.platform up
 
-ci:  ## what CI runs (.ci/run, about 11 min here; a "ci time:" line per part): install ~45 s; lint ~1 s; pytest ~91 s; behave, embedded platform ~200 s; allure report ~3 s; behave, external platform ~210 s; local profile ~85 s with a warm cache (its first build of llama-cpp-python takes ~15 min more)
+ci:  ## what CI runs (.ci/run, about 17 min here; a "ci time:" line per part): install ~45 s; lint ~1 s; pytest ~95 s; behave, embedded platform ~325 s; allure report ~2 s; behave, external platform ~310 s; local profile ~220 s with a warm cache (its first build of llama-cpp-python takes ~15 min more)
 	.ci/run
 
 clean-reports:  ## remove reports/ (results, JUnit, rerun list, HTML report)
