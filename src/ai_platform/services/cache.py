@@ -125,7 +125,7 @@ class ResponseCache:
         try:
             kv = await self._bucket()
             counts = await _counts(kv, tenant_id)
-            entries = await _live_entries(kv, tenant_id)
+            entries = await _live_entries(kv, self._bus.js, tenant_id)
         except (nats.errors.Error, TimeoutError) as exc:
             raise CacheUnavailable(f"the cache statistics cannot be read: {exc or type(exc).__name__}") from None
         return {**counts, "entries": entries, "enabled": True, "ttl_s": self.ttl_s}
@@ -202,15 +202,18 @@ async def _counts(kv: KeyValue, tenant_id: str) -> dict:
     return {"hits": counts["hits"], "misses": counts["misses"]}
 
 
-async def _live_entries(kv: KeyValue, tenant_id: str) -> int:
-    """The tenant's unexpired entries: the latest value of each of its keys, read in one watch."""
-    watcher = await kv.watch(f"{ANSWERS}.{tenant_token(tenant_id)}.>", ignore_deletes=True)
+async def _live_entries(kv: KeyValue, js: JetStreamContext, tenant_id: str) -> int:
+    """The tenant's unexpired entries: its keys, as the bucket's stream lists them, and each one's latest value.
+    (A KV watch can say it has caught up before it delivers an entry that was already stored.)"""
+    prefix = f"$KV.{BUCKET}."
+    info = await js.stream_info(f"KV_{BUCKET}", subjects_filter=f"{prefix}{ANSWERS}.{tenant_token(tenant_id)}.>")
     live, now = 0, time.time()
-    try:
-        while (entry := await watcher.updates(timeout=OPERATION_TIMEOUT_S)) is not None:  # None: caught up
-            live += _fresh(entry.value, now) is not None
-    finally:
-        await watcher.stop()
+    for subject in info.state.subjects or {}:
+        try:
+            entry = await kv.get(subject.removeprefix(prefix))
+        except nats.js.errors.KeyNotFoundError:  # deleted or purged since
+            continue
+        live += bool(entry.value) and _fresh(entry.value, now) is not None
     return live
 
 
