@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from ai_contract.ids import ID_PATTERN
 from ai_contract.text import NON_BLANK_PATTERN, TEXT_PATTERN
@@ -22,6 +22,22 @@ class Strict(BaseModel):
     an error (a misspelt option is not silently ignored)."""
 
     model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
+
+
+def one_of(first: str, second: str) -> type[Strict]:
+    """A body that takes exactly one of two fields, saying so in its JSON schema (oneOf) and refusing both or
+    neither by name."""
+
+    class OneOf(Strict):
+        model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": [first]}, {"required": [second]}]})
+
+        @model_validator(mode="after")
+        def exactly_one(self) -> Strict:
+            if (getattr(self, first) is None) == (getattr(self, second) is None):
+                raise ValueError(f"give either {first} or {second}, not both and not neither")
+            return self
+
+    return OneOf
 
 
 def _integral(value):

@@ -17,7 +17,7 @@ from typing import Annotated
 import httpx
 import nats.errors
 from fastapi import Request, Response
-from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema
 from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 
@@ -29,7 +29,6 @@ from ai_platform.rag import (
     ChunkingPolicy,
     Document,
     DocumentRejected,
-    EmptyDocument,
     Ingestor,
     RetrievalSettings,
     Retriever,
@@ -38,7 +37,7 @@ from ai_platform.rag import (
 from ai_platform.services.cache import forget_tenant
 from ai_platform.services.config import dependency_timeout_s, number, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
-from ai_platform.services.inputs import Id, Metadata, Name, NonBlank, PathId, Strict, integer
+from ai_platform.services.inputs import Id, Metadata, Name, NonBlank, PathId, Strict, integer, one_of
 from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message
 from ai_platform.services.openapi import DEPENDENCIES, answers
 from ai_platform.services.remote import GATEWAY, RemoteGateway
@@ -112,20 +111,11 @@ def search_model(dimensions: int) -> type[Strict]:
     """The search body of a knowledge base whose embeddings have `dimensions` numbers: a text or an
     embedding of that size, exactly one of them (the OpenAPI document says so with oneOf)."""
 
-    class SearchIn(Strict):
-        model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["query_text"]},
-                                                               {"required": ["query_embedding"]}]})
-
+    class SearchIn(one_of("query_text", "query_embedding")):
         query_text: NonBlank = None
         query_embedding: Annotated[list[Coordinate], Field(min_length=dimensions, max_length=dimensions)] = None
         top_k: TopK = 5
         threshold: Threshold = None
-
-        @model_validator(mode="after")
-        def one_query(self) -> Strict:
-            if (self.query_text is None) == (self.query_embedding is None):
-                raise ValueError("give either query_text or query_embedding, not both and not neither")
-            return self
 
     return SearchIn
 
@@ -191,7 +181,6 @@ def create_app():
         who, document = caller(request), body.document()
         try:
             if body.queued:
-                check_before_queueing(document)
                 await queue.connect()  # first: no ticket for a document that cannot be queued
                 ticket = await run_in_threadpool(store.get().queue_document, who.tenant_id, document.document_id)
                 try:
@@ -302,14 +291,6 @@ def _unavailable(what: str):
     except (MessagingError, nats.errors.Error, TimeoutError) as exc:
         raise ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"{what}: {exc}",
                            {"dependency": "nats", "cause": getattr(exc, "reason", type(exc).__name__)}) from None
-
-
-def check_before_queueing(document: Document) -> None:
-    """The Ingestor's own refusals, made before a document is queued (the worker would only park it)."""
-    if document.content_type.split(";")[0].strip().lower() not in SUPPORTED_TYPES:
-        raise UnsupportedDocumentType(document.document_id, document.content_type, SUPPORTED_TYPES)
-    if not document.content.strip():
-        raise EmptyDocument(document.document_id)
 
 
 def refused(exc: DocumentRejected) -> ServiceError:
