@@ -30,6 +30,12 @@ def step_model_fails(context, role, status):
     context.world.model.fails(role, "status", status=status)
 
 
+@given("the {role:ModelRole} model fails with HTTP {status:d} once")
+def step_model_fails_once(context, role, status):
+    """The model's next answer is an HTTP error status; it answers normally after that."""
+    context.world.model.fails(role, "status", status=status, times=1)
+
+
 @given("the {role:ModelRole} model refuses the platform's API key, quoting it in its error")
 def step_model_quotes_key(context, role):
     """The model answers 401 with an error message that repeats the key it was sent, as some providers do."""

@@ -185,21 +185,33 @@ def step_cost_counted(context):
 @then("the {meter:Phrase} for the tenant grew by {count:d}")
 @then('the {meter:Phrase} for the tenant "{tenant:Name}" grew by {count:d}')
 def step_meter_grew(context, meter, count, tenant=None):
-    """The counter's points for the tenant add up to that many more than before the action."""
+    """The counter's points for the tenant (its successes, or its failures) add up to that many more than before
+    the action."""
     world = context.world
     assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
-    world.telemetry.await_growth(METERS[meter], {TENANT: world.tenants.id_of(tenant)}, count)
+    metric, series = METERS[meter]
+    world.telemetry.await_growth(metric, {TENANT: world.tenants.id_of(tenant), **series}, count)
 
 
 @then("the platform recorded how long the {operation:Phrase} took for the tenant")
 def step_duration(context, operation):
-    """The operation's duration histogram holds a new, positive measurement for the tenant."""
+    """One measurement in seconds per span of the operation, adding up to what the spans took."""
     world = context.world
     assert operation in DURATIONS, f"no duration recorded for {operation!r}; known: {', '.join(DURATIONS)}"
-    attributes = {TENANT: world.tenant}
-    world.telemetry.await_growth(DURATIONS[operation], attributes, 1, at_least=True)
-    took = world.telemetry.growth(DURATIONS[operation], attributes, of="sum")
-    assert took > 0, f"expected a positive duration for the {operation}, the measurements add up to {took}"
+    world.telemetry.durations_match_spans(operation, world.tenant)
+
+
+@then("the request's trace is this tree, each step directly inside the one named:")
+def step_tree(context):
+    """Each row is a step and the step it sits directly inside; no span of a named step sits anywhere else."""
+    rows = [(row["step"].strip(), row["inside"].strip()) for row in context.table]
+    context.world.telemetry.tree(rows)
+
+
+@then("in the request's trace exactly these steps failed:")
+def step_failed_exactly(context):
+    """The failure is marked where it happened and on the steps it passed through, and nowhere else."""
+    context.world.telemetry.failed_exactly(_stops(context))
 
 
 def _usage_since_last_request(world, calls) -> list[dict]:

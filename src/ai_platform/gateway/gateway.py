@@ -27,6 +27,7 @@ from ai_platform.gateway.results import Completion, Embeddings, Usage  # noqa: E
 from ai_platform.gateway.settings import GatewaySettings  # noqa: E402
 from ai_platform.gateway.tracing import ProviderCall  # noqa: E402
 
+log = logging.getLogger("ai_platform.gateway")
 litellm.suppress_debug_info = True
 litellm.telemetry = False
 # Retries are the router's job (num_retries). LiteLLM's embedding path reads max_retries=0 as
@@ -85,6 +86,18 @@ class Gateway:
             timeout=settings.timeout_s,
             retry_after=0,
         )
+
+    def warm_up(self) -> None:
+        """Run LiteLLM's first-call setup now, with a canned answer and no provider call, so the first requests
+        a service takes do not pay for it: a request arriving while another waits on a slow model was held up
+        long enough to miss a 1 s deadline (issue 18, the timeouts scenario)."""
+        if self.settings.chat_model not in self.models:
+            return
+        try:
+            self._router.completion(model=self.settings.chat_model, messages=[{"role": "user", "content": "warm-up"}],
+                                    mock_response="ready")
+        except Exception as exc:  # noqa: BLE001 - a speed-up only: the first request pays instead
+            log.warning("the gateway's warm-up failed: %s", type(exc).__name__)
 
     def complete(self, messages: list[dict], *, model: str | None = None, temperature: float | None = None,
                  max_tokens: int | None = None, top_p: float | None = None,

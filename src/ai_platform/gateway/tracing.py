@@ -43,8 +43,8 @@ class ProviderCall:
             telemetry.cost.add(cost, telemetry.tenant_attributes(model=self.model))
 
     def __exit__(self, kind, error, tb) -> None:
-        status = "ok" if error is None else "error"
-        telemetry.provider_calls.add(1, telemetry.tenant_attributes(model=self.model, status=status))
+        outcome = telemetry.outcome(error)
+        telemetry.provider_calls.add(1, telemetry.tenant_attributes(model=self.model, **outcome))
         telemetry.request_duration.record(time.perf_counter() - self._began,
-                                          telemetry.tenant_attributes(model=self.model))
+                                          telemetry.tenant_attributes(model=self.model, **outcome))
         self._stack.__exit__(kind, error, tb)

@@ -35,13 +35,17 @@ class Ingestor:
     def ingest(self, tenant_id: str, document: Document) -> StoredDocument | None:
         """Store the document with its chunks and embeddings, or raise and store nothing; None when a DELETE
         superseded the queued document."""
-        with telemetry.span("rag.document.ingest", **{"rag.document.id": document.document_id}) as ingesting:
-            stored = self._ingest(tenant_id, document)
-            if stored is None:
-                ingesting.set_attribute("rag.document.superseded", True)
-                return None
-            ingesting.set_attribute("chunks.count", stored.chunk_count)
-        telemetry.documents_ingested.add(1, telemetry.tenant_attributes())
+        try:
+            with telemetry.span("rag.document.ingest", **{"rag.document.id": document.document_id}) as ingesting:
+                stored = self._ingest(tenant_id, document)
+                if stored is None:
+                    ingesting.set_attribute("rag.document.superseded", True)
+                    return None
+                ingesting.set_attribute("chunks.count", stored.chunk_count)
+        except Exception as exc:  # counted as a failed ingestion, where the operator can see it
+            telemetry.documents_ingested.add(1, telemetry.tenant_attributes(**telemetry.outcome(exc)))
+            raise
+        telemetry.documents_ingested.add(1, telemetry.tenant_attributes(**telemetry.outcome(None)))
         return stored
 
     def _ingest(self, tenant_id: str, document: Document) -> StoredDocument | None:

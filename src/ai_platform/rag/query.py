@@ -52,20 +52,32 @@ class Retriever:
         settings = settings or self.settings
         with telemetry.span("rag.embedding.generate"):
             [vector] = self._gateway.embed([question])
-        began = time.perf_counter()
-        with telemetry.span("rag.vector.search", **{"rag.top_k": settings.top_k}) as searching:
-            found = self._store.search(tenant_id, vector, settings.top_k, settings.similarity_threshold)
-            searching.set_attribute("results.count", len(found))
-        telemetry.search_duration.record(time.perf_counter() - began, telemetry.tenant_attributes())
+        began, error = time.perf_counter(), None
+        try:
+            with telemetry.span("rag.vector.search", **{"rag.top_k": settings.top_k}) as searching:
+                found = self._store.search(tenant_id, vector, settings.top_k, settings.similarity_threshold)
+                searching.set_attribute("results.count", len(found))
+        except Exception as exc:
+            error = exc
+            raise
+        finally:
+            telemetry.search_duration.record(time.perf_counter() - began,
+                                             telemetry.tenant_attributes(**telemetry.outcome(error)))
         return found
 
     def answer(self, tenant_id: str, question: str, settings: RetrievalSettings | None = None) -> RagAnswer:
-        began = time.perf_counter()
-        with telemetry.span("rag.query", **{"rag.tenant_id": tenant_id, "rag.query.length": len(question)}):
-            answer = self._answer(tenant_id, question, settings)
-        attributes = telemetry.tenant_attributes(grounded=answer.grounded)
-        telemetry.queries_completed.add(1, attributes)
-        telemetry.query_duration.record(time.perf_counter() - began, attributes)
+        began, answer, error = time.perf_counter(), None, None
+        try:
+            with telemetry.span("rag.query", **{"rag.tenant_id": tenant_id, "rag.query.length": len(question)}):
+                answer = self._answer(tenant_id, question, settings)
+        except Exception as exc:
+            error = exc
+            raise
+        finally:  # a failed question is counted and timed too, with its error
+            grounded = answer.grounded if answer else None
+            attributes = telemetry.tenant_attributes(grounded=grounded, **telemetry.outcome(error))
+            telemetry.queries_completed.add(1, attributes)
+            telemetry.query_duration.record(time.perf_counter() - began, attributes)
         return answer
 
     def _answer(self, tenant_id: str, question: str, settings: RetrievalSettings | None) -> RagAnswer:

@@ -176,6 +176,7 @@ def create_app():
 
     @asynccontextmanager
     async def lifespan(_app):
+        await asyncio.to_thread(gateway.warm_up)
         await cache.connect()  # best effort: while NATS cannot be reached, /ready names it
         await workers.start()
         yield

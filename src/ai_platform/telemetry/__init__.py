@@ -59,6 +59,12 @@ def for_tenant(tenant_id: str) -> Iterator[None]:
         context.detach(token)
 
 
+def outcome(error: BaseException | None) -> dict[str, str]:
+    """How an operation ended, for its counters and durations: status ok, or status error with the
+    error's type (the semantic conventions' error.type), so a failure is counted where it happened."""
+    return {"status": "ok"} if error is None else {"status": "error", "error.type": type(error).__name__}
+
+
 def tenant_attributes(**more) -> dict:
     """Metric attributes: the current tenant and whatever else the metric is split by."""
     tenant = current_tenant()
@@ -84,6 +90,7 @@ def mark_failed(failed: Span, exc: BaseException) -> None:
 
 
 __all__ = [
-    "TENANT", "capture_content", "current_tenant", "for_tenant", "mark_failed", "meter", "span", "tenant_attributes",
+    "TENANT", "capture_content", "current_tenant", "for_tenant", "mark_failed", "meter", "outcome", "span",
+    "tenant_attributes",
     "tracer",
 ]

@@ -38,9 +38,9 @@ class ScriptedModel:
         self._scriptable()
         self.script.add_rule(Rule(answer, (), anywhere=True, model=SCRIPTED_MODELS[role]))
 
-    def fails(self, role: str, kind: str, *, status: int = 500) -> None:
+    def fails(self, role: str, kind: str, *, status: int = 500, times: int | None = None) -> None:
         self._scriptable()
-        self.script.add_fault(Fault(kind, model=SCRIPTED_MODELS[role], status=status))
+        self.script.add_fault(Fault(kind, model=SCRIPTED_MODELS[role], status=status, remaining=times))
 
     def is_slow(self, role: str, seconds: float, *, times: int | None = None) -> None:
         self._scriptable()

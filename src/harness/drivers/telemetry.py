@@ -59,17 +59,34 @@ OPERATIONS = {
     "cache check": "gateway.cache.check",
     "language model": "gateway.provider.call",
 }
-# Meters in the specs' words: (metric, what of it counts: a counter's value or a histogram's count or sum).
+# Meters in the specs' words: the metric, and the series of it that counts (a success or a failure).
+OK, FAILED = {"status": "ok"}, {"status": "error"}
 METERS = {
-    "gateway's call counter": "gateway.provider.calls",
-    "gateway's cache hit counter": "gateway.cache.hits",
-    "gateway's cache miss counter": "gateway.cache.misses",
-    "completed query counter": "rag.queries.completed",
-    "ingested document counter": "rag.documents.ingested",
-    "executed task counter": "agent.tasks.executed",
+    "gateway's call counter": ("gateway.provider.calls", OK),
+    "gateway's failed call counter": ("gateway.provider.calls", FAILED),
+    "gateway's cache hit counter": ("gateway.cache.hits", {}),
+    "gateway's cache miss counter": ("gateway.cache.misses", {}),
+    "completed query counter": ("rag.queries.completed", OK),
+    "failed query counter": ("rag.queries.completed", FAILED),
+    "ingested document counter": ("rag.documents.ingested", OK),
+    "failed ingestion counter": ("rag.documents.ingested", FAILED),
+    "executed task counter": ("agent.tasks.executed", {"status": "done"}),
+    "failed task counter": ("agent.tasks.executed", {"status": "failed"}),
 }
-DURATIONS = {"gateway request": "gateway.request.duration", "knowledge base query": "rag.query.duration",
-             "vector search": "rag.search.duration", "agent task": "agent.task.duration"}
+# Durations in the specs' words: the histogram, its series, and the span that times the same operation.
+DURATIONS = {
+    "gateway request": ("gateway.request.duration", OK, "gateway.generate"),
+    "failed gateway request": ("gateway.request.duration", FAILED, "gateway.generate"),
+    "knowledge base query": ("rag.query.duration", OK, "rag.query"),
+    "failed knowledge base query": ("rag.query.duration", FAILED, "rag.query"),
+    "vector search": ("rag.search.duration", OK, "rag.vector.search"),
+    "agent task": ("agent.task.duration", {"status": "done"}, "agent.task.execute"),
+    "failed agent task": ("agent.task.duration", {"status": "failed"}, "agent.task.execute"),
+}
+DURATION_UNIT = "s"
+# A duration the platform measured agrees with its span's when within this share of it, plus a fixed slack for
+# the moments between the span's edges and the meter's clock reads.
+DURATION_TOLERANCE, DURATION_SLACK_S = 0.25, 0.005
 
 SpanTest = Callable[[ReceivedSpan], bool]
 
@@ -78,9 +95,11 @@ def stop(word: str) -> SpanTest:
     """The test for one stop of a journey, by its name in the specs: a service (the span where a request or a
     message enters it) or an operation (its span)."""
     word = word.strip().lower()
+    if word == "the client":
+        return lambda span: span.name == CLIENT_SPAN
     if word in SERVICE_NAMES:
         service = SERVICE_NAMES[word]
-        return lambda span: span.service_name == service and span.kind in ("SERVER", "CONSUMER")
+        return lambda span: span.service_name == service and span.kind == "SERVER"  # its HTTP entry
     if word in OPERATIONS:
         name = OPERATIONS[word]
         return lambda span: span.name == name
@@ -241,6 +260,47 @@ class Telemetry:
 
         return self.await_trace(f"{' then '.join(inner)} directly inside the {outer}", found, request)
 
+    def tree(self, rows: Sequence[tuple[str, str]], request: Request | None = None) -> Trace:
+        """The trace holds each (step, inside) pair as a span directly inside the other, and every span of a
+        step the rows name sits directly inside one of the steps they allow it. Directly: a service's entry
+        (a SERVER or CONSUMER span) counts as inside the operation that made the call, never further up."""
+        tests = {word: stop(word) for row in rows for word in row}
+
+        def holds(found: Trace, row: tuple[str, str]) -> bool:
+            step, inside = row
+            return any(tests[step](span) and (parent := step_parent(found, span)) is not None
+                       and tests[inside](parent) for span in found.spans)
+
+        self.await_trace(f"the steps {', '.join(f'{a} inside {b}' for a, b in rows)}",
+                         lambda found: all(holds(found, row) for row in rows), request)
+        found = self.settled_trace(request)
+        missing = [f"{step} directly inside {inside}" for step, inside in rows if not holds(found, (step, inside))]
+        misplaced = []
+        for step in dict.fromkeys(step for step, _ in rows):
+            allowed = [tests[inside] for each, inside in rows if each == step]
+            for span in filter(tests[step], found.spans):
+                parent = step_parent(found, span)
+                if parent is None or not any(test(parent) for test in allowed):
+                    misplaced.append(f"{step} ({span.name}) directly inside {parent.name if parent else 'nothing'}")
+        assert not missing and not misplaced, (
+            f"expected the trace to be the tree the table gives; missing: {missing or 'none'}; "
+            f"elsewhere: {misplaced or 'none'}; it holds:\n{outline(found)}")
+        return found
+
+    def failed_exactly(self, stops: Sequence[str], request: Request | None = None) -> Trace:
+        """The steps marked failed in the trace are the ones named, each of them at least once, and no other
+        (the calls between services are their callers' business and not counted)."""
+        tests = {word: stop(word) for word in stops}
+        self.await_trace(f"failures at {', '.join(stops)}", lambda found: all(
+            any(test(span) and span.is_error for span in found.spans) for test in tests.values()), request)
+        found = self.settled_trace(request)
+        unnamed = [f"{span.name} [{span.service_name}]" for span in found.spans
+                   if span.is_error and not is_transport(span) and span.name != CLIENT_SPAN
+                   and not any(t(span) for t in tests.values())]
+        assert not unnamed, (f"expected only {', '.join(stops)} to be marked failed, these are too: {unnamed}; "
+                             f"the trace:\n{outline(found)}")
+        return found
+
     def span_named(self, name: str, request: Request | None = None) -> ReceivedSpan:
         found = self.await_trace(f"a span {name!r}", lambda t: t.named(name), request)
         return found[-1]
@@ -271,6 +331,29 @@ class Telemetry:
                 + ("\n".join(points) or "  none received")) from None
         return self.growth(metric, attributes, of=of)
 
+    def durations_match_spans(self, operation: str, tenant: str) -> float:
+        """The operation's duration histogram grew by one measurement, in seconds, per span of it in the traces of
+        the tenant's requests since the action began, and the measurements add up to what those spans took."""
+        metric, series, span_name = DURATIONS[operation]
+        failed = series.get("status") in ("error", "failed")
+        requests = [r for r in self.requests if r.tenant == tenant and r.started_ns >= self._action_started_ns]
+        assert requests, f"expected a request of the tenant {tenant} in the last action, there is none"
+        spans = []
+        for request in requests:
+            found = self.settled_trace(request)
+            spans += [span for span in found.named(span_name) if span.is_error == failed]
+        assert spans, f"expected a{' failed' if failed else ''} {span_name} span in the action's traces, there is none"
+        attributes = {TENANT: tenant, **series}
+        self.await_growth(metric, attributes, len(spans))
+        units = {point.unit for point in self.store.metric_points(metric, attributes)}
+        assert units == {DURATION_UNIT}, f"expected {metric} in {DURATION_UNIT!r}, its points say {sorted(units)}"
+        measured = self.growth(metric, attributes, of="sum")
+        timed = sum(span.duration_ns for span in spans) / 1e9
+        assert abs(measured - timed) <= timed * DURATION_TOLERANCE + DURATION_SLACK_S * len(spans), (
+            f"expected the {operation} durations to add up to what their {len(spans)} {span_name} span(s) took, "
+            f"{timed:.4f} s; {metric} grew by {measured:.4f} s")
+        return measured
+
     # report -------------------------------------------------------------------------------------
 
     def _report(self) -> None:
@@ -292,6 +375,21 @@ class Telemetry:
             attach_json(f"{name}, OTLP JSON", json.loads(otlp_json(found)))
         store.forget([r.trace_id for r in self.requests] + self._observations, TENANT,
                      self._world.tenants.all_ids())
+
+
+def is_transport(span: ReceivedSpan) -> bool:
+    """A call or publish on its way to another span: the HTTP client's and the message producer's spans."""
+    return span.kind in ("CLIENT", "PRODUCER") and span.name != CLIENT_SPAN
+
+
+def step_parent(found: Trace, span: ReceivedSpan) -> ReceivedSpan | None:
+    """The step a span is directly inside: its parent, or for a service's entry (SERVER or CONSUMER) reached
+    through a call or a message, the operation that made the call."""
+    by_id = {each.span_id: each for each in found.spans}
+    parent = by_id.get(span.parent_span_id or "")
+    if parent is not None and span.kind in ("SERVER", "CONSUMER") and is_transport(parent):
+        return by_id.get(parent.parent_span_id or "")
+    return parent
 
 
 def find_path(found: Trace, tests: Sequence[SpanTest]) -> list[ReceivedSpan] | None:
