@@ -28,7 +28,7 @@ def _stops(context) -> list[str]:
 
 @then("the request's trace passes through:")
 def step_journey(context):
-    """One trace carries the request through the stops, in order, each inside one before it."""
+    """One trace carries the request through the stops, in order, each directly inside the one before it."""
     context.world.telemetry.journey(_stops(context))
 
 

@@ -9,8 +9,19 @@ Feature: The agents' traces and metrics
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
     And the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
     When the user asks the agent "helpdesk" "Can I get a refund on my annual plan?" in the conversation "morning" through the agent API
-    Then the request's trace passes through:
-      | agent service | memory retrieval | tool | rag service | vector search | language model | memory update |
+    Then the request's trace is this tree, each step directly inside the one named:
+      | step               | inside             |
+      | agent service      | the client         |
+      | memory retrieval   | agent service      |
+      | tool               | agent service      |
+      | rag service        | tool               |
+      | embedding          | rag service        |
+      | vector search      | rag service        |
+      | gateway            | embedding          |
+      | gateway            | agent service      |
+      | gateway generation | gateway            |
+      | language model     | gateway generation |
+      | memory update      | agent service      |
     And every span of the request's trace carries the tenant
 
   @nats
@@ -20,8 +31,18 @@ Feature: The agents' traces and metrics
     And the language model answers "Task done." only when the prompt mentions "task number"
     When the manager submits 1 task to the agent "helper"
     Then every task was done exactly once
-    And the request's trace passes through:
-      | message bus | agent task | memory retrieval | tool | language model | memory update |
+    And the request's trace is this tree, each step directly inside the one named:
+      | step               | inside             |
+      | message bus        | the client         |
+      | agent task         | message bus        |
+      | memory retrieval   | agent task         |
+      | tool               | agent task         |
+      | rag service        | tool               |
+      | gateway            | embedding          |
+      | gateway            | agent task         |
+      | gateway generation | gateway            |
+      | language model     | gateway generation |
+      | memory update      | agent task         |
     And the agent task in the request's trace runs, in order:
       | memory retrieval | tool | memory update |
     And the executed task counter for the tenant grew by 1

@@ -13,8 +13,19 @@ Feature: The knowledge base's traces and metrics
 
   Scenario: A question's trace shows embedding, search and generation inside the knowledge base query
     When a user of the tenant asks the query API "When does the office open?" in rag mode
-    Then the request's trace passes through:
-      | query api | rag service | knowledge base query | vector search | gateway | language model |
+    Then the request's trace is this tree, each step directly inside the one named:
+      | step                 | inside               |
+      | query api            | the client           |
+      | rag service          | query api            |
+      | knowledge base query | rag service          |
+      | embedding            | knowledge base query |
+      | vector search        | knowledge base query |
+      | answer generation    | knowledge base query |
+      | gateway              | embedding            |
+      | gateway              | answer generation    |
+      | cache check          | gateway              |
+      | gateway generation   | gateway              |
+      | language model       | gateway generation   |
     And the knowledge base query in the request's trace runs, in order:
       | embedding | vector search | answer generation |
     And the span "rag.vector.search" records 3 results
@@ -29,6 +40,6 @@ Feature: The knowledge base's traces and metrics
   Scenario: Adding a document is one trace, down to the embedding model
     When the tenant adds the document "Lost and found" with the text "Lost items wait at the front desk for a month." through the RAG API
     Then the request's trace passes through:
-      | rag service | ingestion | gateway | language model |
+      | rag service | ingestion | gateway | gateway generation | language model |
     And the request's trace records an "embeddings" call to the embedding model with the tokens it reported
     And the ingested document counter for the tenant grew by 1

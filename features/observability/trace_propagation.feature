@@ -20,7 +20,7 @@ Feature: One trace from the caller to the language model, across services and th
     And the tenant has added the document "Opening hours" with the text "The office opens at 8 am on weekdays." through the RAG API
     When the API asks over the message bus "When does the office open?"
     Then the request's trace passes through:
-      | message bus | knowledge base query | vector search | gateway | language model |
+      | message bus | knowledge base query | answer generation | gateway | gateway generation | language model |
     And the request's trace crosses the message bus on the tenant's subject "ai.rag.queries"
 
   @nats @rag
@@ -28,7 +28,7 @@ Feature: One trace from the caller to the language model, across services and th
     When the tenant adds the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API, for ingestion in the background
     Then the RAG API lists "Refund policy" for the tenant within 10 seconds
     And the request's trace passes through:
-      | rag service | message bus | ingestion | gateway | language model |
+      | rag service | message bus | ingestion | gateway | gateway generation | language model |
     And the request's trace crosses the message bus on the tenant's subject "ai.rag.ingest"
     And every span of the request's trace carries the tenant
 
@@ -47,4 +47,4 @@ Feature: One trace from the caller to the language model, across services and th
     When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in rag mode
     Then the query API answers 502 with the error code "DEPENDENCY_ERROR" naming "rag"
     And the request's trace shows the language model failed, with its error recorded, within:
-      | query api | rag service | gateway | gateway generation |
+      | query api | rag service | knowledge base query | answer generation | gateway | gateway generation |

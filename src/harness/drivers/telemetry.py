@@ -235,7 +235,7 @@ class Telemetry:
 
     def journey(self, stops: Sequence[str], request: Request | None = None,
                 last: SpanTest | None = None) -> list[ReceivedSpan]:
-        """The spans of the stops, in the order they happen, each inside one that came before; `last`
+        """The spans of the stops, in the order they happen, each directly inside the one before; `last`
         narrows what the final stop must be (failed, say)."""
         tests = [stop(word) for word in stops]
         if last is not None:
@@ -393,17 +393,9 @@ def step_parent(found: Trace, span: ReceivedSpan) -> ReceivedSpan | None:
 
 
 def find_path(found: Trace, tests: Sequence[SpanTest]) -> list[ReceivedSpan] | None:
-    """Spans passing the tests in order: each starts no earlier than the one before and lies inside one of
-    those before it (the first may be anywhere). None when the trace holds no such path yet."""
-    by_id = {span.span_id: span for span in found.spans}
-
-    def inside(span: ReceivedSpan, outer: ReceivedSpan) -> bool:
-        parent = span.parent_span_id
-        while parent is not None and parent in by_id:
-            if parent == outer.span_id:
-                return True
-            parent = by_id[parent].parent_span_id
-        return False
+    """Spans passing the tests in order, each directly inside the one before (step_parent: a service's entry
+    counts as inside the operation that called it); the first may be anywhere. None when the trace holds no
+    such path yet."""
 
     def search(chosen: list[ReceivedSpan]) -> list[ReceivedSpan] | None:
         if len(chosen) == len(tests):
@@ -412,7 +404,7 @@ def find_path(found: Trace, tests: Sequence[SpanTest]) -> list[ReceivedSpan] | N
         for span in found.spans:
             if span in chosen or not test(span):
                 continue
-            if chosen and (span.start_ns < chosen[-1].start_ns or not any(inside(span, c) for c in chosen)):
+            if chosen and step_parent(found, span) != chosen[-1]:
                 continue
             path = search([*chosen, span])
             if path:
