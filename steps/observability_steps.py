@@ -88,6 +88,35 @@ def step_no_span_mentions(context, text):
     assert not holding, f"expected no span to hold {text!r}, these do: {holding}"
 
 
+@then('nothing the platform logged mentions "{text:Q}"')
+def step_no_log_mentions(context, text):
+    """No line any service of the scenario logged, at any level, holds the text."""
+    lines = context.world.evidence.log_lines()
+    assert lines, "expected the platform to log something at debug level, it logged nothing"
+    holding = [line[:160] for line in lines if text in line]
+    assert not holding, f"expected no log line to mention {text!r}, {len(holding)} do, e.g. {holding[:2]}"
+
+
+@then("every metric point the platform exported since the request names a tenant")
+def step_points_name_tenant(context):
+    """No series of the platform's meters grew without a tenant since the action began."""
+    context.world.telemetry.no_untenanted_points()
+
+
+@given("the operator lets the platform record prompts and answers on its spans")
+def step_capture_content(context):
+    """The GenAI conventions' opt-in, deployed with the services."""
+    context.world.services.deploy_with(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="true")
+
+
+@then('the model call in the request\'s trace records the prompt "{prompt:Q}" and the answer "{answer:Q}"')
+def step_content_recorded(context, prompt, answer):
+    """With the opt-in, the model call's span carries what was asked and what came back."""
+    span = context.world.telemetry.span_named("gateway.provider.call")
+    seen = (span.attributes.get("gen_ai.input.messages", ""), span.attributes.get("gen_ai.output.messages", ""))
+    assert prompt in seen[0] and answer in seen[1], f"expected {prompt!r} asked and {answer!r} answered, seen {seen}"
+
+
 @then("no span of the request's trace carries the platform's API key")
 def step_no_span_key(context):
     """The key the gateway presents to the model provider is on no span: no attribute, no event (an exception's

@@ -34,6 +34,13 @@ Feature: The gateway's traces and metrics
     And the request's trace does not reach the language model
     And the gateway's cache hit counter for the tenant grew by 1
 
+  @security @deploys
+  Scenario: An operator who opts in sees the prompt and the answer on the model call, as the GenAI conventions allow
+    Given the operator lets the platform record prompts and answers on its spans
+    And the language model answers "The quokka sleeps in QUOKKA-BURROW-58." when asked about "quokka"
+    When a client asks the gateway service "Where does the quokka QUOKKA-PROMPT-12 sleep?"
+    Then the model call in the request's trace records the prompt "QUOKKA-PROMPT-12" and the answer "QUOKKA-BURROW-58"
+
   @security
   Scenario: Neither the prompt nor the API key appears on any span
     When a client asks the gateway service "My card 4111 1111 1111 1111 was declined, why?"

@@ -36,7 +36,7 @@ from ai_platform.services.identity import Keys, bearer, keys_from_env
 from ai_platform.services.inputs import PathId
 from ai_platform.services.openapi import answers, contract_openapi
 from ai_platform.services.redaction import mask_secrets_in_logs
-from ai_platform.telemetry import for_tenant
+from ai_platform.telemetry import capture_content, for_tenant
 from ai_platform.telemetry.setup import instrument_http, setup_telemetry, shutdown_telemetry
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -340,12 +340,17 @@ def data_of(name: str, response: httpx.Response) -> Any:
 
 
 def _log_at(level: str) -> None:
-    """LOG_LEVEL, when set, for the service and the libraries it calls through (they log the most)."""
+    """LOG_LEVEL, when set, for the service and the libraries it calls through (they log the most). The model
+    clients' debug lines quote prompts, answers and embedded text: below INFO they stay quiet unless the operator
+    opted in to recording content (the GenAI conventions' switch), as for spans."""
     if not level:
         return
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    for logger in ("", "ai_platform", "LiteLLM", "LiteLLM Router", "litellm", "httpx", "httpcore", "openai"):
+    for logger in ("", "ai_platform", "httpx", "httpcore"):
         logging.getLogger(logger).setLevel(level)
+    quoting = level if capture_content() else max(logging.getLevelName(level), logging.INFO)
+    for logger in ("LiteLLM", "LiteLLM Router", "litellm", "openai"):
+        logging.getLogger(logger).setLevel(quoting)
 
 
 def _problem(error: dict) -> str:

@@ -27,5 +27,6 @@ class Evidence:
         return report.attached[self._first_attachment:]
 
     def log_lines(self) -> list[str]:
-        """What the suite's process logged since the watch began, and all the gateway service logged."""
-        return [*self.logs.lines, *self._world.services.log_of("gateway").splitlines()]
+        """What the suite's process logged since the watch began, and all the scenario's services logged (each an
+        instance of its own, deployed for the watch)."""
+        return [*self.logs.lines, *self._world.services.logs().splitlines()]

@@ -61,6 +61,11 @@ class Services:
             settings["NATS_WORKERS"] = "off"
         return {**settings, **self._overrides}
 
+    def logs(self) -> str:
+        """What every service this scenario started has logged so far."""
+        services = [name for name in self._urls if name in ("gateway", "rag", "agent", "query")]
+        return "\n".join(self.log_of(name) for name in services)
+
     def log_of(self, service: str) -> str:
         """What the service's process has logged so far, as its operator would read it."""
         path = self._world.session.services.process(service, self._deployment() or None).log_path

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from harness.world import World
 
 CLIENT_SPAN = "acceptance.client"
+PLATFORM_SCOPE = "ai_platform"  # the instrumentation scope of the contract's spans and metrics
 TENANT = "tenant.id"
 # Spans reach the receiver within about 0.2 s and metric points within about 0.6 s here; a busy machine is slower.
 EXPORT_BUDGET_S = 10.0
@@ -353,6 +354,17 @@ class Telemetry:
             f"expected the {operation} durations to add up to what their {len(spans)} {span_name} span(s) took, "
             f"{timed:.4f} s; {metric} grew by {measured:.4f} s")
         return measured
+
+    def no_untenanted_points(self) -> None:
+        """Every point of the platform's own meters (the contract's metrics, not the HTTP instrumentation's, which
+        counts a request before anyone knows whose it is) exported since the action began names a tenant."""
+        store = self.store
+        bare = []
+        for name in store.metric_names():
+            points = [p for p in store.metric_points(name) if TENANT not in p.attributes
+                      and p.scope_name == PLATFORM_SCOPE and p.time_ns > self._action_started_ns]
+            bare += [f"{name} {dict(p.attributes)} ({p.service_name})" for p in points]
+        assert not bare, f"expected every metric point to name a tenant, these do not: {sorted(set(bare))[:8]}"
 
     # report -------------------------------------------------------------------------------------
 
