@@ -54,8 +54,7 @@ def step_owns_nothing(context):
     """Every kind the tenant owned, read through the tenant's API, the operator's NATS and the database, is empty."""
     world = context.world
     world.outcome.expect_result("the tenant removed")
-    readings = world.holdings.read()
-    left = {kind: reading for kind, reading in readings.items() if not _empty(reading)}
+    left = world.holdings.left()
     assert not left, f"expected nothing of the tenant left, found {left}"
 
 
@@ -66,12 +65,6 @@ def step_still_owns(context, tenant):
     before, after = holdings.before[tenant], holdings.read(tenant=tenant)
     changed = {kind: {"before": before[kind], "after": after[kind]} for kind in before if before[kind] != after[kind]}
     assert not changed, f"expected the tenant {tenant} to keep everything it owned, these changed: {changed}"
-
-
-def _empty(reading) -> bool:
-    if isinstance(reading, dict):
-        return all(_empty(v) for v in reading.values())
-    return not reading
 
 
 @then("NATS keeps no message and no consumer of the tenant")

@@ -77,3 +77,15 @@ def step_model_asked_once(context):
     """One chat request reached the model: the message was handled by one instance only."""
     asked = context.world.model.chats()
     assert len(asked) == 1, f"expected the language model asked once, it was asked {len(asked)} times"
+
+
+@then("one agent service instance took the message")
+def step_one_instance_took(context):
+    """In the trace of the message sent, one CONSUMER span of the agent service continues the sender's span:
+    the instances' inboxes share a queue group, so only one of them received it."""
+    telemetry = context.world.telemetry
+    trace = telemetry.settled_trace(telemetry.last_request())
+    sender = trace.root
+    took = [span.resource.get(INSTANCE) for span in trace.children(sender)
+            if span.name == "nats.process" and span.service_name == "agent-service"]
+    assert len(took) == 1, f"expected one agent service instance to take the message, these took it: {took}"

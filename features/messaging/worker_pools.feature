@@ -43,7 +43,7 @@ Feature: Workers of a queue group share the load
     Then all 16 documents are stored exactly once within 20 seconds
     And each document was ingested once, and both RAG instances ingested some of them
 
-  @agents
+  @agents @telemetry
   Scenario: A message to an agent hosted by two agent service instances is handled once
     Given the agent service hosts the agents "researcher", "writer" and "editor"
     And the language model answers "The office is closed in August." when asked about "holidays"
@@ -53,3 +53,4 @@ Feature: Workers of a queue group share the load
     Then "planner" receives "The office is closed in August." from "researcher"
     And "researcher" of the agent service receives the request "Which holidays does the office keep?" from "planner"
     And the language model was asked once
+    And one agent service instance took the message

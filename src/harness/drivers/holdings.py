@@ -37,7 +37,7 @@ class Holdings:
     def __init__(self, world: World) -> None:
         self._world = world
         self._services = world.services
-        self.before: dict[str | None, dict[str, Any]] = {}  # tenant -> its readings just before a removal
+        self.before: dict[str, dict[str, Any]] = {}  # tenant name -> its readings just before a removal
         self.queued: dict[str, str] = {}  # tenant id -> the id of the document it queued for ingestion
 
     # giving ----------------------------------------------------------------------------------------
@@ -112,6 +112,10 @@ class Holdings:
         readings = {kind: KINDS[kind].read(self, tenant) for kind in kinds or KINDS}
         attach_json(f"what the tenant {self._label(tenant)} owns", readings)
         return readings
+
+    def left(self, tenant: str | None = None) -> dict[str, Any]:
+        """The readings of every kind the tenant still owns some of."""
+        return {kind: reading for kind, reading in self.read(tenant=tenant).items() if not _is_empty(reading)}
 
     def _rows(self, tenant: str | None, *tables: str) -> dict[str, int]:
         counts = self._world.knowledge_base.row_counts(tenant=tenant)
