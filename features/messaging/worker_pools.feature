@@ -23,3 +23,34 @@ Feature: Workers of a queue group share the load
     And every task was done exactly once
     And every result says "Task done."
     And more than one worker did some of the work
+
+  @rag
+  Scenario: Two RAG instances share the questions, and each question is answered once
+    Given the knowledge base of the tenant holds these documents:
+      | title         | text                                                      |
+      | Refund policy | Annual plans can be refunded within 30 days of purchase. |
+    And the knowledge base only uses passages with a similarity of at least 0.1
+    And the RAG service instances "rag-east" and "rag-west" take questions and documents from the message bus
+    When the API asks over the message bus 12 different questions about the refund policy
+    Then every question gets the answer to its own question
+    And the language model was asked 12 times
+    And both RAG instances answered some of the questions
+
+  @rag @telemetry
+  Scenario: Two RAG instances share the ingestion stream, and each document is stored once
+    Given the RAG service instances "rag-east" and "rag-west" take questions and documents from the message bus
+    When the API publishes 16 documents for ingestion
+    Then all 16 documents are stored exactly once within 20 seconds
+    And each document was ingested once, and both RAG instances ingested some of them
+
+  @agents @telemetry
+  Scenario: A message to an agent hosted by two agent service instances is handled once
+    Given the agent service hosts the agents "researcher", "writer" and "editor"
+    And the language model answers "The office is closed in August." when asked about "holidays"
+    And 2 instances of the agent service take messages between agents from the message bus
+    And the agent "planner" of the tenant listens on the message bus
+    When "planner" sends "Which holidays does the office keep?" to "researcher"
+    Then "planner" receives "The office is closed in August." from "researcher"
+    And "researcher" of the agent service receives the request "Which holidays does the office keep?" from "planner"
+    And the language model was asked once
+    And one agent service instance took the message

@@ -48,6 +48,10 @@ class Tenants:
     def all_ids(self) -> list[str]:
         return list(self._ids.values())
 
+    def names(self) -> list[str]:
+        """The names the scenario gave its tenants ("default" is the scenario's own)."""
+        return list(self._ids)
+
 
 @dataclass
 class Outcome:
@@ -126,6 +130,7 @@ class World:
     bus_permissions = Driver("harness.drivers.bus_permissions:BusPermissions")
     hostile = Driver("harness.drivers.hostile:HostileClient")
     fuzzing = Driver("harness.drivers.fuzzing:Fuzzing")
+    holdings = Driver("harness.drivers.holdings:Holdings")
 
     def __init__(self, session: SuiteSession, add_cleanup: Callable, *, own_workers: bool = False,
                  stops_services: bool = False) -> None:

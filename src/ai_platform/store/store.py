@@ -74,7 +74,9 @@ class Store:
 
         Saving the same document id again with the same content changes nothing; with new
         content it replaces the old chunks. A queued document (its ticket) that a DELETE superseded is not
-        stored: None. The ticket's row is locked first, as delete_document locks it, so the two never cross.
+        stored: None, as is one whose ticket is gone (its tenant was removed while it was being embedded, or it was
+        stored already and this is a redelivery). The ticket's row is locked first, as delete_document and
+        purge_tenant lock it, so they never cross.
         """
         _require_tenant(tenant_id)
         for _, vector in chunks:
@@ -86,7 +88,7 @@ class Store:
                 mine = (q.c.ticket == ticket) & (q.c.tenant_id == tenant_id)
                 entry = conn.execute(select(q.c.superseded).where(mine).with_for_update()).first()
                 conn.execute(delete(q).where(mine))
-                if entry is not None and entry.superseded:
+                if entry is None or entry.superseded:  # a DELETE superseded it, or its tenant was removed
                     return None
             existing = conn.execute(
                 select(d.c.id, d.c.content_hash)
@@ -251,14 +253,17 @@ class Store:
     # housekeeping ----------------------------------------------------------------------------
 
     def purge_tenant(self, tenant_id: str) -> None:
-        """Delete every row of a tenant (chunks go with their documents), agents and their messages included."""
+        """Delete every row of a tenant (chunks go with their documents), agents and their messages included.
+
+        The queued tickets go first: that waits for an ingestion worker storing one of them to commit, so the
+        documents' delete after it sees what that worker stored, and a worker that comes later finds no ticket."""
         _require_tenant(tenant_id)
         with self.engine.begin() as conn:
+            conn.execute(delete(self.queued).where(self.queued.c.tenant_id == tenant_id))
             conn.execute(delete(self.documents).where(self.documents.c.tenant_id == tenant_id))
             conn.execute(delete(self.memory).where(self.memory.c.tenant_id == tenant_id))
             conn.execute(delete(self.agents).where(self.agents.c.tenant_id == tenant_id))
             conn.execute(delete(self.agent_messages).where(self.agent_messages.c.tenant_id == tenant_id))
-            conn.execute(delete(self.queued).where(self.queued.c.tenant_id == tenant_id))
 
     def count_rows(self, tenant_id: str) -> dict[str, int]:
         _require_tenant(tenant_id)

@@ -40,7 +40,10 @@ def setup_telemetry(service_name: str) -> TracerProvider | None:
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name})
+    named = {"service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name}
+    if os.environ.get("SERVICE_INSTANCE", "").strip():  # one of several replicas: which one did the work
+        named["service.instance.id"] = os.environ["SERVICE_INSTANCE"].strip()
+    resource = Resource.create(named)
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(TenantOnEverySpan())
     tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))

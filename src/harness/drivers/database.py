@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, text
 if TYPE_CHECKING:
     from harness.world import World
 
-TENANT_TABLES = ("documents", "chunks", "agent_memory", "agents", "agent_messages")
+# queued_documents: documents accepted for background ingestion (202) and not stored yet.
+TENANT_TABLES = ("documents", "chunks", "agent_memory", "agents", "agent_messages", "queued_documents")
 
 
 @dataclass(frozen=True)

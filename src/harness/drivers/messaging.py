@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import nats.errors
 import nats.js.errors
 from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -219,15 +220,15 @@ class Messaging:
 
     # what the API does --------------------------------------------------------------------------
 
-    def publish_document(self, title: str, text: str, budget_s: float = 15.0) -> None:
+    def publish_document(self, title: str, text: str, budget_s: float = 15.0, *, tenant: str | None = None) -> None:
         """Publish for ingestion until JetStream acknowledges it; the message id is the document's digest, so
-        JetStream drops the same document published twice."""
-        tenant_id = self.tenant()
+        JetStream drops the same document published twice. The scenario's tenant publishes, unless named."""
+        tenant_id = self.tenant(tenant)
         subject = subjects.rag_ingest(tenant_id)
         digest = hashlib.sha256(f"{tenant_id}\0{document_id(title)}\0{text}".encode()).hexdigest()[:32]
         document = {"document_id": document_id(title), "content": text, "tenant_id": tenant_id, "timestamp": now(),
                     "metadata": {"title": title}}
-        api = self.api
+        api = self.api_of(tenant_id)
 
         async def publish() -> None:
             payload, headers = api.envelope("rag_document", document, tenant_id, {h.MESSAGE_ID: digest})
@@ -243,7 +244,8 @@ class Messaging:
                     await asyncio.sleep(0.1)
 
         self._run_traced(f"publish {title!r} for ingestion", tenant_id, publish())
-        self.published.append(document_id(title))
+        if tenant is None:
+            self.published.append(document_id(title))
 
     def llm_request(self, tenant_id: str, *, prompt: str | None = None, messages: list[dict] | None = None,
                     model: str = "chat", **parameters) -> dict:
@@ -283,12 +285,13 @@ class Messaging:
 
         return dict(zip(prompts, self.run(together()), strict=True))
 
-    def ask_rag(self, question: str, *, body_tenant: str | None = None, wire_format: str = "json") -> Reply:
+    def ask_rag(self, question: str, *, body_tenant: str | None = None, wire_format: str = "json",
+                query_id: str | None = None) -> Reply:
         """Ask the tenant's RAG workers, in either wire format; the request body may name another tenant."""
         retrieval = self._world.config.retrieval
-        query = {"query_id": codec.new_message_id(), "query": question, "tenant_id": self.tenant(body_tenant),
-                 "timestamp": now(), "parameters": {"top_k": retrieval.top_k,
-                                                    "similarity_threshold": retrieval.similarity_threshold}}
+        parameters = {"top_k": retrieval.top_k, "similarity_threshold": retrieval.similarity_threshold}
+        query = {"query_id": query_id or codec.new_message_id(), "query": question,
+                 "tenant_id": self.tenant(body_tenant), "timestamp": now(), "parameters": parameters}
         bus = self.api if wire_format == "json" else self.connect(f"api-{wire_format}", wire_format=wire_format)
         return self._request(subjects.rag_queries(self.tenant()), "rag_query", query, self.tenant(),
                              REQUEST_TIMEOUT_S, bus=bus)
@@ -395,12 +398,13 @@ class Messaging:
         self.run(self.api.nc.flush())
         return None
 
-    def publish_bytes(self, raw: bytes, extra_headers: dict | None = None) -> None:
-        """Bytes on the tenant's ingestion subject, as a producer wrote them."""
+    def publish_bytes(self, raw: bytes, extra_headers: dict | None = None, *, tenant: str | None = None) -> None:
+        """Bytes on the tenant's ingestion subject (the scenario's tenant's, unless named), as a producer wrote them."""
+        tenant_id = self.tenant(tenant)
         self.raw_payload = raw
         attach_text("bytes the producer published", raw.hex(" "))
-        self.run(self.api.js.publish(subjects.rag_ingest(self.tenant()), raw,
-                                     headers={h.TENANT: self.tenant(), **(extra_headers or {})}))
+        self.run(self.api_of(tenant_id).js.publish(subjects.rag_ingest(tenant_id), raw,
+                                                   headers={h.TENANT: tenant_id, **(extra_headers or {})}))
 
     def publish_raw(self, kind: str) -> None:
         self.publish_bytes(self.unreadable_payload(kind))
@@ -470,9 +474,9 @@ class Messaging:
         """An error reply's body as a client in any language reads it: plain JSON."""
         return json.loads(reply.data)
 
-    def parked(self, component: str, expected: int) -> list[Msg]:
+    def parked(self, component: str, expected: int, *, tenant: str | None = None) -> list[Msg]:
         """Every message on the tenant's dead-letter subject: waits for `expected`, then reads on to the end."""
-        subject = subjects.dead_letter(component, self.tenant())
+        subject = subjects.dead_letter(component, self.tenant(tenant))
         budget = scaled(DELIVERY_BUDGET_S)
         operator = self.operator
 
@@ -527,3 +531,33 @@ class Messaging:
             return kept
 
         return self.run(read())
+
+    # a tenant's own ingestion consumer: what an operator sets up for a tenant served by workers of its own -------
+
+    def add_tenant_consumer(self, tenant: str | None = None) -> None:
+        """The operator adds the durable consumer the platform names for the tenant (subjects.ingest_durable) on
+        the ingestion stream, filtered to the tenant's subject; deleted in cleanup if still there."""
+        tenant_id = self.tenant(tenant)
+        operator, durable = self.operator, subjects.ingest_durable(tenant_id)
+        config = ConsumerConfig(durable_name=durable, ack_policy=AckPolicy.EXPLICIT,
+                                filter_subject=subjects.rag_ingest(tenant_id))
+        self.run(operator.js.add_consumer(subjects.INGEST_STREAM, config))
+        self._world.add_cleanup(self.run, _delete_consumer(operator, durable))
+
+    def tenant_consumer(self, tenant: str | None = None) -> str | None:
+        """The tenant's own ingestion consumer, by name, as the JetStream API reports it; None when there is none."""
+        operator, durable = self.operator, subjects.ingest_durable(self.tenant(tenant))
+
+        async def read() -> str | None:
+            try:
+                return (await operator.js.consumer_info(subjects.INGEST_STREAM, durable)).name
+            except nats.js.errors.NotFoundError:
+                return None
+        return self.run(read())
+
+
+async def _delete_consumer(operator: Bus, durable: str) -> None:
+    try:
+        await operator.js.delete_consumer(subjects.INGEST_STREAM, durable)
+    except nats.js.errors.NotFoundError:
+        pass  # removed with its tenant

@@ -32,6 +32,7 @@ class Services:
         self._urls: dict[str, str] = {}  # the services this scenario talks to, as first started
         self._overrides: dict[str, str] = {}  # operator settings this scenario's services are deployed with
         self.document_ids: dict[str, str] = {}  # title -> the id the RAG API gave the document
+        self.document_texts: dict[str, str] = {}  # title -> the text last sent for it
 
     def url(self, service: str) -> str:
         """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
@@ -150,6 +151,7 @@ class Services:
     def add_document(self, title: str, text: str, *, tenant: str | None = None,
                      background: bool = False) -> httpx.Response:
         body = {"title": title, "content": text, "async": background}
+        self.document_texts[title] = text
         added = self.send("rag", "POST", routes.DOCUMENTS, body=body, tenant=tenant)
         if added.is_success:
             self.document_ids[title] = added.json()["data"]["document_id"]
@@ -185,10 +187,10 @@ class Services:
         return self.send("agent", "POST", f"/api/v1/agents/{agent}/chat",
                          body={"message": message, "session_id": conversation}, tenant=tenant)
 
-    def send_between_agents(self, source: str, target: str, text: str) -> httpx.Response:
+    def send_between_agents(self, source: str, target: str, text: str, *, tenant: str | None = None) -> httpx.Response:
         """The agent service's agent `source` sends a request to the agent `target`, over the message bus."""
         return self.send("agent", "POST", routes.agent_messages(source),
-                         body={"target_agent_id": target, "content": text})
+                         body={"target_agent_id": target, "content": text}, tenant=tenant)
 
     def messages_received_by(self, agent: str, *, tenant: str | None = None) -> list[dict]:
         """What the agent service says its agent received from other agents, oldest first."""
