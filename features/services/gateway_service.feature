@@ -86,10 +86,10 @@ Feature: The gateway service over HTTP
     And the OpenAI client's answer reports the token usage the language model reported
 
     Examples:
-      | options                             | received                            | text                                                          | reason |
-      | {"temperature": 0.3, "top_p": 0.5}  | {"temperature": 0.3, "top_p": 0.5}  | Refunds take five business days.END Then the model rambles on and on. | stop   |
-      | {"stop": "END"}                     | {"stop": ["END"]}                   | Refunds take five business days.                              | stop   |
-      | {"max_tokens": 3}                   | {"max_tokens": 3}                   | Refunds take five                                             | length |
+      | options                            | received                           | text                                                                  | reason |
+      | {"temperature": 0.3, "top_p": 0.5} | {"temperature": 0.3, "top_p": 0.5} | Refunds take five business days.END Then the model rambles on and on. | stop   |
+      | {"stop": "END"}                    | {"stop": ["END"]}                  | Refunds take five business days.                                      | stop   |
+      | {"max_tokens": 3}                  | {"max_tokens": 3}                  | Refunds take five                                                     | length |
 
   @scripted
   Scenario: The last chunk of the OpenAI client's stream carries the model's token usage
