@@ -193,6 +193,11 @@ FAULTS = [
      "                        self.content_type, self.metadata)",
      '                        "text/plain", self.metadata)',
      ["features/e2e/questions_over_http.feature"]),
+    ("a search reads a threshold of 0 as no threshold", "src/ai_platform/services/rag.py",
+     "chosen = RetrievalSettings(body.top_k, settings.threshold if body.threshold is None else body.threshold)\n"
+     "        if body.query_text",
+     "chosen = RetrievalSettings(body.top_k, body.threshold or settings.threshold)\n        if body.query_text",
+     ["features/rag/questions.feature"]),
     ("agent memory has no limit", "src/ai_platform/agents/agent.py",
      "self._store.recent_turns(self.tenant_id, self.agent_id, session_id, self._memory_turns)",
      "self._store.recent_turns(self.tenant_id, self.agent_id, session_id, 1000)",
