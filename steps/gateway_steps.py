@@ -2,6 +2,8 @@
 
 from behave import given, then, when
 
+from harness.drivers.gateway import limits
+from harness.platform.environment import PLATFORM_MODEL_NAMES
 from harness.session import SCRIPTED_MODELS
 
 
@@ -39,11 +41,49 @@ def step_complete_nucleus(context, prompt, top_p, stop):
     context.world.attempt(lambda: gateway.complete(prompt, top_p=top_p, stop=[stop]))
 
 
-@when("a component streams the gateway's answer to \"{prompt:Q}\"")
-def step_stream(context, prompt):
-    """A component reads the gateway's streamed answer to its end."""
+@when('a component asks the gateway "{prompt:Q}" using the {role:ModelRole} model')
+def step_complete_model(context, prompt, role):
+    """A completion from the model the caller names, by the name the gateway offers it under."""
     gateway = context.world.gateway
-    context.world.attempt(lambda: gateway.stream(prompt))
+    context.world.attempt(lambda: gateway.complete(prompt, model=PLATFORM_MODEL_NAMES[role]))
+
+
+@when('a component asks the gateway "{prompt:Q}" with {limit:Limit}')
+def step_complete_limited(context, prompt, limit):
+    """A completion with a stop word or a token limit, or neither."""
+    gateway = context.world.gateway
+    context.world.attempt(lambda: gateway.complete(prompt, **limits(limit)))
+
+
+@when("a component streams the gateway's answer to \"{prompt:Q}\"")
+@when("a component streams the gateway's answer to \"{prompt:Q}\" through {route:Phrase}")
+def step_stream(context, prompt, route="the streaming route"):
+    """A component reads the gateway's streamed answer to its end, from the streaming route or the completion
+    route with stream on."""
+    gateway = context.world.gateway
+    context.world.attempt(lambda: gateway.stream(prompt, route))
+
+
+@when("a component streams the gateway's answer to \"{prompt:Q}\" with {limit:Limit}")
+def step_stream_limited(context, prompt, limit):
+    """A streamed completion with a stop word or a token limit."""
+    gateway = context.world.gateway
+    context.world.attempt(lambda: gateway.stream(prompt, **limits(limit)))
+
+
+@then('the answer ended because of "{reason:Q}"')
+def step_finish_reason(context, reason):
+    """Why the answer ended, as the gateway reports it (the model's finish reason)."""
+    seen = context.world.outcome.expect_result("a completion").finish_reason
+    assert seen == reason, f"expected the answer to end because of {reason!r}, the gateway reported {seen!r}"
+
+
+@then('the streamed answer ended because of "{reason:Q}"')
+def step_stream_finish_reason(context, reason):
+    """Why the streamed answer ended, as its last event reports it."""
+    completion = context.world.outcome.expect_result("a stream").completion
+    seen = completion and completion.finish_reason
+    assert seen == reason, f"expected the stream to end because of {reason!r}, its last event said {seen!r}"
 
 
 @then('the gateway returns "{text:Q}"')

@@ -3,7 +3,7 @@
 from behave import given, then, when
 
 from ai_contract.answers import NOT_IN_KNOWLEDGE_BASE
-from harness.drivers.knowledge_base import document_id
+from harness.drivers.knowledge_base import document_id, similarity_threshold
 
 
 @given("documents are split into chunks of at most {size:d} characters that overlap by {overlap:d}")
@@ -196,3 +196,64 @@ def step_not_covered(context):
         f"expected the answer {NOT_IN_KNOWLEDGE_BASE!r} with no passages, got {answer.answer!r} "
         f"from passages {[(p.title, round(p.score, 3)) for p in answer.passages]}"
     )
+
+
+@given("the knowledge base uses the {top_k:d} best passages with {similarity:Phrase}")
+def step_top_k_threshold(context, top_k, similarity):
+    """How many passages a question may use, and the similarity they need (or the platform's own)."""
+    context.world.configure(top_k=top_k, similarity_threshold=similarity_threshold(similarity))
+
+
+@then("the answer rests on {count:d} passages, best first")
+def step_rests_on(context, count):
+    """How many passages the answer returned, in order of similarity, and the sources they name."""
+    answer = context.world.outcome.expect_result("an answer")
+    scores = [round(p.score, 4) for p in answer.passages]
+    assert len(answer.passages) == count, f"expected {count} passages, got {len(scores)} with scores {scores}"
+    assert scores == sorted(scores, reverse=True), f"expected the best passage first, the scores were {scores}"
+    titles = list(dict.fromkeys(p.title for p in answer.passages))
+    if count == 0:
+        assert answer.answer == NOT_IN_KNOWLEDGE_BASE, f"expected {NOT_IN_KNOWLEDGE_BASE!r}, got {answer.answer!r}"
+    assert answer.sources == titles, f"expected the sources {titles} of the passages, the answer cited {answer.sources}"
+
+
+@then("the language model was shown {count:d} passages")
+def step_model_shown(context, count):
+    """The grounded prompt numbers exactly that many passages; with none, the model is not asked."""
+    chats = context.world.model.chats()
+    if count == 0:
+        assert not chats, f"expected the model not to be asked, it was asked {len(chats)} time(s)"
+        return
+    prompt = context.world.model.last_prompt()
+    shown = [i for i in range(1, count + 2) if f"[{i}] (" in prompt]
+    assert shown == list(range(1, count + 1)), f"expected passages [1]..[{count}] in the prompt, saw {shown}:\n{prompt}"
+
+
+@then("the answer reports the token usage the language model reported")
+def step_rag_usage(context):
+    """The RAG answer's usage is the model's own count for the grounded prompt, unswapped."""
+    usage = context.world.outcome.expect_result("an answer").usage
+    reported = context.world.model.chats()[-1].usage
+    assert reported["prompt_tokens"] != reported["completion_tokens"], f"the sample cannot tell a swap: {reported}"
+    assert usage == reported, f"expected the model's usage {reported}, the answer reported {usage}"
+
+
+@when('the tenant searches the knowledge base by {form:Phrase} "{question:Q}", keeping the {top_k:d} best '
+      "passages with {similarity:Phrase}")
+def step_search(context, form, question, top_k, similarity):
+    """A search by the question's text or by its embedding (as the gateway service gives it)."""
+    assert form in ("the text", "the embedding of"), f"no search by {form!r}"
+    world = context.world
+    world.attempt(lambda: world.knowledge_base.search(question, by_embedding=form == "the embedding of",
+                                                      top_k=top_k, threshold=similarity_threshold(similarity)))
+
+
+@then('the search finds {count:d} passages, best first, the first from "{title:Q}"')
+def step_search_finds(context, count, title):
+    """How many passages the search returned, in order of similarity, and the best one's document."""
+    found = context.world.outcome.expect_result("the search's passages")
+    seen = [(p.title, round(p.score, 4)) for p in found]
+    scores = [p.score for p in found]
+    assert len(found) == count, f"expected {count} passages, found {seen}"
+    assert scores == sorted(scores, reverse=True) and found[0].title == title, (
+        f"expected {title!r} first and the rest in order of similarity, found {seen}")

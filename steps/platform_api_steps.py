@@ -3,6 +3,7 @@
 from behave import given, then, when
 
 from ai_contract.answers import NOT_IN_KNOWLEDGE_BASE
+from harness.drivers.knowledge_base import asked_with, similarity_threshold
 from harness.waiting import scaled, wait_until
 
 SERVICE_NAMES = {"RAG": "rag", "agent": "agent", "gateway": "gateway", "query": "query"}
@@ -227,3 +228,65 @@ def step_part_failed(context, part, code):
     errors = _answer(context).get("errors") or {}
     seen = (errors.get(part) or {}).get("code")
     assert seen == code, f"expected the {part} part to have failed with {code}, the errors were {errors}"
+
+
+@when('a user of the tenant asks the query API "{text:Q}" in {mode:Name} mode, keeping the {top_k:d} best passages '
+      "with {similarity:Phrase}")
+def step_query_retrieval(context, text, mode, top_k, similarity):
+    """A unified query with the caller's top_k and similarity threshold (or none)."""
+    services = context.world.services
+    fields = asked_with(top_k, similarity_threshold(similarity))
+    context.world.attempt(lambda: services.query(text, mode=mode, fields=fields))
+
+
+@then("the query API's answer from the knowledge base rests on {count:d} passages")
+def step_query_passages(context, count):
+    """How many passages the knowledge base part of the unified answer used."""
+    rag = _answer(context).get("rag_response") or {}
+    seen = [(p["title"], round(p["score"], 4)) for p in rag.get("passages", [])]
+    assert len(seen) == count, f"expected {count} passages, the knowledge base answer rests on {seen}"
+
+
+@when('a user of the tenant tells the query API "{text:Q}" in {mode:Name} mode, in the conversation '
+      '"{conversation:Q}"')
+@when('a user of the tenant asks the query API "{text:Q}" in {mode:Name} mode, in the conversation '
+      '"{conversation:Q}"')
+def step_query_conversation(context, text, mode, conversation):
+    """A unified query that belongs to a conversation."""
+    services = context.world.services
+    context.world.attempt(lambda: services.query(text, mode=mode, fields={"conversation_id": conversation}))
+    _answer(context)
+
+
+@then('the query API\'s answer from the agent {verdict:Phrase} "{text:Q}"')
+def step_query_agent_answer(context, verdict, text):
+    """The agent part of the unified answer is, or is not, the text."""
+    assert verdict in ("is", "is not"), f"no verdict called {verdict!r}"
+    message = (_answer(context).get("agent_response") or {}).get("message")
+    assert (message == text) == (verdict == "is"), f"expected the agent's answer {verdict} {text!r}, got {message!r}"
+
+
+@when('the tenant adds the document "{title:Q}" with the id "{document_id:Q}", of type "{content_type:Q}" and with '
+      "the metadata {metadata:Json}, through the RAG API")
+def step_api_document_fields(context, title, document_id, content_type, metadata):
+    """A document with an id, a content type and metadata of the caller's."""
+    services = context.world.services
+    context.world.attempt(lambda: services.add_document(
+        title, f"{title}: staff take leave after telling their manager two weeks ahead.", document_id=document_id,
+        content_type=content_type, metadata=metadata))
+
+
+@then('the RAG API stores it as "{document_id:Q}"')
+def step_api_stored_as(context, document_id):
+    """201, with the caller's document id."""
+    data = _data(context.world.outcome.expect_result("the RAG API's answer"), "the document stored")
+    assert data.get("document_id") == document_id, f"expected the id {document_id!r}, the RAG API said {data}"
+
+
+@then('the RAG API shows the document "{document_id:Q}" titled "{title:Q}", of type "{content_type:Q}"')
+def step_api_shows_document(context, document_id, title, content_type):
+    """The document as the RAG API reads it back by its id."""
+    shown = context.world.services.send("rag", "GET", f"/api/v1/rag/documents/{document_id}", observation=True)
+    data = _data(shown, f"the document {document_id!r}")
+    seen = (data.get("document_id"), data.get("title"), data.get("content_type"))
+    assert seen == (document_id, title, content_type), f"expected {(document_id, title, content_type)}, saw {seen}"

@@ -1,5 +1,7 @@
 """Steps for the platform's HTTP services: requests as a client sends them, what comes back."""
 
+import json
+
 from behave import given, then, when
 
 from harness.waiting import wait_until
@@ -247,3 +249,113 @@ def step_openai_raised(context, kind, named):
     said = f"{refused.message} {getattr(refused, 'param', None) or ''} {getattr(refused, 'code', None) or ''}"
     assert type(refused).__name__ == classes[kind] and named in said, (
         f"expected {classes[kind]} naming {named!r}, the client raised {type(refused).__name__}: {said}")
+
+
+def _model_usage(context, endpoint: str = "chat") -> dict:
+    """The usage the model reported for its last answer, a sample that tells prompt from completion apart."""
+    reported = context.world.model.script.journal(endpoint)[-1].usage
+    if endpoint == "chat":
+        assert reported["prompt_tokens"] != reported["completion_tokens"], f"the sample cannot tell a swap: {reported}"
+    return reported
+
+
+def _usage_of(usage) -> dict | None:
+    """An OpenAI client's usage object as the counts the model reports."""
+    return usage and {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
+                      "total_tokens": usage.total_tokens}
+
+
+@when('an OpenAI client asks the gateway service "{prompt:Q}", setting {options:Json}')
+def step_openai_options(context, prompt, options):
+    """The official client's chat completion with OpenAI options (temperature, top_p, stop, max_tokens)."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_chat(prompt, **options))
+
+
+@then("the language model was asked with the options {options:Json}")
+def step_model_options(context, options):
+    """Each option as the model received it (the rest of what it received is not the point)."""
+    received = context.world.model.chats()[-1].parameters
+    seen = {name: received.get(name) for name in options}
+    assert seen == options, f"expected the model to receive {options}, it received {received}"
+
+
+@then('the OpenAI client\'s answer is "{text:Q}", ending because of "{reason:Q}"')
+def step_openai_answer_finish(context, text, reason):
+    """The client's answer text and the finish reason of its choice."""
+    reply = context.world.services.openai_seen.get("reply")
+    seen = reply and (reply.choices[0].message.content, reply.choices[0].finish_reason)
+    assert seen == (text, reason), f"expected {(text, reason)}, the client read {seen}"
+
+
+@then("the OpenAI client's answer reports the token usage the language model reported")
+def step_openai_usage(context):
+    """The non-streamed answer's usage is the model's own count, unswapped, with its total."""
+    reported = _model_usage(context)
+    reply = context.world.services.openai_seen.get("reply")
+    seen = _usage_of(reply and reply.usage)
+    assert seen == reported, f"expected the model's usage {reported}, the OpenAI client read {seen}"
+
+
+@then('the OpenAI client\'s stream says "{text:Q}"')
+def step_openai_stream_says(context, text):
+    """The streamed answer as the client assembled it."""
+    seen = context.world.services.openai_seen.get("stream")
+    assert seen == text, f"expected the stream to say {text!r}, it said {seen!r}"
+
+
+@when("an OpenAI client streams the gateway service's answer to \"{prompt:Q}\", asking for the usage")
+def step_openai_stream_usage(context, prompt):
+    """The official client streams with stream_options include_usage."""
+    services = context.world.services
+    context.world.attempt(lambda: services.openai_stream(prompt, include_usage=True))
+
+
+@then("the last chunk of the OpenAI client's stream reports the token usage the language model reported")
+def step_openai_stream_usage_reported(context):
+    """The stream's last chunk carries the model's usage, as OpenAI's include_usage promises."""
+    reported = _model_usage(context)
+    chunks = context.world.services.openai_seen.get("chunks") or []
+    seen = _usage_of(chunks[-1].usage) if chunks else None
+    assert seen == reported, f"expected the last of {len(chunks)} chunks to carry {reported}, it carried {seen}"
+
+
+@when('a client embeds "{first:Q}", "{second:Q}" and "{third:Q}" through the gateway service')
+def step_embed_http(context, first, second, third):
+    """A client asks the gateway service's embeddings route for the vectors of three texts."""
+    services = context.world.services
+    services.url("gateway")
+    context.world.attempt(lambda: services.embed([first, second, third]))
+
+
+def _texts_sent(context) -> list[str]:
+    """The texts of the embeddings request the scenario sent, as it went on the wire."""
+    return json.loads(_response(context).request.content)["texts"]
+
+
+@then("the service returns the embedding model's vectors of those {count:d} texts, in their order")
+def step_embeddings_in_order(context, count):
+    """One vector per text, each the one the (deterministic) scripted embedding model makes for that text."""
+    texts = _texts_sent(context)
+    data = _envelope(_response(context)).get("data") or {}
+    vectors = data.get("embeddings") or []
+    expected = [context.world.model.vector_of(text) for text in texts]
+    same = len(vectors) == count == len(expected) and all(
+        max(abs(a - b) for a, b in zip(v, e, strict=True)) < 1e-6 for v, e in zip(vectors, expected, strict=True))
+    assert same, f"expected the model's {count} vectors for {list(texts)} in order, got {len(vectors)} vectors"
+
+
+@then("the embedding model was asked for those {count:d} texts, in their order")
+def step_embedding_inputs(context, count):
+    """The texts as the embedding model received them."""
+    texts = _texts_sent(context)
+    asked = list(context.world.model.script.journal("embeddings")[-1].inputs)
+    assert asked == texts and len(texts) == count, f"expected the model to be asked for {texts}, it got {asked}"
+
+
+@then("the token usage of the embeddings is what the embedding model reported")
+def step_embedding_usage(context):
+    """The embeddings route reports the model's token count."""
+    reported = _model_usage(context, "embeddings")
+    usage = (_envelope(_response(context)).get("data") or {}).get("usage")
+    assert usage == reported, f"expected the model's usage {reported}, the response carried {usage}"

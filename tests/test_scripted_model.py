@@ -46,6 +46,23 @@ def test_streams_pieces_that_join_to_the_answer_then_usage(server):
     assert chunks[-1]["usage"]["completion_tokens"] == 3
 
 
+@pytest.mark.parametrize(("limits", "text", "finish"), [
+    ({}, "Red and blue.END More words here", "stop"),
+    ({"stop": "END"}, "Red and blue.", "stop"),
+    ({"stop": ["words", "END"]}, "Red and blue.", "stop"),
+    ({"max_tokens": 2}, "Red and", "length"),
+    ({"max_tokens": 2, "stop": ["and"]}, "Red ", "stop"),
+])
+def test_ends_the_answer_at_a_stop_sequence_or_max_tokens_like_a_provider(server, limits, text, finish):
+    server.script.answer_by_default("Red and blue.END More words here")
+    reply = chat(server, "Name some colours for me please", **limits).json()
+    choice = reply["choices"][0]
+    assert (choice["message"]["content"], choice["finish_reason"]) == (text, finish)
+    assert reply["usage"]["completion_tokens"] == len(text.split())
+    streamed = chat(server, "Name some colours", stream=True, **limits).text
+    assert f'"finish_reason": "{finish}"' in streamed
+
+
 def test_embeddings_are_deterministic_and_sized(server):
     body = {"model": "e", "input": ["alpha beta", "gamma"]}
     first = httpx.post(f"{server.base_url}/embeddings", json=body).json()

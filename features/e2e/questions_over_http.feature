@@ -81,3 +81,34 @@ Feature: Questions answered end to end, through the platform's APIs
     When a user of the tenant "globex" asks the query API "How much does the rocket cost?"
     Then the query API answers that the knowledge base does not cover the question
     And the language model was not asked for an answer
+
+  @scripted
+  Scenario Outline: The query API passes the caller's choice of <top_k> passages with <similarity> on to the knowledge base
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase. Monthly plans are not refundable." through the RAG API
+    And the tenant has added the document "Office handbook" with the text "The office opens at 8 am and closes at 6 pm. Dogs are welcome in the office on Fridays." through the RAG API
+    And the tenant has added the document "Security policy" with the text "Passwords are rotated every 90 days and multi-factor authentication is required for all staff." through the RAG API
+    When a user of the tenant asks the query API "What is required within days at the office for plans?" in rag mode, keeping the <top_k> best passages with <similarity>
+    Then the query API's answer from the knowledge base rests on <count> passages
+
+    Examples:
+      | top_k | similarity                              | count |
+      | 1     | a similarity of at least 0              | 1     |
+      | 3     | a similarity of at least 0              | 3     |
+      | 3     | the platform's own similarity threshold | 1     |
+
+  @scripted
+  Scenario Outline: The query API keeps an agent conversation by its id (the <second> conversation)
+    Given the language model answers "Your name is Ada." only when the prompt mentions "my name is Ada"
+    When a user of the tenant tells the query API "Remember this: my name is Ada." in agent mode, in the conversation "intro"
+    And a user of the tenant asks the query API "Tell me what I am called." in agent mode, in the conversation "<second>"
+    Then the query API's answer from the agent <is> "Your name is Ada."
+
+    Examples:
+      | second | is     |
+      | intro  | is     |
+      | other  | is not |
+
+  Scenario: A document added with an id, a type and metadata of its own is kept under that id, with that type
+    When the tenant adds the document "Leave policy" with the id "hr-0042", of type "text/markdown" and with the metadata {"department": "HR", "revision": 3}, through the RAG API
+    Then the RAG API stores it as "hr-0042"
+    And the RAG API shows the document "hr-0042" titled "Leave policy", of type "text/markdown"

@@ -24,3 +24,47 @@ Feature: Completions through the LLM gateway
     Then the answer arrives in more than one piece
     And the pieces join to "Streaming sends the answer a few words at a time."
     And the streamed answer reports the token usage the language model reported
+
+  Scenario Outline: The model the caller names is the one that answers (<role>)
+    Given the primary model answers "The primary model answers you."
+    And the backup model answers "The backup model is answering this one instead."
+    When a component asks the gateway "Who is answering?" using the <role> model
+    Then the gateway returns "<text>"
+    And the answer came from the <role> model
+
+    Examples:
+      | role    | text                                             |
+      | primary | The primary model answers you.                   |
+      | backup  | The backup model is answering this one instead.  |
+
+  Scenario Outline: <limit> ends the answer where the model stops writing
+    Given the language model answers "Red, green and blue.END Then the model rambles on about purple." when asked about "colours"
+    When a component asks the gateway "List three colours of the rainbow for me." with <limit>
+    Then the gateway returns "<text>"
+    And the answer ended because of "<reason>"
+    And the token usage the gateway reports is what the language model reported
+
+    Examples:
+      | limit               | text                                                           | reason |
+      | no limit            | Red, green and blue.END Then the model rambles on about purple. | stop   |
+      | the stop word "END" | Red, green and blue.                                           | stop   |
+      | at most 3 tokens    | Red, green and                                                 | length |
+
+  Scenario Outline: Streaming delivers the whole answer in pieces, through <route>, with the model's usage at the end
+    Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"
+    When a component streams the gateway's answer to "How does streaming work?" through <route>
+    Then the answer arrives in more than one piece
+    And the pieces join to "Streaming sends the answer a few words at a time."
+    And the streamed answer reports the token usage the language model reported
+
+    Examples:
+      | route                          |
+      | the streaming route            |
+      | the completion route, streamed |
+
+  Scenario: A streamed answer honours the caller's token limit and says so at the end
+    Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"
+    When a component streams the gateway's answer to "How does streaming work?" with at most 5 tokens
+    Then the pieces join to "Streaming sends the answer a"
+    And the streamed answer ended because of "length"
+    And the streamed answer reports the token usage the language model reported

@@ -17,6 +17,7 @@ Feature: Answering questions from the knowledge base
     Then the answer is "Annual plans can be refunded within 30 days."
     And the answer cites "Refund policy"
     And the answer does not cite "Office handbook"
+    And the answer reports the token usage the language model reported
 
   Scenario: The model is given the retrieved passage and told to answer from it
     When the tenant asks the knowledge base "How long do I have to get a refund on an annual plan?"
@@ -39,3 +40,31 @@ Feature: Answering questions from the knowledge base
       | threshold | outcome                                            |
       | 0.2       | cites "Office handbook"                            |
       | 0.95      | says the knowledge base does not cover the question |
+
+  Scenario Outline: Keeping the <top_k> best passages with <similarity>, the answer rests on <count> of them
+    Given the knowledge base uses the <top_k> best passages with <similarity>
+    When the tenant asks the knowledge base "What is required within days at the office for plans?"
+    Then the answer rests on <count> passages, best first
+    And the language model was shown <count> passages
+
+    Examples:
+      | top_k | similarity                              | count |
+      | 1     | a similarity of at least 0              | 1     |
+      | 2     | a similarity of at least 0              | 2     |
+      | 3     | a similarity of at least 0              | 3     |
+      | 3     | a similarity of at least 0.3            | 1     |
+      | 3     | the platform's own similarity threshold | 1     |
+      | 3     | a similarity of at least 0.95           | 0     |
+
+  Scenario Outline: A search by <form> finds the <top_k> best passages with <similarity>, best first
+    When the tenant searches the knowledge base by <form> "What is required within days at the office for plans?", keeping the <top_k> best passages with <similarity>
+    Then the search finds <count> passages, best first, the first from "<first>"
+
+    Examples:
+      | form              | top_k | similarity                              | count | first         |
+      | the text          | 2     | a similarity of at least 0              | 2     | Refund policy |
+      | the embedding of  | 2     | a similarity of at least 0              | 2     | Refund policy |
+      | the text          | 3     | a similarity of at least 0              | 3     | Refund policy |
+      | the embedding of  | 3     | a similarity of at least 0              | 3     | Refund policy |
+      | the text          | 3     | the platform's own similarity threshold | 1     | Refund policy |
+      | the embedding of  | 3     | a similarity of at least 0.3            | 1     | Refund policy |

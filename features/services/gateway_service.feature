@@ -76,3 +76,31 @@ Feature: The gateway service over HTTP
   Scenario: The OpenAI client with a key the platform never issued gets its authentication error
     When an OpenAI client with a made-up key asks the gateway service "Hello, is anyone there?"
     Then the OpenAI client raises its authentication error naming "not valid"
+
+  @scripted
+  Scenario Outline: The OpenAI client's <options> reach the model and shape its answer
+    Given the language model answers "Refunds take five business days.END Then the model rambles on and on." when asked about "refund"
+    When an OpenAI client asks the gateway service "How long does a refund take for an annual plan?", setting <options>
+    Then the language model was asked with the options <received>
+    And the OpenAI client's answer is "<text>", ending because of "<reason>"
+    And the OpenAI client's answer reports the token usage the language model reported
+
+    Examples:
+      | options                            | received                           | text                                                                  | reason |
+      | {"temperature": 0.3, "top_p": 0.5} | {"temperature": 0.3, "top_p": 0.5} | Refunds take five business days.END Then the model rambles on and on. | stop   |
+      | {"stop": "END"}                    | {"stop": ["END"]}                  | Refunds take five business days.                                      | stop   |
+      | {"max_tokens": 3}                  | {"max_tokens": 3}                  | Refunds take five                                                     | length |
+
+  @scripted
+  Scenario: The last chunk of the OpenAI client's stream carries the model's token usage
+    Given the language model answers "Refunds take five business days." when asked about "refund"
+    When an OpenAI client streams the gateway service's answer to "How long does a refund take for an annual plan?", asking for the usage
+    Then the OpenAI client's stream says "Refunds take five business days."
+    And the last chunk of the OpenAI client's stream reports the token usage the language model reported
+
+  @scripted
+  Scenario: Embeddings over HTTP: one vector per text, in the order of the texts, with the model's usage
+    When a client embeds "Annual plans can be refunded.", "Dogs are welcome in the office on Fridays." and "Passwords rotate." through the gateway service
+    Then the service returns the embedding model's vectors of those 3 texts, in their order
+    And the embedding model was asked for those 3 texts, in their order
+    And the token usage of the embeddings is what the embedding model reported

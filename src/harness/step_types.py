@@ -40,6 +40,8 @@ TYPES = {
     "WireFormat": _typed(r"json|msgpack"),
     # a field path such as data.chunks[0].embedding
     "FieldPath": _typed(r"[A-Za-z_][A-Za-z0-9_.\[\]]*"),
+    # how a caller limits the model's answer: no limit, the stop word "END", at most 3 tokens
+    "Limit": _typed(r'no limit|the stop word "[^"]+"|at most \d+ tokens?'),
     # a JSON value written in the sentence: 42, "high", [], {"top_k": 5}
     "Json": _typed(r".+", json.loads),
 }

@@ -76,7 +76,7 @@ class Retrieval:
     """What a caller asks the knowledge base with, in every request."""
 
     top_k: int
-    similarity_threshold: float
+    similarity_threshold: float | None  # None: not sent, the deployment's own applies
 
 
 @dataclass

@@ -47,20 +47,21 @@ class Stream:
         self.completion: Completion | None = None
 
     def __iter__(self) -> Iterator[str]:
-        served, usage = self._model, Usage(0, 0)
+        served, usage, finish = self._model, Usage(0, 0), "stop"
         try:
             for chunk in self._chunks:
                 served = getattr(chunk, "model", None) or served
                 if getattr(chunk, "usage", None):
                     usage = Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
                 for choice in chunk.choices or []:
+                    finish = getattr(choice, "finish_reason", None) or finish
                     piece = getattr(choice.delta, "content", None)
                     if piece:
                         self.pieces.append(piece)
                         yield piece
         except Exception as exc:
             raise self._gateway._translate(exc, self._model) from None
-        self.completion = Completion("".join(self.pieces), served, usage)
+        self.completion = Completion("".join(self.pieces), served, usage, finish)
 
 
 class Gateway:
@@ -110,6 +111,7 @@ class Gateway:
                 response = self._router.completion(model=model, messages=messages,
                                                    **_params(temperature, max_tokens, top_p, stop))
                 text = response.choices[0].message.content
+                finish = response.choices[0].finish_reason or "stop"
             except Exception as exc:
                 raise self._translate(exc, model) from None
             if text is None:
@@ -118,7 +120,7 @@ class Gateway:
             call.used(usage)
             if telemetry.capture_content():
                 call.span.set_attribute("gen_ai.output.messages", json.dumps([{"role": "assistant", "content": text}]))
-        return Completion(text, response.model or model, usage)
+        return Completion(text, response.model or model, usage, finish)
 
     def stream(self, messages: list[dict], *, model: str | None = None, temperature: float | None = None,
                max_tokens: int | None = None, top_p: float | None = None, stop: list[str] | None = None) -> Stream:

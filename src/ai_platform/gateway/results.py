@@ -21,6 +21,7 @@ class Completion:
     text: str
     model: str  # the provider model that actually answered
     usage: Usage
+    finish_reason: str = "stop"  # "length" when the answer was cut at max_tokens
 
 
 @dataclass(frozen=True)

@@ -105,14 +105,16 @@ class ResponseCache:
             return None
         if found is None:
             return None
-        return Completion(found["text"], found["model"], Usage(found["input_tokens"], found["output_tokens"]))
+        return Completion(found["text"], found["model"], Usage(found["input_tokens"], found["output_tokens"]),
+                          found.get("finish_reason", "stop"))
 
     async def store(self, key: str, answer: Completion) -> None:
         """Keep answer under key until this instance's TTL has passed."""
         if not self.enabled:
             return
         entry = {"expires_at": time.time() + self.ttl_s, "text": answer.text, "model": answer.model,
-                 "input_tokens": answer.usage.input_tokens, "output_tokens": answer.usage.output_tokens}
+                 "input_tokens": answer.usage.input_tokens, "output_tokens": answer.usage.output_tokens,
+                 "finish_reason": answer.finish_reason}
         try:
             await (await self._bucket()).put(key, json.dumps(entry).encode())
         except (CacheUnavailable, nats.errors.Error, TimeoutError) as exc:

@@ -259,7 +259,8 @@ def create_app():
         return JSONResponse({
             "id": f"chatcmpl-{uuid.uuid4().hex[:16]}", "object": "chat.completion", "created": int(time.time()),
             "model": done.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": done.text},
+                         "finish_reason": done.finish_reason}],
             "usage": _usage(done)})
 
     @app.get("/v1/models")
@@ -307,7 +308,8 @@ def _usage(done: Completion) -> dict:
 
 
 def _generated(done: Completion, cached: bool) -> dict:
-    return {"text": done.text, "model": done.model, "usage": _usage(done), "finish_reason": "stop", "cached": cached}
+    return {"text": done.text, "model": done.model, "usage": _usage(done), "finish_reason": done.finish_reason,
+            "cached": cached}
 
 
 def _contract_events(stream: Stream) -> Iterator[dict]:
@@ -319,7 +321,7 @@ def _contract_events(stream: Stream) -> Iterator[dict]:
         yield {"error": {"code": "DEPENDENCY_ERROR", "message": str(exc), "details": _details(exc)}}
         return
     done = stream.completion
-    yield {"done": True, "model": done.model, "usage": _usage(done), "finish_reason": "stop"}
+    yield {"done": True, "model": done.model, "usage": _usage(done), "finish_reason": done.finish_reason}
 
 
 def _openai_events(stream: Stream, model: str) -> Iterator[dict]:
@@ -336,7 +338,7 @@ def _openai_events(stream: Stream, model: str) -> Iterator[dict]:
     except GatewayError as exc:
         yield {"error": {"message": str(exc), "type": exc.reason, "code": "DEPENDENCY_ERROR"}}
         return
-    yield chunk({}, "stop", usage=_usage(stream.completion))
+    yield chunk({}, stream.completion.finish_reason, usage=_usage(stream.completion))
 
 
 def _sse(events: Iterator[dict], *, done: bool = False) -> StreamingResponse:

@@ -27,6 +27,17 @@ class Reply:
     text: str
     sources: list[str]
     tools_used: list[str]
+    usage: dict  # prompt_tokens, completion_tokens, total_tokens, as the service reports them
+
+
+@dataclass(frozen=True)
+class TaskDone:
+    """The agent service's answer to a task, as its caller receives it."""
+
+    status: str
+    task_type: str
+    priority: int
+    reply: Reply
 
 
 class Agents:
@@ -35,9 +46,11 @@ class Agents:
         self._services = world.services
         self._agents: dict[tuple[str | None, str], Agent] = {}
 
-    def create(self, name: str, *, tenant: str | None = None) -> Agent:
-        """A support agent with the knowledge base search tool, defined through the agent API."""
-        self._services.create_agent(name, tenant=tenant)
+    def create(self, name: str, *, tenant: str | None = None, tools: tuple[str, ...] = ("knowledge_base_search",),
+               instructions: str | None = None) -> Agent:
+        """An agent defined through the agent API: by default a support agent with the knowledge base search
+        tool and the platform's own instructions."""
+        self._services.create_agent(name, tenant=tenant, tools=tools, system_prompt=instructions)
         self._agents[(tenant, name)] = agent = Agent(name, tenant)
         return agent
 
@@ -63,4 +76,14 @@ class Agents:
             response = self._services.chat(agent.name, message, session, tenant=as_tenant or agent.tenant)
         data = data_or_refusal(response)
         attach_json("agent reply", {"sources": data["sources"], "tools_used": data["tools_used"]})
-        return Reply(data["message"], data["sources"], data["tools_used"])
+        return Reply(data["message"], data["sources"], data["tools_used"], data["usage"])
+
+    def give_task(self, agent: Agent, question: str, priority: int) -> TaskDone:
+        """An "answer" task for the agent, with its priority, through the agent API's execute route."""
+        with model_exchange(self._world):
+            response = self._services.execute(agent.name, "answer", {"question": question}, priority,
+                                              tenant=agent.tenant)
+        data = data_or_refusal(response)
+        result = data["result"]
+        return TaskDone(data["status"], data["task_type"], data["priority"],
+                        Reply(result["answer"], result["sources"], result["tools_used"], result["usage"]))

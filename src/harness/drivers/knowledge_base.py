@@ -36,6 +36,22 @@ class Answer:
     answer: str
     sources: list[str]
     passages: list[Passage]
+    usage: dict  # prompt_tokens, completion_tokens, total_tokens, as the service reports them
+
+
+def similarity_threshold(phrase: str) -> float | None:
+    """The threshold a spec names: "a similarity of at least 0.3" is 0.3; "the platform's own similarity
+    threshold" is None, sent as no threshold at all."""
+    if phrase == "the platform's own similarity threshold":
+        return None
+    prefix = "a similarity of at least "
+    assert phrase.startswith(prefix), f"no similarity called {phrase!r}"
+    return float(phrase.removeprefix(prefix))
+
+
+def asked_with(top_k: int, threshold: float | None) -> dict:
+    """The retrieval fields of a request: the threshold only when the caller chooses one."""
+    return {"top_k": top_k, **({"threshold": threshold} if threshold is not None else {})}
 
 
 class KnowledgeBase:
@@ -54,13 +70,27 @@ class KnowledgeBase:
     def ask(self, question: str, *, tenant: str | None = None) -> Answer:
         retrieval = self._world.config.retrieval
         with model_exchange(self._world):
-            response = self._services.send("rag", "POST", "/api/v1/rag/query", tenant=tenant, body={
-                "query": question, "top_k": retrieval.top_k, "threshold": retrieval.similarity_threshold})
+            response = self._services.send("rag", "POST", routes.RAG_QUERY, tenant=tenant, body={
+                "query": question, **asked_with(retrieval.top_k, retrieval.similarity_threshold)})
         data = data_or_refusal(response)
-        passages = [Passage(p["title"], p["text"], p["score"]) for p in data["passages"]]
-        attach_json("retrieved passages", [{"document": p.title, "score": round(p.score, 4), "text": p.text}
-                                           for p in passages])
-        return Answer(data["answer"], data["sources"], passages)
+        passages = _passages(data["passages"])
+        return Answer(data["answer"], data["sources"], passages, data["usage"])
+
+    def search(self, question: str, *, by_embedding: bool, top_k: int, threshold: float | None) -> list[Passage]:
+        """The search route's passages for the question, sent as its text or as the embedding the gateway
+        service gives it; the count, the scores and the passages must agree."""
+        asked = asked_with(top_k, threshold)
+        if by_embedding:
+            embedded = data_or_refusal(self._services.embed([question]))
+            asked["query_embedding"] = embedded["embeddings"][0]
+        else:
+            asked["query_text"] = question
+        data = data_or_refusal(self._services.send("rag", "POST", routes.RAG_SEARCH, body=asked))
+        passages = _passages(data["documents"])
+        assert data["count"] == len(passages) and data["scores"] == [p.score for p in passages], (
+            f"expected count and scores to match the {len(passages)} passages, got {data['count']} and "
+            f"{data['scores']}")
+        return passages
 
     def remove_tenant(self, tenant: str | None = None) -> None:
         """The operator's removal of a tenant: one call to the platform's operator API."""
@@ -84,3 +114,10 @@ class KnowledgeBase:
 
     def row_counts(self, *, tenant: str | None = None) -> dict[str, int]:
         return self._world.database.row_counts(self._world.tenants.id_of(tenant))
+
+
+def _passages(found: list[dict]) -> list[Passage]:
+    passages = [Passage(p["title"], p["text"], p["score"]) for p in found]
+    attach_json("retrieved passages", [{"document": p.title, "score": round(p.score, 4), "text": p.text}
+                                       for p in passages])
+    return passages

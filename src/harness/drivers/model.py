@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.llm import Fault, JournalEntry, Rule
+from harness.llm.embeddings import embed
 from harness.session import SCRIPTED_MODELS
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ class ScriptedModel:
             self.script = session.local_models.journal  # reset by the world's cleanup
         else:
             self.script = session.model_server.script  # reset by the world's cleanup
+        self._dimensions = session.dimensions
         self.delay_s = 0.0  # the slowest answer scripted, for steps about timeouts
 
     def _scriptable(self) -> None:
@@ -46,6 +48,11 @@ class ScriptedModel:
         self._scriptable()
         self.script.add_fault(Fault("delay", model=SCRIPTED_MODELS[role], delay_s=seconds, remaining=times))
         self.delay_s = max(self.delay_s, seconds)
+
+    def vector_of(self, text: str) -> list[float]:
+        """The vector the scripted embedding model gives the text: it is deterministic."""
+        self._scriptable()
+        return embed(text, self._dimensions)
 
     def chats(self) -> list[JournalEntry]:
         return self.script.journal("chat")

@@ -148,9 +148,10 @@ class Services:
 
     # what a client of the platform does ---------------------------------------------------------
 
-    def add_document(self, title: str, text: str, *, tenant: str | None = None,
-                     background: bool = False) -> httpx.Response:
-        body = {"title": title, "content": text, "async": background}
+    def add_document(self, title: str, text: str, *, tenant: str | None = None, background: bool = False,
+                     **fields: Any) -> httpx.Response:
+        """The RAG API's add, with any other field of the contract's (document_id, content_type, metadata)."""
+        body = {"title": title, "content": text, "async": background, **fields}
         self.document_texts[title] = text
         added = self.send("rag", "POST", routes.DOCUMENTS, body=body, tenant=tenant)
         if added.is_success:
@@ -166,9 +167,11 @@ class Services:
         assert listed.status_code == 200, f"expected the document list, got {listed.status_code}: {listed.text}"
         return sorted(d["title"] for d in listed.json()["data"]["documents"])
 
-    def query(self, text: str, *, mode: str = "auto", tenant: str | None = None, **headers: str) -> httpx.Response:
-        return self.send("query", "POST", "/api/v1/query", body={"query": text, "mode": mode}, tenant=tenant,
-                         headers=headers)
+    def query(self, text: str, *, mode: str = "auto", tenant: str | None = None, fields: dict | None = None,
+              **headers: str) -> httpx.Response:
+        """The unified query, with any other field of the contract's (top_k, threshold, conversation_id)."""
+        return self.send("query", "POST", "/api/v1/query", body={"query": text, "mode": mode, **(fields or {})},
+                         tenant=tenant, headers=headers)
 
     def query_at_once(self, text: str, tenants: list[str]) -> list[httpx.Response]:
         """The tenants' users ask the query API the same question at the same moment, one thread each."""
@@ -176,9 +179,10 @@ class Services:
         with ThreadPoolExecutor(len(tenants)) as pool:
             return list(pool.map(lambda tenant: self.query(text, tenant=tenant), tenants))
 
-    def create_agent(self, name: str, *, tenant: str | None = None,
-                     tools: tuple[str, ...] = ("knowledge_base_search",)) -> httpx.Response:
-        body = {"agent_id": name, "name": name.title(), "tool_ids": list(tools)}
+    def create_agent(self, name: str, *, tenant: str | None = None, tools: tuple[str, ...] = ("knowledge_base_search",),
+                     system_prompt: str | None = None) -> httpx.Response:
+        body = {"agent_id": name, "name": name.title(), "tool_ids": list(tools),
+                **({"system_prompt": system_prompt} if system_prompt else {})}
         created = self.send("agent", "POST", "/api/v1/agents", body=body, tenant=tenant)
         assert created.status_code == 201, f"expected the agent created, got {created.status_code}: {created.text}"
         return created
@@ -186,6 +190,11 @@ class Services:
     def chat(self, agent: str, message: str, conversation: str, *, tenant: str | None = None) -> httpx.Response:
         return self.send("agent", "POST", f"/api/v1/agents/{agent}/chat",
                          body={"message": message, "session_id": conversation}, tenant=tenant)
+
+    def execute(self, agent: str, task_type: str, parameters: dict, priority: int, *,
+                tenant: str | None = None) -> httpx.Response:
+        return self.send("agent", "POST", f"/api/v1/agents/{agent}/execute", tenant=tenant,
+                         body={"task_type": task_type, "parameters": parameters, "priority": priority})
 
     def send_between_agents(self, source: str, target: str, text: str, *, tenant: str | None = None) -> httpx.Response:
         """The agent service's agent `source` sends a request to the agent `target`, over the message bus."""
@@ -319,16 +328,26 @@ class Services:
         self._world.add_cleanup(client.close)
         return client
 
-    def openai_chat(self, prompt: str) -> str:
-        reply = self._openai().chat.completions.create(model="chat", messages=[{"role": "user", "content": prompt}])
+    def openai_chat(self, prompt: str, **options: Any) -> str:
+        """The client's chat completion, with the OpenAI options given; the whole reply is kept as "reply"."""
+        reply = self._openai().chat.completions.create(model="chat", messages=[{"role": "user", "content": prompt}],
+                                                       **options)
+        self.openai_seen["reply"] = reply
         self.openai_seen["answer"] = reply.choices[0].message.content
         return self.openai_seen["answer"]
 
-    def openai_stream(self, prompt: str) -> str:
-        chunks = self._openai().chat.completions.create(
-            model="chat", messages=[{"role": "user", "content": prompt}], stream=True)
+    def openai_stream(self, prompt: str, *, include_usage: bool = False) -> str:
+        """The client's streamed chat completion, read to the end; its chunks are kept as "chunks"."""
+        options = {"stream_options": {"include_usage": True}} if include_usage else {}
+        chunks = list(self._openai().chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": prompt}], stream=True, **options))
+        self.openai_seen["chunks"] = chunks
         self.openai_seen["stream"] = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         return self.openai_seen["stream"]
+
+    def embed(self, texts: list[str], **options: Any) -> httpx.Response:
+        """The gateway service's own embeddings route (the contract's, not OpenAI's)."""
+        return self.send("gateway", "POST", routes.EMBEDDINGS, body={"texts": texts, **options})
 
     def openai_models(self) -> list[str]:
         return [model.id for model in self._openai().models.list()]

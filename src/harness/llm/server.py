@@ -1,7 +1,8 @@
 """The scripted language model: an OpenAI-compatible HTTP server on loopback.
 
 Serves GET /v1/models, POST /v1/chat/completions (JSON or SSE streaming, with usage) and
-POST /v1/embeddings (deterministic vectors). What it answers and which faults it plays come from a
+POST /v1/embeddings (deterministic vectors). Like a provider it ends an answer before the first stop sequence
+and after max_tokens tokens (finish_reason "length"). What it answers and which faults it plays come from a
 Script; every request it takes is journalled with the headers it saw, its usage, status and latency.
 
 Like a real provider it refuses, with a 4xx JSON error in the OpenAI shape, a body that is not a JSON
@@ -139,11 +140,12 @@ class _Handler(BaseHTTPRequestHandler):
         parameters = {k: v for k, v in body.items() if k not in ("model", "messages")}
         if self._play_fault("chat", model, messages, parameters, ()):
             return
-        answer = script.answer_for(model, messages)
+        answer, finish = _limited(script.answer_for(model, messages), body.get("stop"), body.get("max_tokens"))
         usage = _usage(count_tokens("\n".join(str(m.get("content", "")) for m in messages)), count_tokens(answer))
         self._record("chat", model, tuple(messages), parameters, (), "answered", answer, usage=usage)
         if body.get("stream"):
-            return self._stream(model, answer, usage, bool((body.get("stream_options") or {}).get("include_usage")))
+            return self._stream(model, answer, usage, bool((body.get("stream_options") or {}).get("include_usage")),
+                                finish)
         self._json(
             200,
             {
@@ -152,7 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "created": int(time.time()),
                 "model": model,
                 "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": finish}
                 ],
                 "usage": usage,
             },
@@ -209,7 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
                              latency_s=time.perf_counter() - self._began, request_id=self._request_id)
         self.model_server.script.record(entry, generation=self._script_generation)
 
-    def _stream(self, model: str, answer: str, usage: dict, include_usage: bool) -> None:
+    def _stream(self, model: str, answer: str, usage: dict, include_usage: bool, finish: str) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache")
@@ -233,7 +235,7 @@ class _Handler(BaseHTTPRequestHandler):
         event({"role": "assistant", "content": ""})
         for piece in _pieces(answer):
             event({"content": piece})
-        event({}, "stop")
+        event({}, finish)
         if include_usage:
             chunk = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
                      "choices": [], "usage": usage}
@@ -295,6 +297,18 @@ def _described(value: object) -> str:
     if isinstance(value, list | dict):
         return "a list" if isinstance(value, list) else "an object"
     return json.dumps(value)[:40]
+
+
+def _limited(answer: str, stop: object, max_tokens: object) -> tuple[str, str]:
+    """The answer as a provider writes it for these settings, and why it ended: cut before the first stop
+    sequence ("stop"), or after max_tokens tokens ("length")."""
+    stops = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    cuts = [answer.find(s) for s in stops if isinstance(s, str) and s and s in answer]
+    if cuts:
+        answer = answer[:min(cuts)]
+    if type(max_tokens) is int and count_tokens(answer) > max_tokens > 0:
+        return " ".join(answer.split()[:max_tokens]), "length"
+    return answer, "stop"
 
 
 def _pieces(answer: str) -> list[str]:
