@@ -122,7 +122,7 @@ def test_the_check_fails_when_a_service_never_started_and_skips_a_run_without_te
     whole |= {f"nats {name}": {"ok": 1} for name in coverage.SUBJECTS}
     coverage.write_report(coverage.build_report(DOCUMENTS, whole), path)
     assert coverage.check(path) == 1
-    assert "never started gateway, query" in capsys.readouterr().out
+    assert "never started the gateway and query service(s)" in capsys.readouterr().out
 
     path.write_text(json.dumps(coverage.not_measured("the platform's spans do not reach the suite")))
     assert coverage.check(path) == 0

@@ -179,8 +179,8 @@ def check(path: Path) -> int:
     failed = False
     if report["missing_services"]:
         failed = True
-        print(f"coverage: the run never started {', '.join(report['missing_services'])}, so their operations "
-              "are unknown; the check is meant for a whole run")
+        print(f"coverage: the run never started the {' and '.join(report['missing_services'])} service(s), so the "
+              "check cannot know their operations; it is meant for a whole run")
     if report["uncovered"]:
         failed = True
         print(f"coverage: {len(report['uncovered'])} operation(s) or subject(s) of the contract no scenario "
