@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CAP ?= rag
 FORMAT ?= pretty
 
-.PHONY: help venv install lint unit test progress capability rerun report report-deps external platform ci clean-reports
+.PHONY: help venv install lint unit test progress capability rerun coverage report report-deps external platform ci clean-reports
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -38,6 +38,9 @@ rerun:  ## only the scenarios that failed in the last run (reports/rerun.txt)
 	@if [ -s reports/rerun.txt ]; then $(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) @reports/rerun.txt; \
 	else echo "no reports/rerun.txt: the last run had no failed scenario"; fi
 
+coverage:  ## after a whole run: every OpenAPI operation and NATS subject no scenario exercised (reports/coverage.json); fails on any
+	$(BIN)/python -m harness.reporting.coverage reports/coverage.json
+
 report-deps: report/node_modules/.package-lock.json
 report/node_modules/.package-lock.json: report/package-lock.json
 	npm ci --prefix report --no-audit --no-fund
@@ -52,7 +55,7 @@ external:  ## the suite against the platform command as an external deployment (
 platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
 	$(BIN)/python -m harness.platform up
 
-ci:  ## what CI runs (.ci/run, about 17 min here; a "ci time:" line per part): install ~45 s; lint ~1 s; pytest ~95 s; behave, embedded platform ~325 s; allure report ~2 s; behave, external platform ~310 s; local profile ~220 s with a warm cache (its first build of llama-cpp-python takes ~15 min more)
+ci:  ## what CI runs (.ci/run, about 17 min here; a "ci time:" line per part): install ~45 s; lint ~1 s; pytest ~95 s; behave, embedded platform ~325 s; coverage check ~1 s; allure report ~2 s; behave, external platform ~310 s; local profile ~220 s with a warm cache (its first build of llama-cpp-python takes ~15 min more)
 	.ci/run
 
 clean-reports:  ## remove reports/ (results, JUnit, rerun list, HTML report)

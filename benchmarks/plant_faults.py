@@ -292,6 +292,22 @@ FAULTS = [
      "self._store.recent_turns(self.tenant_id, self.agent_id, session_id, self._memory_turns)",
      "self._store.recent_turns(self.tenant_id, self.agent_id, session_id, 1000)",
      ["features/agents/agent_memory.feature"]),
+    # issue 18: every route and subject exercised
+    ("an agent's task over HTTP is reported accepted, not completed", "src/ai_platform/services/agent.py",
+     '"status": "completed", "task_type": body.task_type', '"status": "accepted", "task_type": body.task_type',
+     ["features/e2e/questions_over_http.feature"]),
+    ("an agent's task over HTTP forgets its priority", "src/ai_platform/services/agent.py",
+     '"priority": body.priority, "result"', '"priority": 0, "result"', ["features/e2e/questions_over_http.feature"]),
+    ("an agent's task result leaves out its sources and tools", "src/ai_platform/services/agent.py",
+     '"result": {"answer": reply.text, **outcome(reply)}}', '"result": {"answer": reply.text}}',
+     ["features/e2e/questions_over_http.feature"]),
+    ("an agent read back by its id is described without its tools", "src/ai_platform/services/agent.py",
+     '"tool_ids": list(definition.tool_ids)}', '"tool_ids": []}', ["features/e2e/questions_over_http.feature"]),
+    ("a document read by its id is the tenant's first document", "src/ai_platform/store/store.py",
+     "        if document_id is not None:\n            query = query.where(d.c.document_id == document_id)\n", "",
+     ["features/rag/ingestion.feature"]),
+    ("a document's content type reads back as plain text", "src/ai_platform/services/rag.py",
+     '"content_type": document.content_type,', '"content_type": "text/plain",', ["features/rag/ingestion.feature"]),
 ]
 
 

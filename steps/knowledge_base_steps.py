@@ -77,6 +77,26 @@ def step_holds_once(context, title, count):
         f"expected only {title!r}, once, as {count} chunk(s); the knowledge base lists {held} (id: chunks)")
 
 
+@then('the tenant reads the document "{title:Q}" back by its id: of type "{content_type:Q}", stored as {count:d} '
+      "chunks")
+def step_read_back(context, title, content_type, count):
+    """The document by its id: its id, title, content type and chunk count, exactly."""
+    read = context.world.knowledge_base.read(title)
+    assert read.status_code == 200, f"expected {title!r} by its id (200), got {read.status_code}: {read.text}"
+    expected = {"document_id": document_id(title), "title": title, "content_type": content_type, "chunks": count}
+    seen = read.json()["data"]
+    assert seen == expected, f"expected the document {expected}, the API gave {seen}"
+
+
+@then('the tenant "{tenant:Name}" reading the document "{title:Q}" by its id is told there is no such document')
+def step_read_other_tenant(context, tenant, title):
+    """Another tenant's document, asked for by its id: 404 NOT_FOUND, as for a document that never was."""
+    read = context.world.knowledge_base.read(title, tenant=tenant)
+    code = (read.json().get("error") or {}).get("code")
+    assert (read.status_code, code) == (404, "NOT_FOUND"), (
+        f"expected 404 NOT_FOUND for another tenant's document, got {read.status_code}: {read.text}")
+
+
 @then('the knowledge base of the tenant "{tenant:Name}" holds only "{title:Q}"')
 def step_holds_only(context, tenant, title):
     """A tenant's knowledge base holds that one document and nothing else."""

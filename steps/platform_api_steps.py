@@ -3,6 +3,7 @@
 from behave import given, then, when
 
 from ai_contract.answers import NOT_IN_KNOWLEDGE_BASE
+from ai_contract.ids import is_valid_id
 from harness.drivers.knowledge_base import asked_with, similarity_threshold
 from harness.waiting import scaled, wait_until
 
@@ -104,6 +105,17 @@ def step_agent_unknown(context, name, tenant):
         f"expected 404 NOT_FOUND for another tenant's agent, got {response.status_code}: {response.text}")
 
 
+@then('the agent API describes the agent "{name:Name}" to the tenant "{tenant:Name}" as "{title:Q}", with the tool '
+      '"{tool:Q}"')
+def step_agent_described(context, name, tenant, title, tool):
+    """The tenant reads its agent back by its id: the name it was given and its tools."""
+    response = context.world.services.agent(name, tenant=tenant)
+    data = _data(response, f"the agent {name!r}")
+    seen = {key: data.get(key) for key in ("agent_id", "name", "tool_ids")}
+    expected = {"agent_id": name, "name": title, "tool_ids": [tool]}
+    assert seen == expected, f"expected the agent described as {expected}, seen {seen}"
+
+
 @when('the user tells the agent "{name:Name}" "{message:Q}" in the conversation "{conversation:Q}" through the '
       "agent API")
 @when('the user asks the agent "{name:Name}" "{message:Q}" in the conversation "{conversation:Q}" through the '
@@ -127,6 +139,35 @@ def step_api_reply_cites(context, title, tool):
     data = _data(context.world.outcome.expect_result("the agent's reply"), "the agent's reply")
     assert title in data["sources"] and tool in data["tools_used"], (
         f"expected {title!r} cited and {tool!r} used, seen sources {data['sources']} and tools {data['tools_used']}")
+
+
+@when('the tenant gives the agent "{name:Name}" the task of answering "{question:Q}" at priority {priority:d}, '
+      "through the agent API")
+def step_api_execute(context, name, question, priority):
+    """The agent executes a task over HTTP; the answer reports the task and its result."""
+    services = context.world.services
+    context.world.attempt(lambda: services.execute_task(name, question, priority))
+
+
+@then("the agent API reports the answering task completed at priority {priority:d}, under a task id of its own")
+def step_api_task_done(context, priority):
+    """The task's report: its status, type and priority, and an id the platform gave it."""
+    data = _data(context.world.outcome.expect_result("the task's report"), "the task's report")
+    seen = {key: data.get(key) for key in ("status", "task_type", "priority")}
+    assert seen == {"status": "completed", "task_type": "answer", "priority": priority}, (
+        f"expected the answering task completed at priority {priority}, seen {seen}")
+    task_id = data.get("task_id")
+    assert isinstance(task_id, str) and is_valid_id(task_id) and len(task_id) >= 8, (
+        f"expected a task id of the platform's own in the id alphabet, seen {task_id!r}")
+
+
+@then('the task\'s result answers "{text:Q}", citing "{title:Q}" and saying it used "{tool:Q}"')
+def step_api_task_result(context, text, title, tool):
+    """The task's result: the agent's answer, its sources and the tools it used."""
+    result = _data(context.world.outcome.expect_result("the task's report"), "the task's report").get("result") or {}
+    seen = (result.get("answer"), title in (result.get("sources") or []), tool in (result.get("tools_used") or []))
+    assert seen == (text, True, True), (
+        f"expected the result {text!r} citing {title!r} and using {tool!r}, seen the result {result}")
 
 
 @when('a user of the tenant asks the query API "{text:Q}"')

@@ -41,6 +41,16 @@ Feature: Questions answered end to end, through the platform's APIs
     Then the agent API's reply cites "Refund policy" and says it used "knowledge_base_search"
 
   @scripted
+  Scenario: An agent executes an answering task over HTTP and reports the task with its result from the knowledge base
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
+    And the language model answers "Refunds are possible for 30 days after purchase." when asked about "refund"
+    When the tenant gives the agent "helpdesk" the task of answering "Can I get a refund on my annual plan?" at priority 7, through the agent API
+    Then the agent API reports the answering task completed at priority 7, under a task id of its own
+    And the task's result answers "Refunds are possible for 30 days after purchase.", citing "Refund policy" and saying it used "knowledge_base_search"
+    And the prompt sent to the language model contains "Annual plans can be refunded within 30 days of purchase."
+
+  @scripted
   Scenario: A model failure deep in the chain surfaces at the query API, naming every hop
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
     And the primary model fails with HTTP 500
@@ -76,7 +86,8 @@ Feature: Questions answered end to end, through the platform's APIs
   Scenario: Another tenant sees nothing of a tenant's documents, agents or conversations through the APIs
     Given the tenant "acme" has added the document "Acme price list" with the text "The rocket costs 500 dollars at Acme, delivery included." through the RAG API
     And the tenant "acme" has an agent "concierge" with the knowledge base search tool, through the agent API
-    Then the RAG API lists nothing for the tenant "globex"
+    Then the agent API describes the agent "concierge" to the tenant "acme" as "Concierge", with the tool "knowledge_base_search"
+    And the RAG API lists nothing for the tenant "globex"
     And the agent API does not know the agent "concierge" for the tenant "globex"
     When a user of the tenant "globex" asks the query API "How much does the rocket cost?"
     Then the query API answers that the knowledge base does not cover the question

@@ -33,6 +33,12 @@ Feature: Adding documents to the knowledge base
     Then the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
     And the stored text of "Refund policy" mentions "60 days" and not "30 days"
 
+  Scenario: A document read back by its id shows its title, its type and its chunks, to its own tenant only
+    Given the tenant has added the document "Expense rules" with the text "Receipts are uploaded within thirty days of return."
+    When the tenant adds the document "Travel guide" of type "text/markdown" with the text "# Travel guide. Employees book travel through the internal travel desk at least two weeks before departure. Economy class is the default for flights shorter than six hours; business class needs the approval of a director. Hotels are booked close to the place of work, within the nightly limit of the destination city. Receipts for every expense are uploaded within thirty days of return, otherwise the expense is not reimbursed. Per diem allowances follow the national rates and cover meals, local transport and small incidental costs."
+    Then the tenant reads the document "Travel guide" back by its id: of type "text/markdown", stored as 2 chunks
+    And the tenant "globex" reading the document "Travel guide" by its id is told there is no such document
+
   Scenario Outline: A document of type <type> that <reason> is refused, and nothing is stored
     When the tenant adds the document "<title>" of type "<type>" with the text "<text>"
     Then the document is refused because it <reason>

@@ -10,7 +10,7 @@ from typing import NoReturn
 import psutil
 
 from harness.infra import ConfigurationError
-from harness.reporting import label_scenario
+from harness.reporting import coverage, label_scenario
 from harness.reporting.run_reports import start_run_reports, suite_userdata
 from harness.reporting.run_summary import RunSummary
 from harness.reporting.transcript import TranscriptFile, record_scenario
@@ -43,7 +43,8 @@ def before_all(context) -> None:
     context.transcript = TranscriptFile()
     context.run_summary = RunSummary(session.infra.mode, session.llm_profile, session.platform_mode)
     # A testrun-level cleanup runs even when a later hook fails or the run is interrupted.
-    context.add_cleanup(_close_session, session, context.run_summary)
+    context.documents = {}  # each service's OpenAPI document, read in after_all while the services still run
+    context.add_cleanup(_close_session, session, context.run_summary, context.documents)
     start_run_reports(context, context.run_summary)
     if context.session.infra.reaped:
         print(f"cleaned up after an earlier killed run: {', '.join(context.session.infra.reaped)}", file=sys.stderr)
@@ -98,13 +99,35 @@ def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     return None
 
 
-def _close_session(session: SuiteSession, summary: RunSummary) -> None:
+def after_all(context) -> None:
+    """While the services still run: their OpenAPI documents, the universe of the coverage report."""
+    if context.session.telemetry_reachable:
+        context.documents.update(coverage.fetch_documents(context.session.services_started))
+
+
+def _close_session(session: SuiteSession, summary: RunSummary, documents: dict) -> None:
     started = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in session.infra.startup_seconds.items())
     first = getattr(session, "first_scenario_at", None)
-    session.close()
+    try:
+        session.close()  # the services' last spans land before the receiver stops
+    finally:  # a report of this run, even when a server did not stop cleanly: never an earlier run's
+        summary.coverage = _write_coverage(session, documents)
     timing = None if first is None else (f"first scenario began {first:.2f} s after launch; servers started on "
                                          f"first use: {started or 'none'}")
     summary.write(timing)
+
+
+def _write_coverage(session: SuiteSession, documents: dict) -> str:
+    """reports/coverage.json for this run (written afresh every run), and its line for the run's end."""
+    if not session.telemetry_reachable:
+        report = coverage.not_measured("the platform's spans do not reach the suite (an external platform without "
+                                       "-D otlp_port)")
+    elif not documents:
+        report = coverage.not_measured("no scenario talked to a service of the platform")
+    else:
+        report = coverage.build_report(documents, session.coverage.served())
+    coverage.write_report(report)
+    return coverage.summary_line(report)
 
 
 def after_scenario(context, scenario) -> None:

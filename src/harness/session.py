@@ -25,6 +25,7 @@ from harness.platform.environment import PLATFORM_MODEL_NAMES, inherited_environ
 from harness.platform.launch import read_launch_file
 from harness.platform.processes import DEPENDENCIES, URL_VARIABLES
 from harness.reporting import register_secret
+from harness.reporting.coverage import CoverageTally
 from harness.waiting import scaled, set_scale
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class SuiteSession:
             self.model_server  # noqa: B018 - up before any scenario: the deployment may call it at any time
         self._receiver: OtlpReceiver | None = None
         self._capture: InProcessCapture | None = None
+        self.coverage = CoverageTally()  # what of the contract the scenarios exercised, from spans as they arrive
         register_secret(SCRIPTED_API_KEY)
         register_secret(self.key_secret)
         register_secret(self.operator_key)
@@ -224,9 +226,15 @@ class SuiteSession:
                 receiver = OtlpReceiver()
             else:
                 receiver = OtlpReceiver(port=self.otlp_port, host=EXTERNAL_OTLP_HOST)
+            receiver.store.listen(self.coverage.observe)
             self._receiver = receiver.start()  # close() stops it
             self._capture = capture_in_process(receiver.store, install_global=True)
         return self._receiver
+
+    @property
+    def services_started(self) -> dict[str, str]:
+        """Where each service the run talked to listens; starts none."""
+        return {} if self._services is None else self._services.started_urls()
 
     @property
     def model_server_started(self) -> bool:
@@ -313,6 +321,10 @@ class PlatformServices:
         if not self.can_launch:
             raise RuntimeError(f"{what} of an external platform can be started only from its launch file "
                                "(-D launch_file=<path>)")
+
+    def started_urls(self) -> dict[str, str]:
+        """Where each service the run talked to listens, without starting any: external, the deployment's."""
+        return {**self._fleet.running_urls(), **self._ready_external}
 
     def close(self) -> None:
         self._fleet.close()

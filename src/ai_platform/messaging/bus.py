@@ -183,7 +183,9 @@ class Bus:
         }
         if msg.headers and h.MESSAGE_ID in msg.headers:
             headers[h.MESSAGE_ID] = "dlq-" + msg.headers[h.MESSAGE_ID]
-        await self.js.publish(dead_letter(component, tenant_id), msg.data, headers=headers)
+        subject = dead_letter(component, tenant_id)
+        with producing(subject, tenant_id):  # in the trace of the message's handling, for operators to find
+            await self.js.publish(subject, msg.data, headers=headers)
         log.warning("parked a message from %s: %s (%s)", msg.subject, reason, detail)
 
 

@@ -107,6 +107,11 @@ class KnowledgeBase:
     def document_ids(self, *, tenant: str | None = None) -> list[str]:
         return sorted(self.held(tenant=tenant))
 
+    def read(self, title: str, *, tenant: str | None = None):
+        """The document as the API gives it by its id (the response, whatever its status)."""
+        return self._services.send("rag", "GET", routes.document(document_id(title)), tenant=tenant,
+                                   observation=True)
+
     # an independent read of the stored rows (@storage) ------------------------------------------
 
     def chunks(self, title: str, *, tenant: str | None = None) -> list[ChunkRow]:

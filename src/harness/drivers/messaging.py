@@ -17,6 +17,8 @@ import asyncio
 import hashlib
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -393,18 +395,27 @@ class Messaging:
         if replies:
             return self.request_raw(raw, tenant_subject(self.tenant()), codec.headers_for("json"))
         self.raw_payload = raw
-        headers = {h.TENANT: self.tenant(), **codec.headers_for("json")}
-        self.run(self.api.nc.publish(tenant_subject(self.tenant()), raw, headers=headers))
-        self.run(self.api.nc.flush())
+        with self._raw_send(f"flawed {message_type}") as trace_headers:
+            headers = {**trace_headers, h.TENANT: self.tenant(), **codec.headers_for("json")}
+            self.run(self.api.nc.publish(tenant_subject(self.tenant()), raw, headers=headers))
+            self.run(self.api.nc.flush())
         return None
+
+    @contextmanager
+    def _raw_send(self, what: str, tenant_id: str | None = None) -> Iterator[dict[str, str]]:
+        """Bytes sent as they are, in the suite's client span all the same; yields the headers that carry it."""
+        self._telemetry.settle()
+        with self._telemetry.client_span(what, tenant_id or self.tenant()) as trace_headers:
+            yield trace_headers
 
     def publish_bytes(self, raw: bytes, extra_headers: dict | None = None, *, tenant: str | None = None) -> None:
         """Bytes on the tenant's ingestion subject (the scenario's tenant's, unless named), as a producer wrote them."""
         tenant_id = self.tenant(tenant)
         self.raw_payload = raw
         attach_text("bytes the producer published", raw.hex(" "))
-        self.run(self.api_of(tenant_id).js.publish(subjects.rag_ingest(tenant_id), raw,
-                                                   headers={h.TENANT: tenant_id, **(extra_headers or {})}))
+        with self._raw_send("bytes for ingestion", tenant_id) as trace_headers:
+            self.run(self.api_of(tenant_id).js.publish(subjects.rag_ingest(tenant_id), raw, headers={
+                **trace_headers, h.TENANT: tenant_id, **(extra_headers or {})}))
 
     def publish_raw(self, kind: str) -> None:
         self.publish_bytes(self.unreadable_payload(kind))
@@ -418,16 +429,18 @@ class Messaging:
     def request_raw(self, raw: bytes, subject: str | None = None, extra_headers: dict | None = None) -> Msg:
         """Send bytes as a request (a completion request unless another subject is named); the reply as it came."""
         self.raw_payload = raw
-        return self.run(self.api.nc.request(subject or subjects.gateway_requests(self.tenant()), raw,
-                                            timeout=REQUEST_TIMEOUT_S,
-                                            headers={h.TENANT: self.tenant(), **(extra_headers or {})}))
+        subject = subject or subjects.gateway_requests(self.tenant())
+        with self._raw_send(f"bytes requested on {subject}") as trace_headers:
+            return self.run(self.api.nc.request(subject, raw, timeout=REQUEST_TIMEOUT_S, headers={
+                **trace_headers, h.TENANT: self.tenant(), **(extra_headers or {})}))
 
     def request_as(self, sender_tenant: str) -> Msg:
         """A valid completion request on this tenant's subject whose header claims another tenant."""
         payload = codec.encode("llm_request", self.llm_request(self.tenant(), prompt="Show me your documents."))
-        return self.run(self.api.nc.request(
-            subjects.gateway_requests(self.tenant()), payload, timeout=REQUEST_TIMEOUT_S,
-            headers={h.TENANT: self.tenant(sender_tenant), **codec.headers_for("json")}))
+        with self._raw_send("a request claiming another tenant") as trace_headers:
+            return self.run(self.api.nc.request(
+                subjects.gateway_requests(self.tenant()), payload, timeout=REQUEST_TIMEOUT_S,
+                headers={**trace_headers, h.TENANT: self.tenant(sender_tenant), **codec.headers_for("json")}))
 
     # what a neighbouring component observes -----------------------------------------------------
 

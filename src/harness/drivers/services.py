@@ -4,7 +4,9 @@ on the wire, and the official OpenAI client against the gateway service."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -131,8 +133,11 @@ class Services:
         named); kept out of every report."""
         issued = self._world.session.tenant_keys
         if tenant_id not in issued:
-            answer = self._client.post((base_url or self.url("rag")) + routes.tenant_keys(tenant_id),
-                                       headers={AUTHORIZATION: f"Bearer {self._world.session.operator_key}"})
+            url = (base_url or self.url("rag")) + routes.tenant_keys(tenant_id)
+            with self._world.telemetry.client_span(f"POST {routes.tenant_keys(tenant_id)}", tenant_id,
+                                                   observation=True) as trace_headers:
+                answer = self._client.post(url, headers={
+                    **trace_headers, AUTHORIZATION: f"Bearer {self._world.session.operator_key}"})
             assert answer.status_code == 201, (
                 f"expected the operator route to issue the tenant's key (201), got {answer.status_code}: {answer.text}")
             issued[tenant_id] = answer.json()["data"]["key"]
@@ -193,8 +198,13 @@ class Services:
 
     def execute(self, agent: str, task_type: str, parameters: dict, priority: int, *,
                 tenant: str | None = None) -> httpx.Response:
-        return self.send("agent", "POST", f"/api/v1/agents/{agent}/execute", tenant=tenant,
+        """The agent runs a task over HTTP and reports its result in the answer."""
+        return self.send("agent", "POST", routes.agent_execute(agent), tenant=tenant,
                          body={"task_type": task_type, "parameters": parameters, "priority": priority})
+
+    def execute_task(self, agent: str, question: str, priority: int) -> httpx.Response:
+        """The agent runs a task to answer the question."""
+        return self.execute(agent, "answer", {"question": question}, priority)
 
     def send_between_agents(self, source: str, target: str, text: str, *, tenant: str | None = None) -> httpx.Response:
         """The agent service's agent `source` sends a request to the agent `target`, over the message bus."""
@@ -328,10 +338,18 @@ class Services:
         self._world.add_cleanup(client.close)
         return client
 
+    @contextmanager
+    def _openai_span(self, what: str) -> Iterator[dict[str, str]]:
+        """The suite's client span around a call of the OpenAI client; yields the headers that carry it."""
+        with self._world.telemetry.client_span(what, self._world.tenant) as trace_headers:
+            yield trace_headers
+
     def openai_chat(self, prompt: str, **options: Any) -> str:
         """The client's chat completion, with the OpenAI options given; the whole reply is kept as "reply"."""
-        reply = self._openai().chat.completions.create(model="chat", messages=[{"role": "user", "content": prompt}],
-                                                       **options)
+        client = self._openai()
+        with self._openai_span(f"POST {routes.OPENAI_CHAT}") as trace_headers:
+            reply = client.chat.completions.create(model="chat", messages=[{"role": "user", "content": prompt}],
+                                                   extra_headers=trace_headers, **options)
         self.openai_seen["reply"] = reply
         self.openai_seen["answer"] = reply.choices[0].message.content
         return self.openai_seen["answer"]
@@ -339,8 +357,11 @@ class Services:
     def openai_stream(self, prompt: str, *, include_usage: bool = False) -> str:
         """The client's streamed chat completion, read to the end; its chunks are kept as "chunks"."""
         options = {"stream_options": {"include_usage": True}} if include_usage else {}
-        chunks = list(self._openai().chat.completions.create(
-            model="chat", messages=[{"role": "user", "content": prompt}], stream=True, **options))
+        client = self._openai()
+        with self._openai_span(f"POST {routes.OPENAI_CHAT} (stream)") as trace_headers:
+            chunks = list(client.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": prompt}], stream=True, extra_headers=trace_headers,
+                **options))
         self.openai_seen["chunks"] = chunks
         self.openai_seen["stream"] = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         return self.openai_seen["stream"]
@@ -350,22 +371,29 @@ class Services:
         return self.send("gateway", "POST", routes.EMBEDDINGS, body={"texts": texts, **options})
 
     def openai_models(self) -> list[str]:
-        return [model.id for model in self._openai().models.list()]
+        client = self._openai()
+        with self._openai_span(f"GET {routes.OPENAI_MODELS}") as trace_headers:
+            return [model.id for model in client.models.list(extra_headers=trace_headers)]
 
     def openai_refusal(self, prompt: str, *, api_key: str | None = None, **options: Any):
         """What the official OpenAI client raised for a chat completion with these options (its APIStatusError,
         which it builds from the gateway's error body), or None when it got an answer."""
         from openai import APIStatusError
 
+        client = self._openai(api_key)
         try:
-            self._openai(api_key).chat.completions.create(
-                model="chat", messages=[{"role": "user", "content": prompt}], **options)
+            with self._openai_span(f"POST {routes.OPENAI_CHAT}") as trace_headers:
+                client.chat.completions.create(
+                    model="chat", messages=[{"role": "user", "content": prompt}], extra_headers=trace_headers,
+                    **options)
         except APIStatusError as refused:
             return refused
         return None
 
     def openai_embed(self, texts: list[str]) -> list[list[float]]:
-        made = self._openai().embeddings.create(model="embedding", input=texts)
+        client = self._openai()
+        with self._openai_span(f"POST {routes.OPENAI_EMBEDDINGS}") as trace_headers:
+            made = client.embeddings.create(model="embedding", input=texts, extra_headers=trace_headers)
         self.openai_seen["embeddings"] = [item.embedding for item in made.data]
         return self.openai_seen["embeddings"]
 

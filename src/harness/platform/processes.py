@@ -175,6 +175,11 @@ class ServiceFleet:
             self._wait_all(started, scaled(READY_BUDGET_S))
         return started
 
+    def running_urls(self) -> dict[str, str]:
+        """Where a running instance of each service this fleet started listens (any instance: one code)."""
+        with self._lock:
+            return {s.name: s.url for s in reversed(self._instances.values()) if s.running}
+
     def close(self) -> None:
         """Stop every instance, all at once; idempotent."""
         with self._lock:

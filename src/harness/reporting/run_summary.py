@@ -15,6 +15,7 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)
     played: Counter = field(default_factory=Counter)  # "platform" or "library" -> scenarios that ran
+    coverage: str = ""  # what of the contract the scenarios exercised (harness.reporting.coverage)
 
     @property
     def modes(self) -> dict[str, str]:
@@ -44,7 +45,7 @@ class RunSummary:
 
     def lines(self, timing: str | None = None) -> list[str]:
         head = f"suite: infra {self.infra}, model {self.llm}, platform {self.platform}"
-        lines = [f"{head}; {timing}" if timing else head, self.where()]
+        lines = [f"{head}; {timing}" if timing else head, self.where(), *([self.coverage] if self.coverage else [])]
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} scenario(s), with the reason:")
             lines.extend(self.skipped)

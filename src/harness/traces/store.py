@@ -25,13 +25,21 @@ class TelemetryStore:
         self._lock = threading.Lock()
         self._spans: dict[tuple[str, str], ReceivedSpan] = {}  # keyed by ids: a retried export adds nothing
         self._points: list[MetricPoint] = []
+        self._listeners: list[Callable[[list[ReceivedSpan]], None]] = []
+
+    def listen(self, listener: Callable[[list[ReceivedSpan]], None]) -> None:
+        """Hand every span, as it arrives, to the listener too (a tally of the whole run: forget drops spans)."""
+        self._listeners.append(listener)
 
     # --- filling ----------------------------------------------------------------------------------
 
     def add_spans(self, spans: Iterable[ReceivedSpan]) -> None:
+        spans = list(spans)
         with self._lock:
             for span in spans:
                 self._spans.setdefault((span.trace_id, span.span_id), span)
+        for listener in self._listeners:
+            listener(spans)
 
     def add_metric_points(self, points: Iterable[MetricPoint]) -> None:
         with self._lock:
