@@ -204,7 +204,8 @@ class Services:
 
     def remove_tenant(self, tenant_id: str) -> None:
         """The operator API removes everything the tenant owns; anything but 204 is the platform's failure."""
-        removed = self.send("rag", "DELETE", routes.tenant(tenant_id), as_tenant=False, observation=True)
+        # The deployment's RAG service, never the scenario's own instance: that one stops, with its links, first.
+        removed = self.send("rag", "DELETE", routes.tenant(tenant_id), as_tenant=False, observation=True, shared=True)
         if removed.status_code != 204:
             data_or_refusal(removed)  # raises the refusal the service gave
             raise AssertionError(f"expected 204 from the tenant removal, got {removed.status_code}: {removed.text}")
@@ -265,7 +266,7 @@ class Services:
 
     def send(self, service: str, method: str, path: str, *, body: Any = None, content: bytes | None = None,
              headers: dict[str, str] | None = None, tenant: str | None = None, as_tenant: bool = True,
-             observation: bool = False, key: str | None = None) -> httpx.Response:
+             observation: bool = False, key: str | None = None, shared: bool = False) -> httpx.Response:
         """One HTTP request as a client sends it; the response, whatever its status, is the result.
 
         It carries the tenant's key (as_tenant) or the operator's, unless `key` says which ("" for none), and
@@ -274,7 +275,10 @@ class Services:
         """
         tenant_id = self._world.tenants.id_of(tenant)
         self._tenant_data = self._tenant_data or not observation
-        base = self.second_gateway() if service == "second gateway" else self.url(service)
+        if shared:  # the deployment's instance, whatever the scenario runs of its own
+            base = self._world.session.services.url(service, self._deployment() or None)
+        else:
+            base = self.second_gateway() if service == "second gateway" else self.url(service)
         if key is None:
             key = self.key_of(tenant_id, base) if as_tenant else self._world.session.operator_key
         sent = {"Content-Type": "application/json", **({TENANT: tenant_id} if as_tenant else {}),

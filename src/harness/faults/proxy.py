@@ -301,8 +301,12 @@ class LinkProxy:
         self.drops_replies = True
 
     def answer_raw(self, response: bytes) -> None:
-        """From now on every new connection is answered with these bytes by the proxy, not by the server."""
-        self._raw_answer = response
+        """From now on every connection is answered with these bytes by the proxy, not by the server: live ones
+        are dropped, so a client's kept-alive connection does not go on reaching the server."""
+        with self._lock:
+            self._raw_answer = response
+            links = list(self._links)
+        self._drop(links)
 
     def restore(self) -> None:
         """Clear every fault: no latency, and connections are accepted and forwarded again."""
