@@ -138,11 +138,13 @@ FAULTS = [
     ("the service-to-service client retries a POST whose connection dropped", "src/ai_platform/services/http.py",
      'attempts = 2 if method == "GET" else 1', "attempts = 2", ["features/services/dependency_failures.feature"]),
     ("the remote gateway and knowledge base retry a call once", "src/ai_platform/services/remote.py",
-     "        except httpx.TransportError as exc:\n            raise unreachable(self.name, exc, self.timeout_s) from None",
+     "        except httpx.TransportError as exc:\n"
+     "            raise unreachable(self.name, exc, self.timeout_s) from None",
      "        except httpx.TransportError:\n            try:\n                response = self._client.request("
      "method, self.base_url + path, json=body, headers=self.caller.headers(), timeout=self.timeout_s)\n"
-     "            except httpx.TransportError as exc:\n                raise unreachable(self.name, exc, self.timeout_s)"
-     " from None", ["features/services/dependency_failures.feature"]),
+     "            except httpx.TransportError as exc:\n"
+     "                raise unreachable(self.name, exc, self.timeout_s) from None",
+     ["features/services/dependency_failures.feature"]),
     ("a dependency's bare 5xx page is a 500", "src/ai_platform/services/http.py",
      "    try:\n        body = response.json()\n    except ValueError:\n        body = {}\n",
      "    body = response.json()\n", ["features/services/dependency_failures.feature"]),
