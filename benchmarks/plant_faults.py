@@ -308,6 +308,38 @@ FAULTS = [
      ["features/rag/ingestion.feature"]),
     ("a document's content type reads back as plain text", "src/ai_platform/services/rag.py",
      '"content_type": document.content_type,', '"content_type": "text/plain",', ["features/rag/ingestion.feature"]),
+    # issue 18: readiness, dependency failures, retries, time limits
+    ("the RAG service's readiness forgets the database", "src/ai_platform/services/rag.py",
+     'checked = {"database": database, GATEWAY: gateway}', "checked = {GATEWAY: gateway}",
+     ["features/services/readiness.feature"]),
+    ("the query service's readiness ignores the agent service it calls", "src/ai_platform/services/query.py",
+     "        return dict(zip((RAG, AGENT), problems, strict=True))", "        return {RAG: problems[0]}",
+     ["features/services/readiness.feature"]),
+    ("a service stays ready when its NATS connection is lost", "src/ai_platform/services/nats_workers.py",
+     "        if self._problem is None and self.bus is not None and not self.bus.nc.is_connected:",
+     "        if False:", ["features/services/readiness.feature"]),
+    ("a 503 from /ready no longer names the dependencies", "src/ai_platform/services/http.py",
+     '{"dependencies": problems})', '{"problems": sorted(problems.values())})',
+     ["features/services/readiness.feature"]),
+    ("the service-to-service client retries a POST whose connection dropped", "src/ai_platform/services/http.py",
+     'attempts = 2 if method == "GET" else 1', "attempts = 2", ["features/services/dependency_failures.feature"]),
+    ("the remote gateway and knowledge base retry a call once", "src/ai_platform/services/remote.py",
+     "        except httpx.TransportError as exc:\n"
+     "            raise unreachable(self.name, exc, self.timeout_s) from None",
+     "        except httpx.TransportError:\n            try:\n                response = self._client.request("
+     "method, self.base_url + path, json=body, headers=self.caller.headers(), timeout=self.timeout_s)\n"
+     "            except httpx.TransportError as exc:\n"
+     "                raise unreachable(self.name, exc, self.timeout_s) from None",
+     ["features/services/dependency_failures.feature"]),
+    ("a dependency's bare 5xx page is a 500", "src/ai_platform/services/http.py",
+     "    try:\n        body = response.json()\n    except ValueError:\n        body = {}\n",
+     "    body = response.json()\n", ["features/services/dependency_failures.feature"]),
+    ("the service-to-service client waits for a slow dependency", "src/ai_platform/services/http.py",
+     "httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)", "httpx.AsyncClient(base_url=self.base_url)",
+     ["features/services/dependency_failures.feature"]),
+    ("the remote gateway waits for a slow gateway", "src/ai_platform/services/remote.py",
+     "headers=self.caller.headers(),\n                                            timeout=self.timeout_s)",
+     "headers=self.caller.headers())", ["features/services/dependency_failures.feature"]),
 ]
 
 

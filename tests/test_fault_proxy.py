@@ -164,3 +164,63 @@ def test_close_frees_the_port_and_every_thread(nats_port):
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2)
     assert not [t for t in threading.enumerate() if t.name.startswith(f"link-proxy-{port}-")]
+
+
+class _OneShotServer:
+    """A server on a Unix socket that answers every request with b"served" and counts the requests it read."""
+
+    def __init__(self, path: str) -> None:
+        self.requests = 0
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(path)
+        self._listener.listen(8)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with conn:
+                if conn.recv(1024):
+                    self.requests += 1
+                    conn.sendall(b"served")
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+def _ask(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as client:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        received = b""
+        while chunk := client.recv(1024):
+            received += chunk
+        return received
+
+
+def test_a_unix_socket_target_is_reached_and_a_lost_answer_was_still_served(tmp_path):
+    server = _OneShotServer(str(tmp_path / "server.sock"))
+    try:
+        with LinkProxy(unix_path=str(tmp_path / "server.sock")) as proxy:
+            assert _ask(proxy.port) == b"served"
+            proxy.drop_replies()
+            assert _ask(proxy.port) == b""  # the answer is lost on the way back ...
+            assert server.requests == 2  # ... but the request reached the server, once
+            proxy.restore()
+            assert _ask(proxy.port) == b"served"
+    finally:
+        server.close()
+
+
+def test_a_raw_answer_comes_from_the_proxy_and_never_reaches_the_server(tmp_path):
+    server = _OneShotServer(str(tmp_path / "server.sock"))
+    try:
+        with LinkProxy(unix_path=str(tmp_path / "server.sock")) as proxy:
+            proxy.answer_raw(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n")
+            assert _ask(proxy.port).startswith(b"HTTP/1.1 500")
+            assert server.requests == 0
+    finally:
+        server.close()

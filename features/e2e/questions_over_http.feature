@@ -80,7 +80,7 @@ Feature: Questions answered end to end, through the platform's APIs
     And the primary model takes 1.8 seconds to answer
     When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in rag mode
     Then the query API answers 504 with the error code "DEPENDENCY_TIMEOUT" naming "rag"
-    And the caller had that answer within 1.6 seconds
+    And the caller had that answer at the query API's timeout
 
   @security @scripted
   Scenario: Another tenant sees nothing of a tenant's documents, agents or conversations through the APIs

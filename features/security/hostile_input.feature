@@ -93,5 +93,5 @@ Feature: Hostile input gets the contract's error, and the service stays up
   Scenario: A body that stops halfway is answered 408 in the time the contract states
     When a client sends a question and stops halfway through its body
     Then the service answers 408 with the error code "REQUEST_TIMEOUT" naming "did not arrive"
-    And the rag service answered at most 2 seconds after the body time its OpenAPI document states
+    And the rag service answered at the body time its OpenAPI document states
     And the service closes the connection, and its health check answers on a new one

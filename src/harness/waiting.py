@@ -1,7 +1,9 @@
 """The one way a step waits: poll with a time budget, scaled for slow machines.
 
 Budgets come from the step sentence or a named constant; `-D timeout_scale=3` multiplies every
-one of them for a run on a slow or busy machine (like a test framework's timeout multiplier).
+one of them for a run on a slow or busy machine (like a test framework's timeout multiplier). A check of
+how long the platform took is another thing: its upper bound is the platform's configured time limit plus
+TIME_LIMIT_MARGIN_S, and no scale applies to it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _scale = 1.0
+# What a busy machine may add to a time limit the platform is meant to keep (a timeout it was configured with):
+# fixed, never scaled, so `-D timeout_scale` stretches how long a step waits but never what the platform may take.
+TIME_LIMIT_MARGIN_S = 0.75
 
 
 def set_scale(scale: float) -> None:

@@ -51,7 +51,7 @@ from ai_platform.services.inputs import (
     one_of,
     text,
 )
-from ai_platform.services.nats_workers import HostedWorkers
+from ai_platform.services.nats_workers import HostedWorkers, workers_wanted
 from ai_platform.services.openapi import DEPENDENCIES, answers
 
 PROVIDER = "model provider"
@@ -191,10 +191,12 @@ def create_app():
             return f"cannot be reached: {type(exc).__name__}"
         return None if answer.status_code < 500 else f"answered {answer.status_code}"
 
-    async def ready() -> dict[str, str]:
+    async def ready() -> dict[str, str | None]:
         provider, nats = await asyncio.gather(provider_problem(), cache.problem())
-        nats = nats or workers.problem()
-        return {name: problem for name, problem in ((PROVIDER, provider), ("nats", nats)) if problem}
+        checked = {PROVIDER: provider}
+        if cache.enabled or workers_wanted():  # NATS holds the cache and carries the workers' requests
+            checked["nats"] = nats or workers.problem()
+        return checked
 
     app = create_service("gateway", ready, lifespan)
 

@@ -107,11 +107,12 @@ def error(request: Request, status: int, code: str, message: str, details: dict 
     return JSONResponse(body, status_code=status, headers=_id_headers(ids))
 
 
-def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
+def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str | None]]],
                    lifespan: Callable[[FastAPI], AbstractAsyncContextManager] | None = None) -> FastAPI:
     """A FastAPI app with the contract's middleware, error envelopes, /health and /ready.
 
-    `ready()` returns the problems of the service's own dependencies by name; none means ready.
+    `ready()` returns every dependency the service checked, by name, with what is wrong with it or None;
+    a 503 names each one that is wrong, a 200 lists what was checked.
     """
     mask_secrets_in_logs()
     setup_telemetry(f"{name}-service")
@@ -203,11 +204,12 @@ def create_service(name: str, ready: Callable[[], Awaitable[dict[str, str]]],
 
     @app.get("/ready", **answers(503))
     async def readiness(request: Request):
-        problems = await ready()
+        checked = await ready()
+        problems = {dependency: problem for dependency, problem in checked.items() if problem}
         if problems:
-            return error(request, 503, "DEPENDENCY_UNAVAILABLE", f"The {name} service is not ready.",
-                         {"dependencies": problems})
-        return ok(request, {"service": name, "status": "ready"})
+            return error(request, 503, "DEPENDENCY_UNAVAILABLE", f"The {name} service is not ready: "
+                         f"{', '.join(sorted(problems))} cannot be used.", {"dependencies": problems})
+        return ok(request, {"service": name, "status": "ready", "dependencies": sorted(checked)})
 
     app.openapi = contract_openapi(app, body_timeout_s=body_timeout_s, max_body_bytes=MAX_BODY_BYTES,
                                    open_paths=OPEN_PATHS)

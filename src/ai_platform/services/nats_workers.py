@@ -73,7 +73,9 @@ class HostedWorkers:
         await asyncio.wait({self._task}, timeout=FIRST_ATTEMPT_S)
 
     def problem(self) -> str | None:
-        """Why the workers are not listening, or None."""
+        """Why the workers are not listening, or None: also while a connection they had is lost."""
+        if self._problem is None and self.bus is not None and not self.bus.nc.is_connected:
+            return "the connection to NATS is lost; reconnecting"
         return self._problem
 
     async def _connect_and_start(self, url: str) -> None:

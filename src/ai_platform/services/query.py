@@ -97,9 +97,9 @@ def create_app():
         await rag.close()
         await agent.close()
 
-    async def ready() -> dict[str, str]:
+    async def ready() -> dict[str, str | None]:
         problems = await asyncio.gather(rag.ready(), agent.ready())
-        return {name: problem for name, problem in zip((RAG, AGENT), problems, strict=True) if problem}
+        return dict(zip((RAG, AGENT), problems, strict=True))
 
     app = create_service("query", ready, lifespan)
 

@@ -63,6 +63,15 @@ class ScriptedModel:
     def requests_to(self, role: str) -> list[JournalEntry]:
         return [e for e in self.script.journal() if e.model == SCRIPTED_MODELS[role]]
 
+    def calls_about(self, text: str) -> dict[str, int]:
+        """How many requests mentioning the text (in a prompt or an input to embed) reached each endpoint; a
+        delayed request journalled twice counts once."""
+        seen: dict[str, set[str]] = {}
+        for entry in self.script.journal():
+            if text in entry.prompt or any(text in given for given in entry.inputs):
+                seen.setdefault(entry.endpoint, set()).add(entry.request_id or str(entry.at))
+        return {endpoint: len(ids) for endpoint, ids in seen.items()}
+
     def last_prompt(self) -> str:
         asked = self.chats()
         assert asked, "expected a prompt to have been sent to the language model, none was"

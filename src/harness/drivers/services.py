@@ -12,15 +12,27 @@ from typing import Any
 import httpx
 
 from ai_contract import routes
-from ai_contract.headers import AUTHORIZATION, TENANT
+from ai_contract.headers import AUTHORIZATION, CORRELATION_ID, REQUEST_ID, TENANT
+from ai_contract.settings import DATABASE_URL, DEPENDENCY_TIMEOUT_S, LLM_API_BASE
 from harness.drivers.refusal import data_or_refusal
-from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE
+from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE, PLATFORM_MODEL_NAMES
 from harness.reporting import attach_json, register_secret
 from harness.world import World
 
 CLIENT_TIMEOUT_S = 30.0
 ROUTES = {"gateway": "/api/v1/gateway/generate", "rag": "/api/v1/rag/query", "agent": "/api/v1/agents",
           "query": "/api/v1/query"}
+
+
+# What each service needs besides the services it calls, by the names its readiness check gives them.
+MODEL_PROVIDER, NATS, DATABASE = "model provider", "nats", "database"
+SERVERS_NEEDED = {"gateway": (MODEL_PROVIDER, NATS), "rag": (DATABASE, NATS), "agent": (DATABASE, NATS), "query": ()}
+
+
+# The doors a question goes through, as the specs name them: (service, the query API's mode).
+ASKING_DOORS = {"the query API in rag mode": ("query", "rag"), "the query API in agent mode": ("query", "agent"),
+                "the agent API": ("agent", ""), "the RAG API": ("rag", "")}
+ASSISTANT = "assistant"  # the tenant's agent the query API hands anything but a question to
 
 
 class Services:
@@ -35,6 +47,7 @@ class Services:
         self._overrides: dict[str, str] = {}  # operator settings this scenario's services are deployed with
         self.document_ids: dict[str, str] = {}  # title -> the id the RAG API gave the document
         self.document_texts: dict[str, str] = {}  # title -> the text last sent for it
+        self.dependency_timeout_s: float | None = None  # the scenario's own instance's, where it set one
 
     def url(self, service: str) -> str:
         """The service's base URL; the service starts, with what it calls, on the scenario's first use."""
@@ -45,9 +58,65 @@ class Services:
     def query_gives_up_after(self, seconds: float) -> None:
         """A query service deployed with its own dependency timeout, in front of the usual RAG and agent services."""
         assert "query" not in self._urls, "deploy the query service with its settings before a step uses it"
+        self.dependency_timeout_s = seconds
         overrides = {**self._deployment(), "DEPENDENCY_TIMEOUT_S": f"{seconds:g}",
                      "RAG_SERVICE_URL": self.url("rag"), "AGENT_SERVICE_URL": self.url("agent")}
         self._urls["query"] = self._world.session.services.url("query", overrides)
+
+    def own_instance_behind_links(self, service: str, *, timeout_s: float | None = None) -> None:
+        """The scenario's own instance of the service, which its requests to that service reach from now on; it
+        reaches every server and service it needs through a link of its own that the scenario can cut or break
+        (world.faults.links, by the name its readiness check gives the dependency). It stops in cleanup."""
+        assert service not in self._urls, f"start the scenario's own {service} service before a step uses it"
+        faults, platform, session = self._world.faults, self._world.session.services, self._world.session
+        calls = {dependency: faults.link_to(dependency, self.url(dependency))
+                 for dependency in platform.dependencies_of(service)}
+        settings = dict(self._deployment())
+        for server in SERVERS_NEEDED[service]:
+            if server == NATS:
+                settings.update(session.infra.bus_credentials.service_settings(
+                    faults.link_to(NATS, self._world.nats_url())))
+            elif server == DATABASE:
+                settings[DATABASE_URL] = faults.link_to(DATABASE, session.database_url)
+            else:
+                base = {d.name: d for d in session.deployments()}[PLATFORM_MODEL_NAMES["primary"]].api_base
+                assert base, "the model provider has no base URL in this profile: there is no link to cut"
+                settings[LLM_API_BASE] = faults.link_to(MODEL_PROVIDER, base)
+        if timeout_s is not None:
+            settings[DEPENDENCY_TIMEOUT_S] = f"{timeout_s:g}"
+            self.dependency_timeout_s = timeout_s
+        (process,) = platform.replicas(service, [f"{service}-behind-links"], settings, calls)
+        self._world.add_cleanup(process.stop)
+        self._urls[service] = process.url
+
+    def probe(self, service: str, route: str, request_id: str, correlation_id: str) -> httpx.Response:
+        """GET /health or /ready of the service, as a load balancer or an operator asks: no key, with ids."""
+        answer = self._client.get(self.url(service) + route,
+                                  headers={REQUEST_ID: request_id, CORRELATION_ID: correlation_id})
+        attach_json(f"GET {route} of {service} -> {answer.status_code}", {"headers": dict(answer.headers),
+                                                                         "body": _body(answer)})
+        return answer
+
+    def ask_rag(self, question: str) -> httpx.Response:
+        """A question to the RAG API."""
+        return self.send("rag", "POST", routes.RAG_QUERY, body={"query": question})
+
+    def ready_to_ask(self, door: str) -> None:
+        """What asking through the door needs, before the clock: its service, and the tenant's assistant agent
+        where an agent answers."""
+        assert door in ASKING_DOORS, f"no way to ask called {door!r}; known: {', '.join(ASKING_DOORS)}"
+        self.url(ASKING_DOORS[door][0])
+        if door in ("the agent API", "the query API in agent mode"):
+            self.create_agent(ASSISTANT)
+
+    def ask_through(self, door: str, question: str) -> httpx.Response:
+        """The question, through one of the platform's doors as the specs name them (ASKING_DOORS)."""
+        service, mode = ASKING_DOORS[door]
+        if service == "query":
+            return self.query(question, mode=mode)
+        if service == "agent":
+            return self.chat(ASSISTANT, question, "questions")
+        return self.ask_rag(question)
 
     def _deployment(self) -> dict[str, str]:
         """The operator settings this scenario's services need: what its Givens configured, and deploy_with."""
@@ -146,7 +215,8 @@ class Services:
 
     def remove_tenant(self, tenant_id: str) -> None:
         """The operator API removes everything the tenant owns; anything but 204 is the platform's failure."""
-        removed = self.send("rag", "DELETE", routes.tenant(tenant_id), as_tenant=False, observation=True)
+        # The deployment's RAG service, never the scenario's own instance: that one stops, with its links, first.
+        removed = self.send("rag", "DELETE", routes.tenant(tenant_id), as_tenant=False, observation=True, shared=True)
         if removed.status_code != 204:
             data_or_refusal(removed)  # raises the refusal the service gave
             raise AssertionError(f"expected 204 from the tenant removal, got {removed.status_code}: {removed.text}")
@@ -222,7 +292,7 @@ class Services:
 
     def send(self, service: str, method: str, path: str, *, body: Any = None, content: bytes | None = None,
              headers: dict[str, str] | None = None, tenant: str | None = None, as_tenant: bool = True,
-             observation: bool = False, key: str | None = None) -> httpx.Response:
+             observation: bool = False, key: str | None = None, shared: bool = False) -> httpx.Response:
         """One HTTP request as a client sends it; the response, whatever its status, is the result.
 
         It carries the tenant's key (as_tenant) or the operator's, unless `key` says which ("" for none), and
@@ -231,7 +301,10 @@ class Services:
         """
         tenant_id = self._world.tenants.id_of(tenant)
         self._tenant_data = self._tenant_data or not observation
-        base = self.second_gateway() if service == "second gateway" else self.url(service)
+        if shared:  # the deployment's instance, whatever the scenario runs of its own
+            base = self._world.session.services.url(service, self._deployment() or None)
+        else:
+            base = self.second_gateway() if service == "second gateway" else self.url(service)
         if key is None:
             key = self.key_of(tenant_id, base) if as_tenant else self._world.session.operator_key
         sent = {"Content-Type": "application/json", **({TENANT: tenant_id} if as_tenant else {}),

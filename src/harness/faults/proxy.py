@@ -1,4 +1,4 @@
-"""A TCP proxy between the platform and a server (NATS) that scenarios use to inject network faults.
+"""A TCP proxy between the platform and a server (NATS, PostgreSQL, a service) that scenarios use for network faults.
 
 Scenarios point the platform at the proxy instead of the server, then switch faults on and off while
 connections are live: latency on every chunk, or a cut link. Plain threads and sockets keep it usable
@@ -71,7 +71,7 @@ class _Link:
     def _run(self) -> None:
         try:
             try:
-                server = socket.create_connection(self._proxy.target, timeout=_CONNECT_TIMEOUT)
+                server = _connect(self._proxy.target)
             except OSError:
                 return  # Upstream unreachable: the client just sees its connection closed.
             server.settimeout(None)
@@ -83,7 +83,7 @@ class _Link:
             pumps = []
             for src, dst, tag in ((self._client, server, "up"), (server, self._client, "down")):
                 chunks: queue.Queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
-                pumps.append(threading.Thread(target=self._read, args=(src, chunks), daemon=True,
+                pumps.append(threading.Thread(target=self._read, args=(src, chunks, tag == "down"), daemon=True,
                                               name=f"link-proxy-{self._proxy.port}-{tag}-read"))
                 pumps.append(threading.Thread(target=self._write, args=(dst, chunks), daemon=True,
                                               name=f"link-proxy-{self._proxy.port}-{tag}-write"))
@@ -114,7 +114,7 @@ class _Link:
                 continue
         return False
 
-    def _read(self, src: socket.socket, chunks: queue.Queue) -> None:
+    def _read(self, src: socket.socket, chunks: queue.Queue, replies: bool = False) -> None:
         with selectors.DefaultSelector() as selector:
             selector.register(src, selectors.EVENT_READ)
             while not self._stop.is_set():
@@ -127,6 +127,9 @@ class _Link:
                     return
                 if not data:
                     self._put(chunks, _EOF)
+                    return
+                if replies and self._proxy.drops_replies:  # the request arrived and was served; its answer is lost
+                    self.kill()
                     return
                 if not self._put(chunks, (time.monotonic() + self._proxy.latency, data)):
                     return
@@ -151,19 +154,65 @@ class _Link:
                 return
 
 
+def _connect(target: tuple[str, int] | str) -> socket.socket:
+    """A connection to the target: a (host, port) pair, or the path of a Unix socket (PostgreSQL's)."""
+    if isinstance(target, tuple):
+        return socket.create_connection(target, timeout=_CONNECT_TIMEOUT)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(_CONNECT_TIMEOUT)
+    try:
+        sock.connect(target)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _answer_raw(client: socket.socket, response: bytes) -> None:
+    """Read the request's head (and a body it announces), answer with the raw bytes and close, as a broken
+    server or a bare load balancer in front of a service does."""
+    client.settimeout(_CONNECT_TIMEOUT)
+    received = b""
+    try:
+        while b"\r\n\r\n" not in received:
+            data = client.recv(_CHUNK)
+            if not data:
+                break
+            received += data
+        head, _, body = received.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            data = client.recv(_CHUNK)
+            if not data:
+                break
+            body += data
+        client.sendall(response)
+        client.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+    finally:
+        client.close()
+
+
 class LinkProxy:
     """Forward 127.0.0.1:<free port> to a target server, with faults that can be switched while connections live.
 
-    Faults: ``add_latency(seconds)`` delays each chunk in both directions; ``cut()`` drops every live
-    connection and closes new ones as soon as they arrive; ``restore()`` (alias ``heal()``) clears both.
+    The target is a (host, port) or, with ``unix_path``, a Unix socket. Faults: ``add_latency(seconds)`` delays
+    each chunk in both directions; ``cut()`` drops every live connection and closes new ones as soon as they
+    arrive; ``drop_replies()`` lets requests through and drops the connection when the answer comes back;
+    ``answer_raw(bytes)`` answers every new connection itself with those bytes; ``restore()`` (alias
+    ``heal()``) clears them all.
     """
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, target_host: str = "", target_port: int = 0, *, unix_path: str | None = None) -> None:
+        self.target: tuple[str, int] | str = unix_path or (target_host, target_port)
         self._lock = threading.Lock()
         self._links: set[_Link] = set()
         self._latency = 0.0
         self._cut = False
+        self.drops_replies = False
+        self._raw_answer: bytes | None = None
         self._closed = False
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
@@ -247,11 +296,25 @@ class LinkProxy:
             links = list(self._links)
         self._drop(links)
 
+    def drop_replies(self) -> None:
+        """From now on a request reaches the server, and its connection is dropped as the answer comes back."""
+        self.drops_replies = True
+
+    def answer_raw(self, response: bytes) -> None:
+        """From now on every connection is answered with these bytes by the proxy, not by the server: live ones
+        are dropped, so a client's kept-alive connection does not go on reaching the server."""
+        with self._lock:
+            self._raw_answer = response
+            links = list(self._links)
+        self._drop(links)
+
     def restore(self) -> None:
-        """Clear every fault: no latency, and connections are accepted again."""
+        """Clear every fault: no latency, and connections are accepted and forwarded again."""
         with self._lock:
             self._latency = 0.0
             self._cut = False
+            self.drops_replies = False
+            self._raw_answer = None
 
     heal = restore  # The name scenario cleanup uses.
 
@@ -284,6 +347,11 @@ class LinkProxy:
                     continue
                 client.setblocking(True)
                 _nodelay(client)
+                raw = self._raw_answer
+                if raw is not None and not (self._cut or self._closed):
+                    threading.Thread(target=_answer_raw, args=(client, raw), daemon=True,
+                                     name=f"link-proxy-{self.port}-raw").start()
+                    continue
                 with self._lock:
                     refuse = self._cut or self._closed
                     if not refuse:
