@@ -91,10 +91,7 @@ def step_no_span_mentions(context, text):
 @then('nothing the platform logged mentions "{text:Q}"')
 def step_no_log_mentions(context, text):
     """No line any service of the scenario logged, at any level, holds the text."""
-    lines = context.world.evidence.log_lines()
-    assert lines, "expected the platform to log something at debug level, it logged nothing"
-    holding = [line[:160] for line in lines if text in line]
-    assert not holding, f"expected no log line to mention {text!r}, {len(holding)} do, e.g. {holding[:2]}"
+    context.world.evidence.assert_no_log_line_holds(text, repr(text))
 
 
 @then("every metric point the platform exported since the request names a tenant")

@@ -189,7 +189,8 @@ def create_app():
                 answer = await client.get(f"{base.rstrip('/')}/models")
         except httpx.HTTPError as exc:
             return f"cannot be reached: {type(exc).__name__}"
-        return None if answer.status_code < 500 else f"answered {answer.status_code}"
+        refused = answer.status_code in (401, 403)  # the platform's key is not (or no longer) accepted
+        return None if answer.status_code < 500 and not refused else f"answered {answer.status_code}"
 
     async def ready() -> dict[str, str | None]:
         provider, nats = await asyncio.gather(provider_problem(), cache.problem())

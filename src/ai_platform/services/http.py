@@ -284,7 +284,8 @@ class Dependency:
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
 
     async def call(self, method: str, path: str, who: Caller, body: dict | None = None) -> Any:
-        """The `data` of the dependency's success envelope. Only GET is retried, once, on a refused connection."""
+        """The `data` of the dependency's success envelope. Only GET (idempotent) is retried, once, on a transport
+        error other than a timeout; a POST is sent once, whatever happens to its answer."""
         attempts = 2 if method == "GET" else 1
         for attempt in range(attempts):
             try:

@@ -30,3 +30,10 @@ class Evidence:
         """What the suite's process logged since the watch began, and all the scenario's services logged (each an
         instance of its own, deployed for the watch)."""
         return [*self.logs.lines, *self._world.services.logs().splitlines()]
+
+    def assert_no_log_line_holds(self, text: str, what: str) -> None:
+        """No line logged at any level holds the text; the watch must have seen some lines to say so."""
+        lines = self.log_lines()
+        assert lines, "expected the platform to log something at debug level, it logged nothing"
+        holding = [line[:160] for line in lines if text in line]
+        assert not holding, f"expected no log line to hold {what}, {len(holding)} do, e.g. {holding[:2]}"

@@ -160,7 +160,10 @@ def kill_tree(pid: int, grace_s: float = 3.0) -> None:
         root = psutil.Process(pid)
     except psutil.NoSuchProcess:
         return
-    procs = [root, *root.children(recursive=True)]
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:  # it ended while its children were listed
+        procs = [root]
     for proc in procs:
         try:
             proc.terminate()
