@@ -353,7 +353,7 @@ def main(chosen: list[int], external: bool = False) -> int:
         assert original in text, f"fault {number}: the original text is not in {path}"
         try:
             file.write_text(text.replace(original, faulty, 1))
-            behave = ["-D", "allure=off", "-f", "progress", *features]
+            behave = ["-D", "allure=off", "--stop", "-f", "progress", *features]  # the first failure decides
             command = ["-m", "harness.platform", "external", "--", *behave] if external else ["-m", "behave", *behave]
             run = subprocess.run([sys.executable, *command], capture_output=True, text=True)
         finally:
