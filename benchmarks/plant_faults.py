@@ -310,7 +310,8 @@ FAULTS = [
      '"content_type": document.content_type,', '"content_type": "text/plain",', ["features/rag/ingestion.feature"]),
     # issue 18: readiness, dependency failures, retries, time limits
     ("the RAG service's readiness forgets the database", "src/ai_platform/services/rag.py",
-     'checked = {"database": database, GATEWAY: gateway}', "checked = {GATEWAY: gateway}",
+     'return {"database": database, GATEWAY: gateway, **workers.checked()}',
+     "return {GATEWAY: gateway, **workers.checked()}",
      ["features/services/readiness.feature"]),
     ("the query service's readiness ignores the agent service it calls", "src/ai_platform/services/query.py",
      "        return dict(zip((RAG, AGENT), problems, strict=True))", "        return {RAG: problems[0]}",

@@ -31,13 +31,7 @@ from ai_platform.messaging import HostedAgentsInbox, MessagingError, TaskWorker
 from ai_platform.services.config import dependency_timeout_s, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
 from ai_platform.services.inputs import Id, Name, NonBlank, PathId, Strict, Text, integer
-from ai_platform.services.nats_workers import (
-    HostedWorkers,
-    OnDemandClient,
-    caller_from_message,
-    instance_name,
-    workers_wanted,
-)
+from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message, instance_name
 from ai_platform.services.openapi import DEPENDENCIES, answers
 from ai_platform.services.remote import GATEWAY, RAG, RemoteGateway, RemoteKnowledgeBase
 from ai_platform.store import AgentDefinition, LazyStore, ReceivedMessage
@@ -158,10 +152,7 @@ def create_app():
     async def ready() -> dict[str, str | None]:
         problems = await asyncio.gather(asyncio.to_thread(store.problem),
                                         *(d.ready() for d in dependencies.values()))
-        checked = dict(zip(["database", *dependencies], problems, strict=True))
-        if workers_wanted():
-            checked["nats"] = workers.problem()
-        return checked
+        return {**dict(zip(["database", *dependencies], problems, strict=True)), **workers.checked()}
 
     app = create_service("agent", ready, lifespan)
     app.add_exception_handler(OperationalError, database_unreachable)

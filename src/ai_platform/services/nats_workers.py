@@ -72,6 +72,10 @@ class HostedWorkers:
         self._task = asyncio.create_task(self._connect_and_start(os.environ["NATS_URL"]))
         await asyncio.wait({self._task}, timeout=FIRST_ATTEMPT_S)
 
+    def checked(self) -> dict[str, str | None]:
+        """NATS among what /ready checks, with its problem or None, when this service runs workers."""
+        return {"nats": self.problem()} if workers_wanted() else {}
+
     def problem(self) -> str | None:
         """Why the workers are not listening, or None: also while a connection they had is lost."""
         if self._problem is None and self.bus is not None and not self.bus.nc.is_connected:

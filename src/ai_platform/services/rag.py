@@ -38,7 +38,7 @@ from ai_platform.services.cache import forget_tenant
 from ai_platform.services.config import dependency_timeout_s, number, required
 from ai_platform.services.http import Caller, Dependency, ServiceError, caller, create_service, error, ok
 from ai_platform.services.inputs import Id, Metadata, Name, NonBlank, PathId, Strict, integer, one_of
-from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message, workers_wanted
+from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message
 from ai_platform.services.openapi import DEPENDENCIES, answers
 from ai_platform.services.remote import GATEWAY, RemoteGateway
 from ai_platform.store import DocumentSummary, LazyStore, Passage, StoredDocument
@@ -170,10 +170,7 @@ def create_app():
 
     async def ready() -> dict[str, str | None]:
         database, gateway = await asyncio.gather(asyncio.to_thread(store.problem), gateway_service.ready())
-        checked = {"database": database, GATEWAY: gateway}
-        if workers_wanted():
-            checked["nats"] = workers.problem()
-        return checked
+        return {"database": database, GATEWAY: gateway, **workers.checked()}
 
     app = create_service("rag", ready, lifespan)
     app.add_exception_handler(OperationalError, database_unreachable)
