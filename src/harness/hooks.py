@@ -11,6 +11,7 @@ import psutil
 
 from harness.infra import ConfigurationError
 from harness.reporting import coverage, label_scenario
+from harness.reporting.profile import RunProfile
 from harness.reporting.run_reports import start_run_reports, suite_userdata
 from harness.reporting.run_summary import RunSummary
 from harness.reporting.transcript import TranscriptFile, record_scenario
@@ -42,9 +43,10 @@ def before_all(context) -> None:
         _stop_run(error)
     context.transcript = TranscriptFile()
     context.run_summary = RunSummary(session.infra.mode, session.llm_profile, session.platform_mode)
+    context.run_profile = RunProfile()
     # A testrun-level cleanup runs even when a later hook fails or the run is interrupted.
     context.documents = {}  # each service's OpenAPI document, read in after_all while the services still run
-    context.add_cleanup(_close_session, session, context.run_summary, context.documents)
+    context.add_cleanup(_close_session, session, context.run_summary, context.run_profile, context.documents)
     start_run_reports(context, context.run_summary)
     if context.session.infra.reaped:
         print(f"cleaned up after an earlier killed run: {', '.join(context.session.infra.reaped)}", file=sys.stderr)
@@ -53,6 +55,7 @@ def before_all(context) -> None:
 def before_scenario(context, scenario) -> None:
     label_scenario(scenario)
     session = context.session
+    context.run_profile.scenario_began(session.service_starts)
     tags = set(scenario.effective_tags)
     reason = _reason_to_skip(tags, session)
     if reason:
@@ -105,16 +108,17 @@ def after_all(context) -> None:
         context.documents.update(coverage.fetch_documents(context.session.services_started))
 
 
-def _close_session(session: SuiteSession, summary: RunSummary, documents: dict) -> None:
-    started = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in session.infra.startup_seconds.items())
+def _close_session(session: SuiteSession, summary: RunSummary, profile: RunProfile, documents: dict) -> None:
+    servers, starts = dict(session.infra.startup_seconds), list(session.service_starts)
     first = getattr(session, "first_scenario_at", None)
     try:
         session.close()  # the services' last spans land before the receiver stops
     finally:  # a report of this run, even when a server did not stop cleanly: never an earlier run's
         summary.coverage = _write_coverage(session, documents)
-    timing = None if first is None else (f"first scenario began {first:.2f} s after launch; servers started on "
-                                         f"first use: {started or 'none'}")
+    profile.write(servers, starts)
+    timing = None if first is None else f"first scenario began {first:.2f} s after launch"
     summary.write(timing)
+    print("\n".join(profile.lines(servers, starts)), file=sys.stderr)
 
 
 def _write_coverage(session: SuiteSession, documents: dict) -> str:
@@ -133,6 +137,7 @@ def _write_coverage(session: SuiteSession, documents: dict) -> str:
 def after_scenario(context, scenario) -> None:
     """Before the cleanups reset the scripted model's journal: write the scenario's part of the transcript."""
     session = context.session
+    context.run_profile.scenario_ended(scenario, session.service_starts)
     journal = session.model_journal  # None in the live profile: no server of the suite's sees its calls
     if journal is not None:
         record_scenario(context.transcript, journal.journal(), scenario)

@@ -237,6 +237,11 @@ class SuiteSession:
         return {} if self._services is None else self._services.started_urls()
 
     @property
+    def service_starts(self) -> list:
+        """Every service process the run started so far (harness.platform.processes.ServiceStart)."""
+        return [] if self._services is None else self._services.starts
+
+    @property
     def model_server_started(self) -> bool:
         return self._model_server is not None
 
@@ -325,6 +330,10 @@ class PlatformServices:
     def started_urls(self) -> dict[str, str]:
         """Where each service the run talked to listens, without starting any: external, the deployment's."""
         return {**self._fleet.running_urls(), **self._ready_external}
+
+    @property
+    def starts(self) -> list:
+        return self._fleet.starts
 
     def close(self) -> None:
         self._fleet.close()

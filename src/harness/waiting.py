@@ -15,6 +15,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _scale = 1.0
+_waited = {"seconds": 0.0, "polls": 0}  # what wait_until cost this run (the end-of-run profile prints it)
 # What a busy machine may add to a time limit the platform is meant to keep (a timeout it was configured with):
 # fixed, never scaled, so `-D timeout_scale` stretches how long a step waits but never what the platform may take.
 TIME_LIMIT_MARGIN_S = 0.75
@@ -35,11 +36,25 @@ def scaled(budget_s: float) -> float:
 def wait_until(condition: Callable[[], T], budget_s: float, what: str, interval_s: float = 0.05) -> T:
     """Poll condition() until it is truthy and return its value, or fail saying what was awaited."""
     budget = scaled(budget_s)
-    deadline = time.monotonic() + budget
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"waited {budget:g} s for {what}; it did not happen (last seen: {value!r})")
-        time.sleep(interval_s)
+    began = time.monotonic()
+    deadline = began + budget
+    try:
+        while True:
+            value = condition()
+            if value:
+                return value
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"waited {budget:g} s for {what}; it did not happen (last seen: {value!r})")
+            time.sleep(interval_s)
+    finally:
+        _waited["seconds"] += time.monotonic() - began
+        _waited["polls"] += 1
+
+
+def waited_s() -> float:
+    """Seconds this process spent in wait_until so far."""
+    return _waited["seconds"]
+
+
+def waits() -> int:
+    return _waited["polls"]

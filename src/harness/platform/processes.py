@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -28,7 +29,19 @@ LOG_TAIL_LINES = 20
 POLL_INTERVAL_S = 0.02
 # Who calls whom, and the variable that tells a caller where its dependency listens.
 DEPENDENCIES = {"gateway": (), "rag": ("gateway",), "agent": ("gateway", "rag"), "query": ("rag", "agent")}
+# Settings whose values the profile leaves out: addresses and secrets.
+HIDDEN = ("_URL", "_KEY", "_SECRET", "_ENDPOINT", "_BASE")
 URL_VARIABLES = {"gateway": "GATEWAY_SERVICE_URL", "rag": "RAG_SERVICE_URL", "agent": "AGENT_SERVICE_URL"}
+
+
+@dataclass(frozen=True)
+class ServiceStart:
+    """One service process a fleet started, how long it took to answer, and why it was needed (the end-of-run
+    profile prints them)."""
+
+    service: str
+    seconds: float
+    why: str
 
 
 class ServiceUnavailable(RuntimeError):
@@ -143,6 +156,9 @@ class ServiceFleet:
         self._instances: dict[tuple, ServiceProcess] = {}
         self._log_dir: Path | None = None
         self._lock = threading.Lock()
+        self.starts: list[ServiceStart] = []  # every process this fleet started, in order
+        self._deployed: set[int] = set()  # id() of the instances of the deployment: no scenario settings in them
+        self._why: dict[int, str] = {}  # id(process) -> why it was made
         record.on_close(self.close)  # stops with the run on every exit path the infra handles
 
     def start(self, names: Iterable[str], env: Mapping[str, str], *, settings: Mapping[str, str] | None = None,
@@ -171,6 +187,8 @@ class ServiceFleet:
         started = [ServiceProcess(name, {**env, **launch.environment, **(settings or {}), "SERVICE_INSTANCE": instance},
                                   self._record, launch=launch, log_dir=self._log_dir).start()
                    for instance in instances]
+        for process in started:
+            self._why[id(process)] = f"a replica of the scenario's own ({process.env['SERVICE_INSTANCE']})"
         if ready:
             self._wait_all(started, scaled(READY_BUDGET_S))
         return started
@@ -199,20 +217,36 @@ class ServiceFleet:
         for dependency in DEPENDENCIES[name]:
             if dependency in chosen:  # the instance this fleet chose, whatever the launch file names
                 service_env[URL_VARIABLES[dependency]] = chosen[dependency].url
-        key = (name, launch.command, configuration_of(name, service_env))
+        configuration = configuration_of(name, service_env)
+        key = (name, launch.command, configuration)
         if key not in self._instances:
             if self._log_dir is None:
                 self._log_dir = self._record.new_temp_dir()
             self._instances[key] = ServiceProcess(name, service_env, self._record, launch=launch,
                                                   log_dir=self._log_dir, ready_path=self._ready_path)
+            self._why[id(self._instances[key])] = self._reason(name, settings, chosen)
+            if not settings and all(id(chosen[d]) in self._deployed for d in DEPENDENCIES[name] if d in chosen):
+                self._deployed.add(id(self._instances[key]))
         return self._instances[key]
+
+    def _reason(self, name: str, settings: Mapping[str, str], chosen: Mapping[str, ServiceProcess]) -> str:
+        """Why the service needs a process of its own: the scenario's settings it reads (values of addresses and
+        secrets left out), or the instances it calls that were deployed with such settings."""
+        reads = [key for key, _ in configuration_of(name, dict(settings))]
+        own = ", ".join(sorted(key if key.endswith(HIDDEN) else f"{key}={settings[key]}" for key in reads))
+        callees = [d for d in DEPENDENCIES[name] if d in chosen and id(chosen[d]) not in self._deployed]
+        parts = ([f"the scenario's {own}"] if own else []) + [f"calls a {d} of the scenario's own" for d in callees]
+        return "; ".join(parts) or "the run's deployment"
 
     def _wait_all(self, starting: list[ServiceProcess], budget_s: float) -> None:
         """In call order: a caller is ready only after what it calls, so this costs no extra time."""
-        deadline = time.monotonic() + budget_s
+        began = time.monotonic()
+        deadline = began + budget_s
         for index, service in enumerate(starting):
             try:
                 service.wait_ready(max(0.1, deadline - time.monotonic()))
+                why = self._why.pop(id(service), "started again after a stop")
+                self.starts.append(ServiceStart(service.name, round(time.monotonic() - began, 3), why))
             except ServiceUnavailable:
                 # Leave nothing half-started behind: the next ask starts them afresh.
                 for failed in starting[index:]:

@@ -28,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from ai_contract import routes, subjects
+from harness.reporting.paths import report_path
 
 if TYPE_CHECKING:
     from harness.traces.model import ReceivedSpan
 
-REPORT = Path("reports/coverage.json")
+REPORT = report_path("coverage.json")
 SERVICES = ("gateway", "rag", "agent", "query")
 CLIENT_SPAN = "acceptance.client"  # the suite's span around every request it sends (harness.drivers.telemetry)
 SUITE_SERVICE = "acceptance-suite"  # spans made in the suite's own process
@@ -145,6 +146,31 @@ def fetch_documents(urls: Mapping[str, str]) -> dict[str, dict]:
 def write_report(report: dict, path: Path = REPORT) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def merge_reports(reports: list[dict]) -> dict:
+    """The coverage of one run made of several (the parallel runner's workers): an operation any of them
+    exercised is covered, and a service is missing only when none of them started it."""
+    measured = [report for report in reports if report.get("measured")]
+    if not measured:
+        return reports[0] if reports else not_measured("no worker measured it")
+    counts: dict[str, Counter[str]] = {}
+    for report in measured:
+        for operation, outcomes in report["counts"].items():
+            counts.setdefault(operation, Counter()).update(outcomes)
+    covered = list(dict.fromkeys(op for report in measured for op in report["covered"]))
+    universe = list(dict.fromkeys(op for report in measured for op in report["covered"] + report["uncovered"]))
+    return {
+        "measured": True,
+        "services": sorted({service for report in measured for service in report["services"]}),
+        "missing_services": [service for service in SERVICES
+                             if all(service in report["missing_services"] for report in measured)],
+        "covered": covered,
+        "uncovered": [op for op in universe if op not in covered],
+        "untraced": {op: why for report in measured for op, why in report["untraced"].items()},
+        "counts": {op: dict(sorted(outcomes.items())) for op, outcomes in counts.items()},
+        "outside_the_contract": sorted({op for report in measured for op in report["outside_the_contract"]}),
+    }
 
 
 def not_measured(reason: str) -> dict:

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from harness.llm import JournalEntry
 from harness.reporting.allure import attach_json, redact
+from harness.reporting.paths import report_path
 
-TRANSCRIPT_PATH = Path("reports/transcript.jsonl")
+TRANSCRIPT_PATH = report_path("transcript.jsonl")
 LATENCY_NOISE_S = 0.1  # compare: smaller latency changes are scheduling noise, not news
 
 

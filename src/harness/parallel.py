@@ -1,0 +1,242 @@
+"""`python -m harness.parallel`: the suite's feature files shared out over behave processes, one report.
+
+behave runs one scenario at a time, and most of a scenario's time is spent waiting on the platform (a timeout,
+a message, an export), so several behave processes on one machine finish sooner. Each worker is a whole
+run of its own: its servers, scripted model, receiver and services, its tenants, its cleanups; the workers share
+nothing but the results directories. Feature files, never scenarios, are shared out, so a feature's Background
+and its order hold. Shards balance by each feature's measured duration (reports/profile.json, written at the end
+of every run); a feature not measured yet counts as the median one.
+
+The results merge as if one behave had run: the JUnit files in reports/junit, the Allure results in
+reports/allure-results, the failed scenarios in reports/rerun.txt (for `behave @reports/rerun.txt`), the
+coverage of the contract in reports/coverage.json, the profile and the model transcript; the last lines are
+behave's own summary counts. `--shard I/N` runs only the I-th of N balanced shards (one CI machine's part).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness.reporting.allure_output import DEFAULT_DIR as ALLURE_DIR
+from harness.reporting.allure_output import clear_results
+from harness.reporting.coverage import merge_reports
+from harness.reporting.paths import REPORTS, WORKER_VARIABLE, worker_dir
+
+PROFILE = REPORTS / "profile.json"
+# Each feature's duration as measured on main (make durations): what CI machines balance their shards with,
+# the same on every machine; a local run balances by its own last profile when it has one.
+COMMITTED_DURATIONS = Path(".ci/durations.json")
+JUNIT = REPORTS / "junit"
+RERUN = REPORTS / "rerun.txt"
+DEFAULT_WORKERS = 4  # on 2 cores: scenarios mostly wait, and 4 processes keep both cores busy (README, figures)
+SUMMARY = re.compile(r"^(\d+) (feature|scenario|step)s? passed, (\d+) failed(?:, (\d+) error)?, (\d+) skipped")
+
+
+def feature_files(paths: Sequence[str]) -> list[str]:
+    """Every .feature file under the given paths, in behave's order (sorted within a directory)."""
+    found: list[str] = []
+    for path in paths or ["features"]:
+        location = Path(path.split(":")[0])
+        if location.is_dir():
+            found += sorted(str(file) for file in location.rglob("*.feature"))
+        elif location.suffix == ".feature":
+            found.append(str(location))
+    return list(dict.fromkeys(found))
+
+
+def measured_durations(*sources: Path) -> dict[str, float]:
+    """Seconds per feature file from the first source that has them (a profile, or the committed durations)."""
+    for source in sources or (PROFILE, COMMITTED_DURATIONS):
+        try:
+            return {name: float(seconds) for name, seconds in json.loads(source.read_text())["features"].items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
+
+
+def balanced(features: Sequence[str], durations: dict[str, float], shards: int) -> list[list[str]]:
+    """The features in `shards` groups of about equal measured duration (longest first, each to the lightest)."""
+    known = [durations[name] for name in features if name in durations]
+    typical = statistics.median(known) if known else 1.0
+    groups: list[list[str]] = [[] for _ in range(shards)]
+    loads = [0.0] * shards
+    for name in sorted(features, key=lambda name: -durations.get(name, typical)):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(name)
+        loads[lightest] += durations.get(name, typical)
+    return [sorted(group) for group in groups]
+
+
+def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
+    """behave's arguments: the feature paths, and everything else (tags, -D settings), passed to every worker."""
+    paths, options = [], []
+    for argument in arguments:
+        (paths if not argument.startswith("-") and Path(argument.split(":")[0]).exists() else options).append(argument)
+    return paths, options
+
+
+class Worker:
+    def __init__(self, number: int, features: list[str], options: list[str]) -> None:
+        self.number = number
+        self.features = features
+        self.dir = worker_dir(str(number))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        self.output = self.dir / "output.txt"
+        command = [sys.executable, "-m", "behave", *options, "--junit", "--junit-directory", str(JUNIT),
+                   "-f", "rerun", "-o", str(self.dir / "rerun.txt"), "-f", "progress",
+                   "-D", "allure_history=keep", *features]
+        with self.output.open("wb") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                            env={**os.environ, WORKER_VARIABLE: str(number)})
+        self.began = time.monotonic()
+        self.seconds = 0.0
+
+    def wait(self) -> int:
+        code = self.process.wait()
+        self.seconds = time.monotonic() - self.began
+        return code
+
+    def counts(self) -> dict[str, list[int]]:
+        """behave's closing counts, by what they count: [passed, failed, error, skipped]."""
+        found = {}
+        for line in self.output.read_text(errors="replace").splitlines():
+            match = SUMMARY.match(line)
+            if match:
+                found[match[2]] = [int(match[1]), int(match[3]), int(match[4] or 0), int(match[5])]
+        return found
+
+    def failures(self) -> str:
+        """What behave said of the failures: its 'Failing scenarios' block and any error, with the worker's tail."""
+        text = self.output.read_text(errors="replace")
+        start = text.find("Failing scenarios:")
+        return text[start:] if start >= 0 else "\n".join(text.splitlines()[-40:])
+
+
+def run(features: list[str], options: list[str], workers: int) -> int:
+    """Run the features over `workers` behave processes; merge what they wrote; behave's counts as the last lines."""
+    REPORTS.mkdir(exist_ok=True)
+    if "allure_history=keep" not in options and "allure=off" not in options:
+        clear_results(Path(_userdata(options).get("allure_dir", ALLURE_DIR)))
+    for stale in JUNIT.glob("TESTS-*.xml"):
+        stale.unlink()
+    groups = [group for group in balanced(features, measured_durations(), workers) if group]
+    began = time.monotonic()
+    started: list[Worker] = []
+    _stop_workers_on_sigterm(started)
+    try:
+        for number, group in enumerate(groups, 1):
+            started.append(Worker(number, group, options))
+        codes = [worker.wait() for worker in started]
+    finally:
+        for worker in started:  # Ctrl-C reached them too; anything still running is stopped, then waited for
+            if worker.process.poll() is None:
+                worker.process.terminate()
+                worker.process.wait()
+    wall = time.monotonic() - began
+    _merge(started)
+    totals = {kind: [0, 0, 0, 0] for kind in ("feature", "scenario", "step")}
+    for worker, code in zip(started, codes, strict=True):
+        counts = worker.counts()
+        for kind, numbers in counts.items():
+            totals[kind] = [a + b for a, b in zip(totals[kind], numbers, strict=True)]
+        scenarios = counts.get("scenario", [0, 0, 0, 0])
+        print(f"worker {worker.number}: {len(worker.features)} feature(s), {scenarios[0]} passed, {scenarios[1]} "
+              f"failed, {scenarios[3]} skipped in {worker.seconds:.1f} s (exit {code}; {worker.output})")
+        if code != 0:
+            print(worker.failures())
+    print(f"parallel: {len(started)} worker(s), {len(features)} feature file(s), wall {wall:.1f} s")
+    for kind in ("feature", "scenario", "step"):
+        passed, failed, error, skipped = totals[kind]
+        errors = f", {error} error" if error else ""
+        print(f"{passed} {kind}s passed, {failed} failed{errors}, {skipped} skipped")
+    if not started or any(codes) or any(not worker.counts() for worker in started):
+        return 1
+    return 0
+
+
+def _merge(workers: list[Worker]) -> None:
+    """The workers' rerun lists, coverage, profiles and transcripts, as one run's files in reports/."""
+    failed = []
+    for worker in workers:
+        listed = worker.dir / "rerun.txt"
+        if listed.exists():
+            for line in listed.read_text().splitlines():
+                if line.strip() and not line.startswith("#"):  # relative to the list's directory (RerunList)
+                    failed.append(os.path.relpath(os.path.normpath(worker.dir / line), REPORTS))
+    if failed:
+        RERUN.write_text(f"# -- RERUN: {len(failed)} failing scenario(s) of the last run.\n"
+                         + "".join(f"{line}\n" for line in failed))
+    else:
+        RERUN.unlink(missing_ok=True)
+    coverages = [json.loads(path.read_text()) for worker in workers
+                 if (path := worker.dir / "coverage.json").exists()]
+    if coverages:
+        (REPORTS / "coverage.json").write_text(json.dumps(merge_reports(coverages), indent=2) + "\n")
+    profiles = [json.loads(path.read_text()) for worker in workers if (path := worker.dir / "profile.json").exists()]
+    if profiles:
+        merged = {"features": {}, "scenarios": [], "service_starts": []}
+        for profile in profiles:
+            merged["features"].update(profile["features"])
+            merged["scenarios"] += profile["scenarios"]
+            merged["service_starts"] += profile["service_starts"]
+        PROFILE.write_text(json.dumps(merged, indent=1) + "\n")
+    transcripts = [path for worker in workers if (path := worker.dir / "transcript.jsonl").exists()]
+    if transcripts:
+        (REPORTS / "transcript.jsonl").write_text("".join(path.read_text() for path in transcripts))
+
+
+def _userdata(options: Sequence[str]) -> dict[str, str]:
+    pairs = [options[i + 1] for i, option in enumerate(options[:-1]) if option in ("-D", "--define")]
+    pairs += [option.split("=", 1)[1] for option in options if option.startswith("--define=")]
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def _stop_workers_on_sigterm(workers: list[Worker]) -> None:
+    def stop(signum, _frame):
+        for worker in workers:
+            if worker.process.poll() is None:
+                worker.process.send_signal(signum)
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.parallel", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", "-j", type=int, default=DEFAULT_WORKERS,
+                        help=f"behave processes at once (default {DEFAULT_WORKERS})")
+    parser.add_argument("--shard", help="I/N: run only the I-th of N shards balanced by measured duration (CI)")
+    parser.add_argument("--list", action="store_true", help="print the feature files each worker would run, and stop")
+    parser.add_argument("behave_args", nargs="*", help="behave's arguments (after --): feature paths, tags, -D")
+    args = parser.parse_args(argv)
+    paths, options = split_arguments(args.behave_args)
+    features = feature_files(paths)
+    if args.shard:
+        match = re.fullmatch(r"(\d+)/(\d+)", args.shard)
+        if not match or not 1 <= int(match[1]) <= int(match[2]):
+            parser.error(f"--shard {args.shard}: expected I/N with 1 <= I <= N, e.g. 2/4")
+        features = balanced(features, measured_durations(COMMITTED_DURATIONS), int(match[2]))[int(match[1]) - 1]
+    if not features:
+        print("parallel: no feature file to run", file=sys.stderr)
+        return 1
+    if args.list:
+        for number, group in enumerate(balanced(features, measured_durations(), args.workers), 1):
+            print(f"worker {number}: {' '.join(group)}")
+        return 0
+    return run(features, options, max(1, args.workers))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
