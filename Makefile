@@ -5,8 +5,9 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CAP ?= rag
 FORMAT ?= pretty
+WORKERS ?= 4
 
-.PHONY: help venv install lint unit test progress capability rerun coverage report report-deps external platform ci clean-reports
+.PHONY: help venv install lint unit test progress parallel capability rerun coverage durations report report-deps external platform ci clean-reports
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -31,6 +32,9 @@ test:  ## the whole suite, with JUnit and the rerun list (FORMAT=progress for th
 progress:  ## the whole suite, one line per feature
 	$(MAKE) test FORMAT=progress
 
+parallel:  ## the suite over WORKERS behave processes (default 4), one set of reports as make test writes; BEHAVE_ARGS for behave (tags, -D, paths)
+	$(BIN)/python -m harness.parallel --workers $(WORKERS) -- $(BEHAVE_ARGS)
+
 capability:  ## one capability: make capability CAP=rag
 	$(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) features/$(CAP)
 
@@ -40,6 +44,9 @@ rerun:  ## only the scenarios that failed in the last run (reports/rerun.txt)
 
 coverage:  ## after a whole run: every OpenAPI operation and NATS subject no scenario exercised (reports/coverage.json); fails on any
 	$(BIN)/python -m harness.reporting.coverage reports/coverage.json
+
+durations:  ## after a whole run: each feature's measured seconds (reports/profile.json) into .ci/durations.json, which CI's shards balance by
+	$(BIN)/python -m harness.parallel --save-durations
 
 report-deps: report/node_modules/.package-lock.json
 report/node_modules/.package-lock.json: report/package-lock.json

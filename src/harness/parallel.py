@@ -27,6 +27,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from xml.etree import ElementTree
 
 from harness.reporting.allure_output import DEFAULT_DIR as ALLURE_DIR
 from harness.reporting.allure_output import clear_results
@@ -87,16 +88,18 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
 
 
 class Worker:
-    def __init__(self, number: int, features: list[str], options: list[str]) -> None:
+    def __init__(self, number: int, features: list[str], options: list[str], *, external: bool = False) -> None:
         self.number = number
         self.features = features
         self.dir = worker_dir(str(number))
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True)
         self.output = self.dir / "output.txt"
-        command = [sys.executable, "-m", "behave", *options, "--junit", "--junit-directory", str(JUNIT),
-                   "-f", "rerun", "-o", str(self.dir / "rerun.txt"), "-f", "progress",
-                   "-D", "allure_history=keep", *features]
+        behave = [*options, "--junit", "--junit-directory", str(JUNIT), "-f", "rerun", "-o",
+                  str(self.dir / "rerun.txt"), "-f", "progress", "-D", "allure_history=keep", *features]
+        # External: each worker deploys the platform command of its own and runs against it (make external).
+        command = [sys.executable, "-m", *(["harness.platform", "external", "--"] if external else ["behave"]),
+                   *behave]
         with self.output.open("wb") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             env={**os.environ, WORKER_VARIABLE: str(number)})
@@ -124,7 +127,7 @@ class Worker:
         return text[start:] if start >= 0 else "\n".join(text.splitlines()[-40:])
 
 
-def run(features: list[str], options: list[str], workers: int) -> int:
+def run(features: list[str], options: list[str], workers: int, *, external: bool = False) -> int:
     """Run the features over `workers` behave processes; merge what they wrote; behave's counts as the last lines."""
     REPORTS.mkdir(exist_ok=True)
     if "allure_history=keep" not in options and "allure=off" not in options:
@@ -137,7 +140,7 @@ def run(features: list[str], options: list[str], workers: int) -> int:
     _stop_workers_on_sigterm(started)
     try:
         for number, group in enumerate(groups, 1):
-            started.append(Worker(number, group, options))
+            started.append(Worker(number, group, options, external=external))
         codes = [worker.wait() for worker in started]
     finally:
         for worker in started:  # Ctrl-C reached them too; anything still running is stopped, then waited for
@@ -197,6 +200,41 @@ def _merge(workers: list[Worker]) -> None:
         (REPORTS / "transcript.jsonl").write_text("".join(path.read_text() for path in transcripts))
 
 
+def merge_shards() -> int:
+    """CI's report job: the shards' files, downloaded into reports/ (rerun-shard-*.txt, coverage-shard-*.json,
+    junit/, allure-results/), as one run's; behave's counts from the JUnit files; exit 1 on any failure."""
+    failed = [line for path in sorted(REPORTS.glob("rerun-shard-*.txt"))
+              for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    if failed:
+        RERUN.write_text(f"# -- RERUN: {len(failed)} failing scenario(s) of the last run.\n"
+                         + "".join(f"{line}\n" for line in failed))
+    coverages = [json.loads(path.read_text()) for path in sorted(REPORTS.glob("coverage-shard-*.json"))]
+    if coverages:
+        (REPORTS / "coverage.json").write_text(json.dumps(merge_reports(coverages), indent=2) + "\n")
+    counts = {"passed": 0, "failed": 0, "skipped": 0}
+    for path in JUNIT.glob("TESTS-*.xml"):
+        for case in ElementTree.parse(path).getroot().iter("testcase"):
+            outcome = ("failed" if case.find("failure") is not None or case.find("error") is not None
+                       else "skipped" if case.find("skipped") is not None else "passed")
+            counts[outcome] += 1
+    print(f"{counts['passed']} scenarios passed, {counts['failed']} failed, {counts['skipped']} skipped")
+    return 1 if counts["failed"] or not counts["passed"] or failed else 0
+
+
+def save_durations() -> int:
+    """The last whole run's durations, for CI's shards; a partial run would leave features out."""
+    durations = measured_durations(PROFILE)
+    missing = [name for name in feature_files([]) if name not in durations]
+    if missing:
+        print(f"parallel: {PROFILE} lacks {len(missing)} feature file(s) ({', '.join(missing[:3])}...): run the whole "
+              "suite first", file=sys.stderr)
+        return 1
+    COMMITTED_DURATIONS.write_text(json.dumps({"features": {name: round(seconds, 1) for name, seconds
+                                                            in sorted(durations.items())}}, indent=1) + "\n")
+    print(f"parallel: {len(durations)} feature durations written to {COMMITTED_DURATIONS}")
+    return 0
+
+
 def _userdata(options: Sequence[str]) -> dict[str, str]:
     pairs = [options[i + 1] for i, option in enumerate(options[:-1]) if option in ("-D", "--define")]
     pairs += [option.split("=", 1)[1] for option in options if option.startswith("--define=")]
@@ -218,9 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", "-j", type=int, default=DEFAULT_WORKERS,
                         help=f"behave processes at once (default {DEFAULT_WORKERS})")
     parser.add_argument("--shard", help="I/N: run only the I-th of N shards balanced by measured duration (CI)")
+    parser.add_argument("--platform", choices=("embedded", "external"), default="embedded",
+                        help="external: each worker runs against a platform command of its own (make external)")
     parser.add_argument("--list", action="store_true", help="print the feature files each worker would run, and stop")
+    parser.add_argument("--save-durations", action="store_true",
+                        help=f"each feature's seconds from {PROFILE} (the last whole run) to {COMMITTED_DURATIONS}")
+    parser.add_argument("--merge-shards", action="store_true",
+                        help="CI: merge the shards' reports downloaded into reports/ and print behave's counts")
     parser.add_argument("behave_args", nargs="*", help="behave's arguments (after --): feature paths, tags, -D")
     args = parser.parse_args(argv)
+    if args.save_durations:
+        return save_durations()
+    if args.merge_shards:
+        return merge_shards()
     paths, options = split_arguments(args.behave_args)
     features = feature_files(paths)
     if args.shard:
@@ -232,10 +280,11 @@ def main(argv: list[str] | None = None) -> int:
         print("parallel: no feature file to run", file=sys.stderr)
         return 1
     if args.list:
-        for number, group in enumerate(balanced(features, measured_durations(), args.workers), 1):
+        groups = [group for group in balanced(features, measured_durations(), args.workers) if group]
+        for number, group in enumerate(groups, 1):
             print(f"worker {number}: {' '.join(group)}")
         return 0
-    return run(features, options, max(1, args.workers))
+    return run(features, options, max(1, args.workers), external=args.platform == "external")
 
 
 if __name__ == "__main__":
