@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -141,7 +142,8 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
     try:
         for number, group in enumerate(groups, 1):
             started.append(Worker(number, group, options, external=external))
-        codes = [worker.wait() for worker in started]
+        with ThreadPoolExecutor(len(started)) as waiting:  # each worker's own end time, whatever the order
+            codes = list(waiting.map(Worker.wait, started))
     finally:
         for worker in started:  # Ctrl-C reached them too; anything still running is stopped, then waited for
             if worker.process.poll() is None:
@@ -195,6 +197,10 @@ def _merge(workers: list[Worker]) -> None:
             merged["scenarios"] += profile["scenarios"]
             merged["service_starts"] += profile["service_starts"]
         PROFILE.write_text(json.dumps(merged, indent=1) + "\n")
+        starts = merged["service_starts"]
+        slowest = sorted(merged["features"].items(), key=lambda item: -item[1])[:3]
+        print(f"profile: {len(starts)} service start(s) over the workers, {sum(s['seconds'] for s in starts):.1f} s "
+              f"until ready; slowest features: {', '.join(f'{name} {seconds:.1f} s' for name, seconds in slowest)}")
     transcripts = [path for worker in workers if (path := worker.dir / "transcript.jsonl").exists()]
     if transcripts:
         (REPORTS / "transcript.jsonl").write_text("".join(path.read_text() for path in transcripts))
