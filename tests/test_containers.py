@@ -80,7 +80,7 @@ def test_an_engine_that_does_not_answer_is_one_sentence(monkeypatch):
     with pytest.raises(InfrastructureUnavailable) as caught:
         containers.engine_client({"DOCKER_HOST": "tcp://127.0.0.1:1"})
     message = str(caught.value)
-    assert message.startswith("the Docker engine at tcp://127.0.0.1:1 does not answer (")
+    assert message.startswith("the Docker engine at tcp://127.0.0.1:1 does not answer (connection refused)")
     assert "\n" not in message and "start it" in message
 
 

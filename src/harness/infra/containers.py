@@ -61,9 +61,23 @@ def engine_client(environ: Mapping[str, str] = os.environ):
         client.ping()
     except Exception as exc:
         raise InfrastructureUnavailable(
-            f"the Docker engine at {where} does not answer ({images.short_reason(exc)}): start it (dockerd as "
+            f"the Docker engine at {where} does not answer ({_engine_cause(exc)}): start it (dockerd as "
             f"root, or systemctl start docker), or run without -D infra=containers") from None
     return client
+
+
+ENGINE_CAUSES = (("Connection refused", "connection refused"), ("No such file", "no socket there"),
+                 ("Permission denied", "permission denied: run as root or in the docker group"),
+                 ("timed out", "timed out"), ("Name or service not known", "unknown host"))
+
+
+def _engine_cause(error: BaseException) -> str:
+    """What went wrong reaching the engine, in a few words (the client wraps it in several layers)."""
+    text = str(error)
+    for sign, cause in ENGINE_CAUSES:
+        if sign in text:
+            return cause
+    return images.short_reason(error)[:120]
 
 
 def _engine_installed() -> bool:
