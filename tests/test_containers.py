@@ -158,3 +158,17 @@ def test_a_container_left_by_a_killed_run_is_removed_by_the_next_one():
         assert left.stdout.strip() == ""
     finally:
         subprocess.run(["docker", "rm", "-f", started], capture_output=True)
+
+
+def test_the_compose_platform_publishes_on_loopback_only_labels_everything_and_checks_each_service():
+    yaml = pytest.importorskip("yaml")
+    from pathlib import Path
+
+    document = yaml.safe_load((Path(__file__).resolve().parents[1] / "docker/platform.compose.yaml").read_text())
+    services = document["services"]
+    assert set(services) == {"nats", "postgres", "gateway", "rag", "agent", "query"}
+    for name, service in services.items():
+        assert all(port.startswith("127.0.0.1:") for port in service["ports"]), f"{name} publishes beyond loopback"
+        assert images.RUN_LABEL in service["labels"], f"{name} is not labelled with the run"
+        assert name == "nats" or "healthcheck" in service, f"{name} has no healthcheck"
+    assert images.RUN_LABEL in document["networks"]["default"]["labels"]
