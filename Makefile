@@ -7,7 +7,7 @@ CAP ?= rag
 FORMAT ?= pretty
 WORKERS ?= 4
 
-.PHONY: help venv install lint unit test progress parallel capability rerun coverage durations report report-deps external platform ci clean-reports
+.PHONY: help venv install lint unit test progress parallel capability rerun coverage durations report report-deps external platform containers images ci clean-reports
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -58,6 +58,12 @@ report: report-deps  ## reports/allure-report/index.html, one file, from the las
 
 external:  ## the suite against the platform command as an external deployment (BEHAVE_ARGS for behave)
 	$(BIN)/python -m harness.platform external -- $(BEHAVE_ARGS)
+
+images:  ## the look-alike images of NATS and pgvector PostgreSQL (docker/build-images; seconds when they exist)
+	$(BIN)/python docker/build-images base nats postgres
+
+containers: images  ## the suite with its servers in Docker containers (-D infra=containers); BEHAVE_ARGS for behave (tags, paths)
+	$(BIN)/behave -D infra=containers -f $(FORMAT) $(BEHAVE_ARGS)
 
 platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
 	$(BIN)/python -m harness.platform up

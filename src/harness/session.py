@@ -49,7 +49,7 @@ LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
 # The -D values the suite reads, with the ones it accepts (None: a positive number; empty: a path).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
     "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None,
-    "model_port": None, "launch_file": (), "fuzz_examples": None}
+    "model_port": None, "launch_file": (), "fuzz_examples": None, "nats_image": (), "postgres_image": ()}
 FUZZ_EXAMPLES = 25  # schemathesis's examples per operation (-D fuzz_examples): a bounded, repeatable run
 # An external platform deployed with the suite's scripted model as its provider calls it on this port
 # (-D model_port=<port>; the deployment's LLM_API_BASE is http://<this host>:<port>/v1).
@@ -99,7 +99,7 @@ class SuiteSession:
                                          "it needs -D platform=external")
             read_launch_file(self.launch_file)  # a file that cannot be used stops the run before it starts
         set_scale(float(userdata.get("timeout_scale", 1)))
-        self.infra = Infrastructure(mode)
+        self.infra = Infrastructure(mode, userdata=userdata)
         self.dimensions = {"scripted": SCRIPTED_DIMENSIONS, "local": LOCAL_DIMENSIONS}.get(self.llm_profile,
                                                                                            LIVE_DIMENSIONS)
         self._model_server: ScriptedModelServer | None = None

@@ -28,13 +28,16 @@ def select_mode(userdata: Mapping[str, str], environ: Mapping[str, str] = os.env
 class Infrastructure:
     """The servers of one run. Ask for a URL and the server behind it starts if needed."""
 
-    def __init__(self, mode: str, environ: Mapping[str, str] = os.environ) -> None:
+    def __init__(self, mode: str, environ: Mapping[str, str] = os.environ,
+                 userdata: Mapping[str, str] | None = None) -> None:
         self.mode = mode
         self.startup_seconds: dict[str, float] = {}
         self._started: set[str] = set()
+        self._failed: dict[str, Exception] = {}  # a server that could not start: later askers get its error at once
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
         self.isolated_nats = None  # made on first use: see isolated_nats_url()
+        self.images: dict[str, str] = {}  # containers mode: the image of each server
         self.bus_credentials = BusCredentials.fresh()  # the suite's NATS servers' service user and issuer
         install_exit_guards(self.close)
         if mode == "embedded":
@@ -44,19 +47,28 @@ class Infrastructure:
             self.nats = EmbeddedNats(self.record, root, self.bus_credentials)
             self.postgres = EmbeddedPostgres(self.record, root)
         elif mode == "containers":
-            from harness.infra.containers import ContainerNats, ContainerPostgres, require_docker
+            from harness.infra import containers
 
-            try:
-                require_docker()
+            try:  # each way this cannot work is one sentence, before any scenario
+                client = containers.engine_client(environ)
+                self.reaped += containers.reap_stale_containers(client)
+                self.images = containers.select_images(client, userdata or {}, environ)
             except InfrastructureUnavailable:
                 self.record.close()
                 raise
-            self.nats, self.postgres = ContainerNats(), ContainerPostgres()
+            containers.configure_testcontainers()
+            self.nats = containers.ContainerNats(self.record, self.images["nats_image"], self.bus_credentials)
+            self.postgres = containers.ContainerPostgres(self.record, self.images["postgres_image"])
         else:
             from harness.infra.external import ExternalServer
 
             self.nats = ExternalServer(environ.get("NATS_URL", "nats://127.0.0.1:4222"))
             self.postgres = ExternalServer(_sqlalchemy_url(environ.get("DATABASE_URL", "")))
+
+    @property
+    def owns_nats(self) -> bool:
+        """The run started the NATS server (embedded or containers): it trusts the run's bus credentials."""
+        return self.mode != "external"
 
     @property
     def can_control_nats(self) -> bool:
@@ -101,8 +113,14 @@ class Infrastructure:
     def _ensure(self, name: str, server) -> None:
         if name in self._started:
             return
+        if name in self._failed and self.mode == "containers":  # a container's wait runs out slowly: once per run
+            raise InfrastructureUnavailable(f"{name} did not start earlier in this run: {self._failed[name]}")
         began = time.perf_counter()
-        server.start()
+        try:
+            server.start()
+        except Exception as exc:
+            self._failed[name] = exc
+            raise
         self._started.add(name)
         self.startup_seconds[name] = time.perf_counter() - began
 

@@ -33,7 +33,7 @@ class RunRecord:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / f"run-{os.getpid()}.json"
         me = psutil.Process()
-        self._data = {"owner": _identity(me), "processes": [], "temp_dirs": []}
+        self._data = {"owner": _identity(me), "processes": [], "temp_dirs": [], "containers": []}
         self._stoppers: list[Callable[[], None]] = []
         self._lock = threading.Lock()
         self._save()
@@ -48,6 +48,22 @@ class RunRecord:
     def forget_process(self, pid: int) -> None:
         with self._lock:
             self._data["processes"] = [p for p in self._data["processes"] if p["pid"] != pid]
+        self._save()
+
+    @property
+    def owner(self) -> dict:
+        """The run's own process: pid and start time (a reused pid does not match)."""
+        return dict(self._data["owner"])
+
+    def add_container(self, container_id: str) -> None:
+        """A Docker container of this run's (containers mode): removed by the next run if this one is killed."""
+        with self._lock:
+            self._data["containers"].append(container_id)
+        self._save()
+
+    def forget_container(self, container_id: str) -> None:
+        with self._lock:
+            self._data["containers"] = [c for c in self._data["containers"] if c != container_id]
         self._save()
 
     def new_temp_dir(self) -> Path:
@@ -182,6 +198,11 @@ def _identity(proc: psutil.Process) -> dict:
     return {"pid": proc.pid, "create_time": proc.create_time()}
 
 
+def owner_alive(identity: dict) -> bool:
+    """True when the process that identity names (pid and start time) still runs."""
+    return _alive(identity)
+
+
 def _alive(identity: dict) -> bool:
     """True when that exact process still runs (a reused pid does not count)."""
     try:
@@ -194,5 +215,9 @@ def _reap(data: dict) -> None:
     for proc in data["processes"]:
         if _alive(proc):
             kill_tree(proc["pid"])
+    if data.get("containers"):  # containers mode; the engine is asked only when a run had some
+        from harness.infra.containers import remove_containers
+
+        remove_containers(data["containers"])
     for temp_dir in data["temp_dirs"]:
         shutil.rmtree(temp_dir, ignore_errors=True)

@@ -135,7 +135,7 @@ def deployment_settings(session: SuiteSettings) -> dict[str, str]:
         "OTEL_EXPORTER_OTLP_ENDPOINT": session.otlp_endpoint,
         **TELEMETRY_SETTINGS,
     }
-    if session.infra.mode == "embedded":  # the suite's own NATS server trusts the run's issuer; else the shell's
+    if session.infra.owns_nats:  # the suite's own NATS server trusts the run's issuer; else the shell's
         settings.update(session.infra.bus_credentials.service_settings(settings["NATS_URL"]))
     # The live profile leaves base and key to the provider's defaults and usual variables (OPENAI_API_KEY).
     if chat.api_base:
