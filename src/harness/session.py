@@ -20,7 +20,7 @@ from harness.llm.local_models import DIMENSIONS as LOCAL_DIMENSIONS
 from harness.llm.local_models import EMBEDDING_MODEL as LOCAL_EMBEDDING_MODEL
 from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
-from harness.platform import ServiceFleet, ServiceProcess, service_environment
+from harness.platform import ServiceFleet, ServiceProcess, ServiceUnavailable, service_environment
 from harness.platform.environment import PLATFORM_MODEL_NAMES, inherited_environment, own_settings
 from harness.platform.launch import read_launch_file
 from harness.platform.processes import DEPENDENCIES, URL_VARIABLES
@@ -280,10 +280,12 @@ class PlatformServices:
         self._fleet = ServiceFleet(session.infra.record, launches=launches)
         self._ready_external: dict[str, str] = {}
 
-    def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
+    def url(self, name: str, overrides: dict[str, str] | None = None, *, along: tuple[str, ...] = ()) -> str:
+        """Where the service listens; `along` names services to start in the same batch when it starts (with
+        the same settings), because the scenario will need them anyway."""
         if self.external and not overrides:
             return self._external_url(name)
-        return self.process(name, overrides).url
+        return self.process(name, overrides, along=along).url
 
     def _external_url(self, name: str) -> str:
         """The deployment's service, once its /ready answers 200 (checked on first use)."""
@@ -299,11 +301,18 @@ class PlatformServices:
             self._ready_external[name] = url
         return self._ready_external[name]
 
-    def process(self, name: str, overrides: dict[str, str] | None = None) -> ServiceProcess:
+    def process(self, name: str, overrides: dict[str, str] | None = None, *,
+                along: tuple[str, ...] = ()) -> ServiceProcess:
         """The service's process (started, with what it calls, if it is not running): external, one launched
         from the launch file with the scenario's settings, never the deployment's own."""
         self._require_launch(f"an instance of the {name} service")
-        return self._fleet.start([name], self._environment(), settings=own_settings(overrides))[name]
+        try:
+            return self._fleet.start([name, *along], self._environment(), settings=own_settings(overrides))[name]
+        except ServiceUnavailable:
+            failure = self._session.infra.start_failure()  # a server it needed did not come up: that is the news
+            if failure is not None:
+                raise failure from None
+            raise
 
     def dependencies_of(self, name: str) -> tuple[str, ...]:
         return DEPENDENCIES[name]

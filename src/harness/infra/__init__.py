@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future
 
 from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
 from harness.infra.nats_auth import BusCredentials
@@ -32,6 +33,7 @@ class Infrastructure:
         self.mode = mode
         self.startup_seconds: dict[str, float] = {}
         self._started: set[str] = set()
+        self._pending: dict[str, Future] = {}  # servers starting in the background (see database_url)
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
         self.isolated_nats = None  # made on first use: see isolated_nats_url()
@@ -86,24 +88,56 @@ class Infrastructure:
             self._started.discard("isolated_nats")
             self.isolated_nats = None
 
-    def database_url(self) -> str:
+    def database_url(self, *, wait: bool = True) -> str:
+        """PostgreSQL's URL, once it accepts connections; with wait=False, at once where the URL is known before
+        the server starts (embedded): it starts in the background, and the services that read the URL start
+        meanwhile (their /ready names the database until it answers)."""
         if self.mode == "external" and not self.postgres.url:
             raise InfrastructureUnavailable("external mode needs DATABASE_URL for scenarios that use PostgreSQL")
-        self._ensure("postgres", self.postgres)
+        if wait or self.mode != "embedded":
+            self._ensure("postgres", self.postgres)
+        else:
+            self._begin("postgres", self.postgres)
         return self.postgres.url
 
+    def start_failure(self) -> BaseException | None:
+        """Why a server started in the background did not come up, if one did not (once it has ended)."""
+        for future in self._pending.values():
+            if future.done() and future.exception() is not None:
+                return future.exception()
+        return None
+
     def close(self) -> None:
+        for future in self._pending.values():  # a start under way ends (its process is in the record) first
+            future.exception()
+        self._pending.clear()
         for name in sorted(self._started):  # each name is the attribute that holds the server
             self.record.on_close(getattr(self, name).stop)
         self._started.clear()
         self.record.close()
 
     def _ensure(self, name: str, server) -> None:
+        if name in self._pending:
+            self._pending[name].result()  # raises what the background start raised, on every ask
+            return
         if name in self._started:
             return
+        self._timed_start(name, server)
+
+    def _begin(self, name: str, server) -> None:
+        """Start the server in a thread of its own, once; _ensure waits for it."""
+        if name in self._started or name in self._pending:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix=f"start-{name}")
+        self._pending[name] = pool.submit(self._timed_start, name, server)
+        pool.shutdown(wait=False)  # its thread ends with the start
+
+    def _timed_start(self, name: str, server) -> None:
         began = time.perf_counter()
+        self._started.add(name)  # before start(): close() stops what a failed or interrupted start left
         server.start()
-        self._started.add(name)
         self.startup_seconds[name] = time.perf_counter() - began
 
 

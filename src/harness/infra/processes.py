@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from harness.waiting import poll
+
 STATE_DIR = Path(os.environ.get("LLM_ACCEPTANCE_STATE", Path(tempfile.gettempdir()) / "llm-acceptance-state"))
 TEMP_PREFIX = "llm-acceptance-"
 
@@ -116,42 +118,60 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_for_port(host: str, port: int, budget_s: float, process: psutil.Popen | None = None) -> None:
-    """Poll until something accepts on host:port, or fail after budget_s."""
-    deadline = time.monotonic() + budget_s
-    while time.monotonic() < deadline:
+    """Poll until something accepts on host:port, or fail after budget_s; at once if the process (ours) exits."""
+
+    def accepts() -> bool:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server on port {port} exited with code {process.returncode} before it was ready")
         try:
             with socket.create_connection((host, port), timeout=0.2):
-                return
+                return True
         except OSError:
-            time.sleep(0.005)
-    raise TimeoutError(f"nothing accepted connections on {host}:{port} within {budget_s} s")
+            return False
+
+    if not poll(accepts, budget_s, 0.005):
+        raise TimeoutError(f"nothing accepted connections on {host}:{port} within {budget_s} s")
 
 
 class NotReady(Exception):
     """A started server did not answer in time, or exited first; the message says which."""
 
 
+def exited(process: psutil.Popen | None) -> int | None:
+    """The exit code of a process this run started, or None while it runs. Popen.poll() reaps it: a child that
+    died is never mistaken for a live one (psutil sees a zombie as running)."""
+    return None if process is None else process.poll()
+
+
+def answer_of(client, url: str, timeout_s: float) -> str | None:
+    """None when GET url answers 200, else what it answered (or why it did not)."""
+    import httpx
+
+    try:
+        response = client.get(url, timeout=max(0.1, min(2.0, timeout_s)))
+    except httpx.HTTPError as exc:
+        return f"{urlsplit(url).path}: {type(exc).__name__} {exc}"
+    if response.status_code == 200:
+        return None
+    return f"{urlsplit(url).path} answered {response.status_code} {response.text[:200]}"
+
+
 def wait_until_answering(url: str, process: psutil.Popen | None, budget_s: float, poll_s: float = 0.02) -> None:
     """GET url until it answers 200 within budget_s; raise NotReady at once if the process (when ours) exits."""
     import httpx  # here: the infrastructure modes that never call it do not pay for the import
 
-    deadline, last, path = time.monotonic() + budget_s, "no answer yet", urlsplit(url).path
+    deadline, last = time.monotonic() + budget_s, ["no answer yet"]
     with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
-        while True:
-            if process is not None and process.poll() is not None:
-                raise NotReady(f"exited with code {process.returncode} before it was ready (budget {budget_s:.1f} s)")
-            try:
-                response = client.get(url, timeout=max(0.1, min(2.0, deadline - time.monotonic())))
-                if response.status_code == 200:
-                    return
-                last = f"{path} answered {response.status_code} {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                last = f"{path}: {type(exc).__name__} {exc}"
-            if time.monotonic() >= deadline:
-                raise NotReady(f"was not ready within {budget_s:.1f} s; last: {last}")
-            time.sleep(poll_s)
+
+        def answers() -> bool:
+            code = exited(process)
+            if code is not None:
+                raise NotReady(f"exited with code {code} before it was ready (budget {budget_s:.1f} s)")
+            last[0] = answer_of(client, url, deadline - time.monotonic()) or ""
+            return not last[0]
+
+        if not poll(answers, budget_s, poll_s):
+            raise NotReady(f"was not ready within {budget_s:.1f} s; last: {last[0]}")
 
 
 def kill_tree(pid: int, grace_s: float = 3.0) -> None:
@@ -191,7 +211,7 @@ def _alive(identity: dict) -> bool:
 
 
 def _reap(data: dict) -> None:
-    for proc in data["processes"]:
+    for proc in reversed(data["processes"]):  # services before the servers they use, so they stop quietly
         if _alive(proc):
             kill_tree(proc["pid"])
     for temp_dir in data["temp_dirs"]:
