@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import Mapping
 from concurrent.futures import Future
+from pathlib import Path
 
 from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
 from harness.infra.nats_auth import BusCredentials
@@ -37,6 +38,7 @@ class Infrastructure:
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
         self.isolated_nats = None  # made on first use: see isolated_nats_url()
+        self.adopted = False  # whether the servers are a warm platform's (harness.infra.warm)
         self.bus_credentials = BusCredentials.fresh()  # the suite's NATS servers' service user and issuer
         install_exit_guards(self.close)
         if mode == "embedded":
@@ -106,6 +108,67 @@ class Infrastructure:
             if future.done() and future.exception() is not None:
                 return future.exception()
         return None
+
+    # The warm platform (harness.infra.warm) -------------------------------------------------------------
+
+    def warm_state(self) -> dict | None:
+        """What a warm record needs to adopt this run's servers later; None unless both run, embedded, here."""
+        if self.mode != "embedded" or self.start_failure() is not None:
+            return None
+        if not (self.nats.running and self.postgres.running and self.nats.root == self.postgres.root):
+            return None
+        return {"root": str(self.nats.root), "nats_port": self.nats.port,
+                "bus": {"service_password": self.bus_credentials.service_password,
+                        "issuer_seed": self.bus_credentials.issuer_seed},
+                "processes": [self._identity(self.postgres.pid, "postgres"),
+                              self._identity(self.nats.pid, "nats-server")]}
+
+    def adopt(self, data: dict) -> None:
+        """Take the warm record's servers as this run's: in its record (a killed run's are reaped), started."""
+        from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
+        from harness.infra.nats_auth import BusCredentials
+
+        for proc in data["processes"]:
+            self.record.add_process(proc["pid"], proc["name"])
+        for path in data["temp_dirs"]:
+            self.record.add_temp_dir(Path(path))
+        state = data["infra"]
+        root = Path(state["root"])
+        self.bus_credentials = BusCredentials(**state["bus"])
+        by_name = {proc["name"]: proc["pid"] for proc in data["infra"]["processes"]}
+        self.nats = EmbeddedNats(self.record, root, self.bus_credentials)
+        self.nats.adopt(state["nats_port"], by_name["nats-server"])
+        self.postgres = EmbeddedPostgres(self.record, root)
+        self.postgres.adopt(by_name["postgres"])
+        self._started.update({"nats", "postgres"})
+        self.adopted = True
+
+    def hand_over(self) -> None:
+        """The servers now belong to the warm record: close() leaves them running."""
+        for server in (self.nats, self.postgres):
+            self.record.forget_process(server.pid)
+        self.record.forget_temp_dir(self.nats.root)
+        self._started -= {"nats", "postgres"}
+
+    def discard_adopted(self) -> None:
+        """Stop adopted servers that turned out unusable and start afresh: new servers, new credentials."""
+        from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
+
+        for name in ("nats", "postgres"):
+            if name in self._started:
+                getattr(self, name).stop()
+                self._started.discard(name)
+        self.bus_credentials = BusCredentials.fresh()
+        root = self.record.new_temp_dir()
+        self.nats = EmbeddedNats(self.record, root, self.bus_credentials)
+        self.postgres = EmbeddedPostgres(self.record, root)
+        self.adopted = False
+
+    @staticmethod
+    def _identity(pid: int | None, name: str) -> dict:
+        import psutil
+
+        return {"pid": pid, "create_time": psutil.Process(pid).create_time(), "name": name}
 
     def close(self) -> None:
         for future in self._pending.values():  # a start under way ends (its process is in the record) first

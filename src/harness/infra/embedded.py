@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 
 from harness.infra.nats_auth import BusCredentials
-from harness.infra.processes import STATE_DIR, RunRecord, exited, free_port, kill_tree, wait_for_port
+from harness.infra.processes import STATE_DIR, AdoptedProcess, RunRecord, exited, free_port, kill_tree, wait_for_port
 from harness.waiting import poll
 
 READY_BUDGET_S = 10.0
@@ -41,6 +41,7 @@ class EmbeddedNats:
     def __init__(self, record: RunRecord, root: Path, credentials: BusCredentials) -> None:
         self._record = record
         self.credentials = credentials
+        self.root = root
         self.store_dir = root / "jetstream"
         self._config = root / "nats.conf"
         self.host = "127.0.0.1"
@@ -56,6 +57,10 @@ class EmbeddedNats:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> None:
         if self.running:
             return
@@ -68,6 +73,10 @@ class EmbeddedNats:
         )
         self._record.add_process(self._process.pid, "nats-server")
         wait_for_port(self.host, self.port, READY_BUDGET_S, self._process)
+
+    def adopt(self, port: int, pid: int) -> None:
+        """A warm platform's server, on its port: this object stops it as if it had started it."""
+        self.port, self._process = port, AdoptedProcess(pid)
 
     def stop(self) -> None:
         if self._process is None:
@@ -93,7 +102,7 @@ class EmbeddedPostgres:
 
     def __init__(self, record: RunRecord, root: Path) -> None:
         self._record = record
-        self._root = root
+        self._root = self.root = root
         self.pgdata = root / "pgdata"
         self.socket_dir = root / "pgsocket"
         self.url = f"postgresql+psycopg://{PG_USER}:@/{PG_USER}?host={self.socket_dir}"
@@ -142,6 +151,10 @@ class EmbeddedPostgres:
 
         if not poll(accepting, READY_BUDGET_S, 0.01):
             raise TimeoutError(f"postgres did not accept connections within {READY_BUDGET_S} s; its log: {log}")
+
+    def adopt(self, pid: int) -> None:
+        """A warm platform's server: this object stops it as if it had started it."""
+        self._process = AdoptedProcess(pid)
 
     def stop(self) -> None:
         """Immediate shutdown (SIGQUIT): the data dir is thrown away, so nothing needs to reach the disk."""

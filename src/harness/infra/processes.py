@@ -58,6 +58,16 @@ class RunRecord:
         self._save()
         return path
 
+    def add_temp_dir(self, path: Path) -> None:
+        """A dir this run now owns (a warm platform's it adopted): removed at close unless handed over."""
+        self._data["temp_dirs"].append(str(path))
+        self._save()
+
+    def forget_temp_dir(self, path: Path) -> None:
+        """Handed over (to a warm platform): close() leaves it."""
+        self._data["temp_dirs"] = [d for d in self._data["temp_dirs"] if d != str(path)]
+        self._save()
+
     def on_close(self, stopper: Callable[[], None]) -> None:
         """Register a graceful stop; run in reverse order by close()."""
         self._stoppers.append(stopper)
@@ -84,8 +94,10 @@ class RunRecord:
 
 
 def reap_stale_runs(state_dir: Path = STATE_DIR) -> list[str]:
-    """Stop servers and remove temp dirs of earlier runs whose owner is gone."""
-    reaped = []
+    """Stop servers and remove temp dirs of earlier runs whose owner is gone, and warm platforms gone stale."""
+    from harness.infra.warm import reap_stale  # it builds on this module
+
+    reaped = reap_stale(state_dir)
     for record_path in sorted(state_dir.glob("run-*.json")):
         try:
             data = json.loads(record_path.read_text())
@@ -109,6 +121,21 @@ def install_exit_guards(close: Callable[[], None]) -> None:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _exit)
+
+
+class AdoptedProcess(psutil.Process):
+    """A process an earlier run started (a warm platform's), answering the parts of Popen the harness uses."""
+
+    returncode: int | None = None
+
+    def poll(self) -> int | None:
+        try:
+            if self.is_running() and self.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            pass
+        self.returncode = -1 if self.returncode is None else self.returncode
+        return self.returncode
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import psutil
 
-from harness.infra.processes import RunRecord, answer_of, exited, free_port
+from harness.infra.processes import AdoptedProcess, RunRecord, answer_of, exited, free_port
 from harness.platform.environment import configuration_of
 from harness.platform.launch import Launch, uvicorn_launch
 from harness.waiting import poll, scaled
@@ -190,6 +190,48 @@ class ServiceFleet:
         """Where a running instance of each service this fleet started listens (any instance: one code)."""
         with self._lock:
             return {s.name: s.url for s in reversed(self._instances.values()) if s.running}
+
+    # The warm platform (harness.infra.warm) -------------------------------------------------------------
+
+    def warm_state(self, inherited: Mapping[str, str]) -> dict:
+        """The running instances (not replicas) for a warm record: each one's settings over the inherited
+        environment, so the next run keys it as it would key its own start."""
+        with self._lock:
+            entries = [{"name": s.name, "port": s.port, "pid": s.pid, "log": str(s.log_path),
+                        "ready_path": s.ready_path, "deployed": id(s) in self._deployed,
+                        "create_time": psutil.Process(s.pid).create_time(),
+                        "settings": {k: v for k, v in s.env.items() if inherited.get(k) != v}}
+                       for s in self._instances.values() if s.running]
+        return {"services": entries, "log_dir": str(self._log_dir) if self._log_dir else None}
+
+    def adopt(self, state: dict, inherited: Mapping[str, str]) -> list[ServiceProcess]:
+        """A warm record's instances, as if this fleet had started them (their pids are in the run's record)."""
+        adopted = []
+        with self._lock:
+            if state.get("log_dir"):
+                self._log_dir = Path(state["log_dir"])
+            for entry in state["services"]:
+                launch = self._launch(entry["name"])
+                env = {**inherited, **entry["settings"]}
+                service = ServiceProcess(entry["name"], env, self._record, launch=launch, log_dir=self._log_dir,
+                                         ready_path=entry["ready_path"])
+                service.port, service.log_path = entry["port"], Path(entry["log"])
+                service._process = AdoptedProcess(entry["pid"])
+                self._instances[(entry["name"], launch.command, configuration_of(entry["name"], env))] = service
+                if entry["deployed"]:
+                    self._deployed.add(id(service))
+                adopted.append(service)
+        return adopted
+
+    def hand_over(self) -> None:
+        """Every instance now belongs to a warm record: out of the run's record, and close() leaves it."""
+        with self._lock:
+            for service in self._instances.values():
+                if service.pid is not None:
+                    self._record.forget_process(service.pid)
+            self._instances.clear()
+            if self._log_dir is not None:
+                self._record.forget_temp_dir(self._log_dir)
 
     def close(self) -> None:
         """Stop every instance, all at once; idempotent."""
