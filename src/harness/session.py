@@ -49,6 +49,9 @@ LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
 # -D keep=yes leaves the platform running for the next run (harness.infra.warm); a run adopts a kept one and keeps
 # it again unless -D keep=no, which stops it at the end (as `make cold` does).
 KEEP_CHOICES = ("yes", "no")
+# What a warm platform keeps running: the shared services first, then the latest a scenario deployed with settings
+# of its own (one scenario's edit-run loop reuses them), at most this many (each is a Python process of ~100 MB).
+WARM_MAX_SERVICES = 12
 WARM_READY_BUDGET_S = 5.0  # an adopted service answers /ready at once, or the warm platform is not used
 # The -D values the suite reads, with the ones it accepts (None: a positive number; empty: a path).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
@@ -317,7 +320,7 @@ class SuiteSession:
         if not warm.keep(warm.record_path(), data):
             return False
         if self._services is not None:  # out of the run's record only once the warm record holds them
-            self._services.hand_over()
+            self._services.hand_over({entry["pid"] for entry in fleet["services"]})
         self.infra.hand_over()
         return True
 
@@ -427,10 +430,10 @@ class PlatformServices:
         return self._fleet.adopt(state, inherited_environment())
 
     def warm_state(self) -> dict:
-        return self._fleet.warm_state(inherited_environment())
+        return self._fleet.warm_state(inherited_environment(), WARM_MAX_SERVICES)
 
-    def hand_over(self) -> None:
-        self._fleet.hand_over()
+    def hand_over(self, pids: set[int]) -> None:
+        self._fleet.hand_over(pids)
 
     def close(self) -> None:
         self._fleet.close()

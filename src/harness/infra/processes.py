@@ -230,9 +230,12 @@ def _identity(proc: psutil.Process) -> dict:
 
 
 def _alive(identity: dict) -> bool:
-    """True when that exact process still runs (a reused pid does not count)."""
+    """True when that exact process still runs (a reused pid does not count, nor a zombie: a run killed by
+    SIGKILL stays one until its parent reaps it, and its servers must not wait for that)."""
     try:
-        return abs(psutil.Process(identity["pid"]).create_time() - identity["create_time"]) < 0.01
+        process = psutil.Process(identity["pid"])
+        return (abs(process.create_time() - identity["create_time"]) < 0.01
+                and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 

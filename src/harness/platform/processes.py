@@ -193,15 +193,18 @@ class ServiceFleet:
 
     # The warm platform (harness.infra.warm) -------------------------------------------------------------
 
-    def warm_state(self, inherited: Mapping[str, str]) -> dict:
-        """The running instances (not replicas) for a warm record: each one's settings over the inherited
-        environment, so the next run keys it as it would key its own start."""
+    def warm_state(self, inherited: Mapping[str, str], limit: int) -> dict:
+        """Up to `limit` running instances (not replicas) for a warm record, the deployment's first, then the
+        latest started; each with its settings over the inherited environment, so the next run keys it as it
+        would key its own start."""
         with self._lock:
+            running = [s for s in reversed(self._instances.values()) if s.running]
+            chosen = sorted(running, key=lambda s: id(s) not in self._deployed)[:limit]
             entries = [{"name": s.name, "port": s.port, "pid": s.pid, "log": str(s.log_path),
                         "ready_path": s.ready_path, "deployed": id(s) in self._deployed,
                         "create_time": psutil.Process(s.pid).create_time(),
                         "settings": {k: v for k, v in s.env.items() if inherited.get(k) != v}}
-                       for s in self._instances.values() if s.running]
+                       for s in chosen]
         return {"services": entries, "log_dir": str(self._log_dir) if self._log_dir else None}
 
     def adopt(self, state: dict, inherited: Mapping[str, str]) -> list[ServiceProcess]:
@@ -223,13 +226,14 @@ class ServiceFleet:
                 adopted.append(service)
         return adopted
 
-    def hand_over(self) -> None:
-        """Every instance now belongs to a warm record: out of the run's record, and close() leaves it."""
+    def hand_over(self, pids: set[int]) -> None:
+        """These instances now belong to a warm record: out of the run's record, and close() leaves them (it
+        stops the rest)."""
         with self._lock:
-            for service in self._instances.values():
-                if service.pid is not None:
+            for key, service in list(self._instances.items()):
+                if service.pid in pids:
                     self._record.forget_process(service.pid)
-            self._instances.clear()
+                    del self._instances[key]
             if self._log_dir is not None:
                 self._record.forget_temp_dir(self._log_dir)
 
