@@ -8,6 +8,7 @@ FORMAT ?= pretty
 WORKERS ?= 4
 
 .PHONY: help venv install lint unit test progress parallel capability rerun coverage durations report report-deps external platform containers images ci clean-reports
+.PHONY: warm cold
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -35,8 +36,14 @@ progress:  ## the whole suite, one line per feature
 parallel:  ## the suite over WORKERS behave processes (default 4), one set of reports as make test writes; BEHAVE_ARGS for behave (tags, -D, paths)
 	$(BIN)/python -m harness.parallel --workers $(WORKERS) -- $(BEHAVE_ARGS)
 
-capability:  ## one capability: make capability CAP=rag
-	$(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) features/$(CAP)
+capability:  ## one capability: make capability CAP=rag (BEHAVE_ARGS for behave: -D keep=yes, a path:line)
+	$(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) $(BEHAVE_ARGS) features/$(CAP)
+
+warm:  ## a run that leaves the platform running for the next one (-D keep=yes): CAP and BEHAVE_ARGS as for capability
+	$(MAKE) capability BEHAVE_ARGS="-D keep=yes $(BEHAVE_ARGS)"
+
+cold:  ## stop the warm platform make warm left running
+	$(BIN)/python -m harness.platform down
 
 rerun:  ## only the scenarios that failed in the last run (reports/rerun.txt)
 	@if [ -s reports/rerun.txt ]; then $(BIN)/behave -f rerun -o reports/rerun.txt -f $(FORMAT) @reports/rerun.txt; \

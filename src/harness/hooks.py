@@ -48,6 +48,8 @@ def before_all(context) -> None:
     context.documents = {}  # each service's OpenAPI document, read in after_all while the services still run
     context.add_cleanup(_close_session, session, context.run_summary, context.run_profile, context.documents)
     start_run_reports(context, context.run_summary)
+    if session.warm_note:
+        print(session.warm_note, file=sys.stderr)
     if context.session.infra.reaped:
         print(f"cleaned up after an earlier killed run: {', '.join(context.session.infra.reaped)}", file=sys.stderr)
 

@@ -20,10 +20,10 @@ from harness.llm.local_models import DIMENSIONS as LOCAL_DIMENSIONS
 from harness.llm.local_models import EMBEDDING_MODEL as LOCAL_EMBEDDING_MODEL
 from harness.llm.local_models import missing_modules
 from harness.loop import BackgroundLoop
-from harness.platform import ServiceFleet, ServiceProcess, service_environment
-from harness.platform.environment import PLATFORM_MODEL_NAMES, inherited_environment, own_settings
+from harness.platform import ServiceFleet, ServiceProcess, ServiceUnavailable, service_environment
+from harness.platform.environment import PLATFORM_MODEL_NAMES, deployment_settings, inherited_environment, own_settings
 from harness.platform.launch import read_launch_file
-from harness.platform.processes import DEPENDENCIES, URL_VARIABLES
+from harness.platform.processes import DEPENDENCIES, URL_VARIABLES, wait_ready_together
 from harness.reporting import register_secret
 from harness.reporting.coverage import CoverageTally
 from harness.waiting import scaled, set_scale
@@ -46,10 +46,18 @@ LIVE_DIMENSIONS = 1536
 LLM_PROFILES = ("scripted", "local", "live")
 LOCAL_API_KEY = "sk-local-not-a-real-key"  # the local model servers take any key; LiteLLM's OpenAI client needs one
 LOCAL_INSTALL = 'pip install -e ".[dev,local]"'
+# -D keep=yes leaves the platform running for the next run (harness.infra.warm); a run adopts a kept one and keeps
+# it again unless -D keep=no, which stops it at the end (as `make cold` does).
+KEEP_CHOICES = ("yes", "no")
+# What a warm platform keeps running: the shared services first, then the latest a scenario deployed with settings
+# of its own (one scenario's edit-run loop reuses them), at most this many (each is a Python process of ~100 MB).
+WARM_MAX_SERVICES = 12
+WARM_READY_BUDGET_S = 5.0  # an adopted service answers /ready at once, or the warm platform is not used
 # The -D values the suite reads, with the ones it accepts (None: a positive number; empty: a path).
 USERDATA_CHOICES: dict[str, tuple[str, ...] | None] = {
     "llm": LLM_PROFILES, "platform": PLATFORM_MODES, "infra": MODES, "timeout_scale": None, "otlp_port": None,
-    "model_port": None, "launch_file": (), "fuzz_examples": None, "nats_image": (), "postgres_image": ()}
+    "model_port": None, "launch_file": (), "fuzz_examples": None, "nats_image": (), "postgres_image": (),
+    "keep": KEEP_CHOICES}
 FUZZ_EXAMPLES = 25  # schemathesis's examples per operation (-D fuzz_examples): a bounded, repeatable run
 # An external platform deployed with the suite's scripted model as its provider calls it on this port
 # (-D model_port=<port>; the deployment's LLM_API_BASE is http://<this host>:<port>/v1).
@@ -118,6 +126,16 @@ class SuiteSession:
         self._receiver: OtlpReceiver | None = None
         self._capture: InProcessCapture | None = None
         self.coverage = CoverageTally()  # what of the contract the scenarios exercised, from spans as they arrive
+        self.keep = userdata.get("keep")
+        self._warm_ports: dict[str, int] = {}  # where a warm platform's services call the model and export
+        self.warm_note = ""  # what became of a warm platform, for the start of the run's output
+        self.warm_capable = (self.platform_mode == "embedded" and mode == "embedded" and self.scripted
+                             and self.model_port is None and self.otlp_port is None)
+        if self.keep == "yes" and not self.warm_capable:
+            raise ConfigurationError("-D keep=yes keeps the embedded platform with the scripted model; this run "
+                                     "uses another (-D platform, infra, llm, model_port or otlp_port)")
+        if self.warm_capable and self.keep != "no":
+            self._adopt_warm()
         register_secret(SCRIPTED_API_KEY)
         register_secret(self.key_secret)
         register_secret(self.operator_key)
@@ -138,7 +156,8 @@ class SuiteSession:
             raise RuntimeError(f"this scenario needs the scripted language model, but -D llm={self.llm_profile} "
                                "is selected")
         if self._model_server is None:
-            self._model_server = ScriptedModelServer(dimensions=self.dimensions, port=self.model_port or 0,
+            self._model_server = ScriptedModelServer(dimensions=self.dimensions,
+                                                     port=self.model_port or self._warm_ports.get("model", 0),
                                                      host=EXTERNAL_HOST if self.model_port else "127.0.0.1").start()
         return self._model_server
 
@@ -223,7 +242,7 @@ class SuiteSession:
             from harness.traces import OtlpReceiver, capture_in_process  # the SDK and protobuf: on first use
 
             if self.otlp_port is None:
-                receiver = OtlpReceiver()
+                receiver = OtlpReceiver(port=self._warm_ports.get("otlp", 0))  # a warm platform's exports here
             else:
                 receiver = OtlpReceiver(port=self.otlp_port, host=EXTERNAL_OTLP_HOST)
             receiver.store.listen(self.coverage.observe)
@@ -245,8 +264,72 @@ class SuiteSession:
     def model_server_started(self) -> bool:
         return self._model_server is not None
 
+    # the warm platform ----------------------------------------------------------------------------------
+
+    def _warm_settings(self) -> dict:
+        return {"llm": self.llm_profile, "dimensions": self.dimensions, "infra": self.infra.mode}
+
+    def _adopt_warm(self) -> None:
+        """Take the platform an earlier run kept, when it is usable as is; else start afresh (warm_note says why)."""
+        from harness.infra import warm
+
+        data, why = warm.claim(warm.record_path(), warm.code_hash(), self._warm_settings(), self.infra.adopt)
+        if data is None:
+            self.warm_note = "" if why == "none was kept" else f"warm platform not used ({why}): starting afresh"
+            return
+        self.key_secret, self.operator_key = data["keys"]["secret"], data["keys"]["operator"]
+        self._warm_ports = dict(data["ports"])
+        try:
+            self.model_server  # noqa: B018 - on the port the services call (OSError: the port is taken)
+            self.receiver  # noqa: B018 - and the port they export to
+            adopted = self.services.adopt(data["fleet"])
+            wait_ready_together(adopted, scaled(WARM_READY_BUDGET_S))
+            if deployment_settings(self) != data["deployment"]:
+                raise ServiceUnavailable("the deployment's settings differ")
+        except (OSError, ServiceUnavailable) as exc:
+            reason = str(exc).splitlines()[0]
+            if self._services is not None:
+                self._services.close()
+            self.infra.discard_adopted()
+            self.key_secret, self.operator_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            self.warm_note = f"warm platform not used ({reason}): starting afresh"
+            return
+        self.warm_note = (f"warm platform adopted: {len(adopted)} service(s), NATS and PostgreSQL already running "
+                          "(python -m harness.platform down, or make cold, stops it)")
+
+    @property
+    def keeping(self) -> bool:
+        """Whether close() leaves the platform running for the next run."""
+        return self.warm_capable and (self.keep == "yes" or (self.infra.adopted and self.keep != "no"))
+
+    def _keep_warm(self) -> bool:
+        """Hand the platform over to a warm record; False when there is nothing to keep or one is kept already."""
+        from harness.infra import warm
+
+        infra = self.infra.warm_state()
+        if infra is None or self._model_server is None or self._receiver is None:
+            return False
+        fleet = self._services.warm_state() if self._services is not None else {"services": [], "log_dir": None}
+        services = [{"pid": entry["pid"], "create_time": entry["create_time"], "name": f"{entry['name']} service"}
+                    for entry in fleet["services"]]
+        data = {"code": warm.code_hash(), "settings": self._warm_settings(), "infra": infra, "fleet": fleet,
+                "processes": infra["processes"] + services,
+                "temp_dirs": [infra["root"]] + ([fleet["log_dir"]] if fleet["log_dir"] else []),
+                "keys": {"secret": self.key_secret, "operator": self.operator_key},
+                "ports": {"model": self._model_server.port, "otlp": self._receiver.port},
+                "deployment": deployment_settings(self)}
+        if not warm.keep(warm.record_path(), data):
+            return False
+        if self._services is not None:  # out of the run's record only once the warm record holds them
+            self._services.hand_over({entry["pid"] for entry in fleet["services"]})
+        self.infra.hand_over()
+        return True
+
     def close(self) -> None:
         try:
+            if self.keeping and self._keep_warm():
+                print(f"warm platform kept for the next run ({len(self.service_starts)} service start(s) this run); "
+                      "make cold stops it", file=sys.stderr)
             if self._services is not None:  # before what they depend on, so they stop quietly
                 self._services.close()
             if self._receiver is not None:  # after the services, so their last exports still land
@@ -280,10 +363,12 @@ class PlatformServices:
         self._fleet = ServiceFleet(session.infra.record, launches=launches)
         self._ready_external: dict[str, str] = {}
 
-    def url(self, name: str, overrides: dict[str, str] | None = None) -> str:
+    def url(self, name: str, overrides: dict[str, str] | None = None, *, along: tuple[str, ...] = ()) -> str:
+        """Where the service listens; `along` names services to start in the same batch when it starts (with
+        the same settings), because the scenario will need them anyway."""
         if self.external and not overrides:
             return self._external_url(name)
-        return self.process(name, overrides).url
+        return self.process(name, overrides, along=along).url
 
     def _external_url(self, name: str) -> str:
         """The deployment's service, once its /ready answers 200 (checked on first use)."""
@@ -299,11 +384,18 @@ class PlatformServices:
             self._ready_external[name] = url
         return self._ready_external[name]
 
-    def process(self, name: str, overrides: dict[str, str] | None = None) -> ServiceProcess:
+    def process(self, name: str, overrides: dict[str, str] | None = None, *,
+                along: tuple[str, ...] = ()) -> ServiceProcess:
         """The service's process (started, with what it calls, if it is not running): external, one launched
         from the launch file with the scenario's settings, never the deployment's own."""
         self._require_launch(f"an instance of the {name} service")
-        return self._fleet.start([name], self._environment(), settings=own_settings(overrides))[name]
+        try:
+            return self._fleet.start([name, *along], self._environment(), settings=own_settings(overrides))[name]
+        except ServiceUnavailable:
+            failure = self._session.infra.start_failure()  # a server it needed did not come up: that is the news
+            if failure is not None:
+                raise failure from None
+            raise
 
     def dependencies_of(self, name: str) -> tuple[str, ...]:
         return DEPENDENCIES[name]
@@ -334,6 +426,15 @@ class PlatformServices:
     @property
     def starts(self) -> list:
         return self._fleet.starts
+
+    def adopt(self, state: dict) -> list[ServiceProcess]:
+        return self._fleet.adopt(state, inherited_environment())
+
+    def warm_state(self) -> dict:
+        return self._fleet.warm_state(inherited_environment(), WARM_MAX_SERVICES)
+
+    def hand_over(self, pids: set[int]) -> None:
+        self._fleet.hand_over(pids)
 
     def close(self) -> None:
         self._fleet.close()

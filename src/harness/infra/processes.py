@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from harness.waiting import poll
+
 STATE_DIR = Path(os.environ.get("LLM_ACCEPTANCE_STATE", Path(tempfile.gettempdir()) / "llm-acceptance-state"))
 TEMP_PREFIX = "llm-acceptance-"
 
@@ -72,6 +74,16 @@ class RunRecord:
         self._save()
         return path
 
+    def add_temp_dir(self, path: Path) -> None:
+        """A dir this run now owns (a warm platform's it adopted): removed at close unless handed over."""
+        self._data["temp_dirs"].append(str(path))
+        self._save()
+
+    def forget_temp_dir(self, path: Path) -> None:
+        """Handed over (to a warm platform): close() leaves it."""
+        self._data["temp_dirs"] = [d for d in self._data["temp_dirs"] if d != str(path)]
+        self._save()
+
     def on_close(self, stopper: Callable[[], None]) -> None:
         """Register a graceful stop; run in reverse order by close()."""
         self._stoppers.append(stopper)
@@ -98,8 +110,10 @@ class RunRecord:
 
 
 def reap_stale_runs(state_dir: Path = STATE_DIR) -> list[str]:
-    """Stop servers and remove temp dirs of earlier runs whose owner is gone."""
-    reaped = []
+    """Stop servers and remove temp dirs of earlier runs whose owner is gone, and warm platforms gone stale."""
+    from harness.infra.warm import reap_stale  # it builds on this module
+
+    reaped = reap_stale(state_dir)
     for record_path in sorted(state_dir.glob("run-*.json")):
         try:
             data = json.loads(record_path.read_text())
@@ -125,6 +139,21 @@ def install_exit_guards(close: Callable[[], None]) -> None:
         signal.signal(sig, _exit)
 
 
+class AdoptedProcess(psutil.Process):
+    """A process an earlier run started (a warm platform's), answering the parts of Popen the harness uses."""
+
+    returncode: int | None = None
+
+    def poll(self) -> int | None:
+        try:
+            if self.is_running() and self.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            pass
+        self.returncode = -1 if self.returncode is None else self.returncode
+        return self.returncode
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
@@ -132,42 +161,60 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def wait_for_port(host: str, port: int, budget_s: float, process: psutil.Popen | None = None) -> None:
-    """Poll until something accepts on host:port, or fail after budget_s."""
-    deadline = time.monotonic() + budget_s
-    while time.monotonic() < deadline:
+    """Poll until something accepts on host:port, or fail after budget_s; at once if the process (ours) exits."""
+
+    def accepts() -> bool:
         if process is not None and process.poll() is not None:
             raise RuntimeError(f"server on port {port} exited with code {process.returncode} before it was ready")
         try:
             with socket.create_connection((host, port), timeout=0.2):
-                return
+                return True
         except OSError:
-            time.sleep(0.005)
-    raise TimeoutError(f"nothing accepted connections on {host}:{port} within {budget_s} s")
+            return False
+
+    if not poll(accepts, budget_s, 0.005):
+        raise TimeoutError(f"nothing accepted connections on {host}:{port} within {budget_s} s")
 
 
 class NotReady(Exception):
     """A started server did not answer in time, or exited first; the message says which."""
 
 
+def exited(process: psutil.Popen | None) -> int | None:
+    """The exit code of a process this run started, or None while it runs. Popen.poll() reaps it: a child that
+    died is never mistaken for a live one (psutil sees a zombie as running)."""
+    return None if process is None else process.poll()
+
+
+def answer_of(client, url: str, timeout_s: float) -> str | None:
+    """None when GET url answers 200, else what it answered (or why it did not)."""
+    import httpx
+
+    try:
+        response = client.get(url, timeout=max(0.1, min(2.0, timeout_s)))
+    except httpx.HTTPError as exc:
+        return f"{urlsplit(url).path}: {type(exc).__name__} {exc}"
+    if response.status_code == 200:
+        return None
+    return f"{urlsplit(url).path} answered {response.status_code} {response.text[:200]}"
+
+
 def wait_until_answering(url: str, process: psutil.Popen | None, budget_s: float, poll_s: float = 0.02) -> None:
     """GET url until it answers 200 within budget_s; raise NotReady at once if the process (when ours) exits."""
     import httpx  # here: the infrastructure modes that never call it do not pay for the import
 
-    deadline, last, path = time.monotonic() + budget_s, "no answer yet", urlsplit(url).path
+    deadline, last = time.monotonic() + budget_s, ["no answer yet"]
     with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
-        while True:
-            if process is not None and process.poll() is not None:
-                raise NotReady(f"exited with code {process.returncode} before it was ready (budget {budget_s:.1f} s)")
-            try:
-                response = client.get(url, timeout=max(0.1, min(2.0, deadline - time.monotonic())))
-                if response.status_code == 200:
-                    return
-                last = f"{path} answered {response.status_code} {response.text[:200]}"
-            except httpx.HTTPError as exc:
-                last = f"{path}: {type(exc).__name__} {exc}"
-            if time.monotonic() >= deadline:
-                raise NotReady(f"was not ready within {budget_s:.1f} s; last: {last}")
-            time.sleep(poll_s)
+
+        def answers() -> bool:
+            code = exited(process)
+            if code is not None:
+                raise NotReady(f"exited with code {code} before it was ready (budget {budget_s:.1f} s)")
+            last[0] = answer_of(client, url, deadline - time.monotonic()) or ""
+            return not last[0]
+
+        if not poll(answers, budget_s, poll_s):
+            raise NotReady(f"was not ready within {budget_s:.1f} s; last: {last[0]}")
 
 
 def kill_tree(pid: int, grace_s: float = 3.0) -> None:
@@ -204,15 +251,18 @@ def owner_alive(identity: dict) -> bool:
 
 
 def _alive(identity: dict) -> bool:
-    """True when that exact process still runs (a reused pid does not count)."""
+    """True when that exact process still runs (a reused pid does not count, nor a zombie: a run killed by
+    SIGKILL stays one until its parent reaps it, and its servers must not wait for that)."""
     try:
-        return abs(psutil.Process(identity["pid"]).create_time() - identity["create_time"]) < 0.01
+        process = psutil.Process(identity["pid"])
+        return (abs(process.create_time() - identity["create_time"]) < 0.01
+                and process.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
 
 def _reap(data: dict) -> None:
-    for proc in data["processes"]:
+    for proc in reversed(data["processes"]):  # services before the servers they use, so they stop quietly
         if _alive(proc):
             kill_tree(proc["pid"])
     if data.get("containers"):  # containers mode; the engine is asked only when a run had some

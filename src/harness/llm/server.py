@@ -47,6 +47,10 @@ class ScriptedModelServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/v1"
 
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
     def start(self) -> ScriptedModelServer:
         self._thread.start()
         return self

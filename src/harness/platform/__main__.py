@@ -31,6 +31,12 @@ def main(argv: list[str] | None = None) -> int:
                                         "http://127.0.0.1:8999/v1)")
     up.add_argument("--otlp-endpoint", help="the services export their telemetry here (a suite run's receiver, "
                                             "with -D otlp_port), instead of to a receiver of their own")
+    commands.add_parser(
+        "down",
+        help="stop the warm platform a run kept with -D keep=yes (make cold)",
+        description="Stop this checkout's warm platform (the servers, the scripted model's services) that a run "
+                    "kept with -D keep=yes, and remove its record; says so when there is none.",
+    )
     external = commands.add_parser(
         "external",
         help="run the suite against the platform as an external deployment, then stop it (make external)",
@@ -40,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     external.add_argument("behave_args", nargs="*", help="behave's own arguments (after --)")
     args = parser.parse_args(argv)
+    if args.command == "down":
+        from harness.infra.warm import take_down
+
+        print("warm platform stopped" if take_down() else "no warm platform was running", file=sys.stderr)
+        return 0
     missing = _missing_module()
     if missing:
         print(f"cannot start the platform: the module {missing} does not exist yet.", file=sys.stderr)

@@ -113,7 +113,8 @@ def deployment_settings(session: SuiteSettings) -> dict[str, str]:
     threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)
     local = session.llm_profile == "local"
     settings = {
-        "DATABASE_URL": session.database_url,
+        # Known before PostgreSQL is up: it starts in the background while the services start (their /ready waits).
+        "DATABASE_URL": session.infra.database_url(wait=False),
         "NATS_URL": session.infra.nats_url(),
         "LLM_CHAT_MODEL": chat.provider_model,
         "LLM_BACKUP_MODEL": backup.provider_model,

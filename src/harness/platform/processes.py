@@ -11,17 +11,17 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from harness.infra.processes import NotReady, RunRecord, free_port, wait_until_answering
+from harness.infra.processes import AdoptedProcess, RunRecord, answer_of, exited, free_port
 from harness.platform.environment import configuration_of
 from harness.platform.launch import Launch, uvicorn_launch
-from harness.waiting import scaled
+from harness.waiting import poll, scaled
 
 READY_BUDGET_S = 30.0  # the gateway imports LiteLLM (2-3 s) on a machine shared with other starts
 STOP_GRACE_S = 5.0
@@ -96,14 +96,7 @@ class ServiceProcess:
 
     def wait_ready(self, budget_s: float) -> None:
         """Poll GET /ready until it answers 200; fail at once if the process dies."""
-        if self._process is None:
-            raise ServiceUnavailable(self._describe("is not running: start() it before waiting"))
-        try:
-            wait_until_answering(f"{self.url}{self.ready_path}", self._process, budget_s, POLL_INTERVAL_S)
-        except NotReady as exc:
-            if self._process.poll() is not None:
-                self._forget()
-            raise ServiceUnavailable(self._describe(str(exc))) from None
+        wait_ready_together([self], budget_s)
 
     def stop(self) -> None:
         """SIGTERM for a graceful shutdown, up to STOP_GRACE_S, then SIGKILL whatever is left of the tree."""
@@ -198,6 +191,52 @@ class ServiceFleet:
         with self._lock:
             return {s.name: s.url for s in reversed(self._instances.values()) if s.running}
 
+    # The warm platform (harness.infra.warm) -------------------------------------------------------------
+
+    def warm_state(self, inherited: Mapping[str, str], limit: int) -> dict:
+        """Up to `limit` running instances (not replicas) for a warm record, the deployment's first, then the
+        latest started; each with its settings over the inherited environment, so the next run keys it as it
+        would key its own start."""
+        with self._lock:
+            running = [s for s in reversed(self._instances.values()) if s.running]
+            chosen = sorted(running, key=lambda s: id(s) not in self._deployed)[:limit]
+            entries = [{"name": s.name, "port": s.port, "pid": s.pid, "log": str(s.log_path),
+                        "ready_path": s.ready_path, "deployed": id(s) in self._deployed,
+                        "create_time": psutil.Process(s.pid).create_time(),
+                        "settings": {k: v for k, v in s.env.items() if inherited.get(k) != v}}
+                       for s in chosen]
+        return {"services": entries, "log_dir": str(self._log_dir) if self._log_dir else None}
+
+    def adopt(self, state: dict, inherited: Mapping[str, str]) -> list[ServiceProcess]:
+        """A warm record's instances, as if this fleet had started them (their pids are in the run's record)."""
+        adopted = []
+        with self._lock:
+            if state.get("log_dir"):
+                self._log_dir = Path(state["log_dir"])
+            for entry in state["services"]:
+                launch = self._launch(entry["name"])
+                env = {**inherited, **entry["settings"]}
+                service = ServiceProcess(entry["name"], env, self._record, launch=launch, log_dir=self._log_dir,
+                                         ready_path=entry["ready_path"])
+                service.port, service.log_path = entry["port"], Path(entry["log"])
+                service._process = AdoptedProcess(entry["pid"])
+                self._instances[(entry["name"], launch.command, configuration_of(entry["name"], env))] = service
+                if entry["deployed"]:
+                    self._deployed.add(id(service))
+                adopted.append(service)
+        return adopted
+
+    def hand_over(self, pids: set[int]) -> None:
+        """These instances now belong to a warm record: out of the run's record, and close() leaves them (it
+        stops the rest)."""
+        with self._lock:
+            for key, service in list(self._instances.items()):
+                if service.pid in pids:
+                    self._record.forget_process(service.pid)
+                    del self._instances[key]
+            if self._log_dir is not None:
+                self._record.forget_temp_dir(self._log_dir)
+
     def close(self) -> None:
         """Stop every instance, all at once; idempotent."""
         with self._lock:
@@ -239,23 +278,61 @@ class ServiceFleet:
         return "; ".join(parts) or "the run's deployment"
 
     def _wait_all(self, starting: list[ServiceProcess], budget_s: float) -> None:
-        """In call order: a caller is ready only after what it calls, so this costs no extra time."""
-        began = time.monotonic()
-        deadline = began + budget_s
-        for index, service in enumerate(starting):
-            try:
-                service.wait_ready(max(0.1, deadline - time.monotonic()))
-                why = self._why.pop(id(service), "started again after a stop")
-                self.starts.append(ServiceStart(service.name, round(time.monotonic() - began, 3), why))
-            except ServiceUnavailable:
-                # Leave nothing half-started behind: the next ask starts them afresh.
-                for failed in starting[index:]:
+        """All together: each round polls every service not yet ready, so each start is timed to the poll that
+        found it ready and a process that exits is reported at once, whichever it is."""
+        began, ready_ones = time.monotonic(), set()
+
+        def ready(service: ServiceProcess) -> None:
+            ready_ones.add(id(service))
+            why = self._why.pop(id(service), "started again after a stop")
+            self.starts.append(ServiceStart(service.name, round(time.monotonic() - began, 3), why))
+
+        try:
+            wait_ready_together(starting, budget_s, ready)
+        except ServiceUnavailable:
+            # Leave nothing half-started behind: the next ask starts them afresh.
+            for failed in starting:
+                if id(failed) not in ready_ones:
                     failed.stop()
                     self._drop(failed)
-                raise
+            raise
 
     def _drop(self, service: ServiceProcess) -> None:
         self._instances = {key: s for key, s in self._instances.items() if s is not service}
+
+
+def wait_ready_together(services: list[ServiceProcess], budget_s: float,
+                        ready: Callable[[ServiceProcess], None] | None = None) -> None:
+    """Poll each service's readiness path until it answers 200, all in one loop; `ready` hears of each as it
+    becomes ready. ServiceUnavailable at once when one exits (or was never started), and when the budget ends."""
+    import httpx
+
+    pending, last = list(services), {}
+    deadline = time.monotonic() + budget_s
+    with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
+
+        def all_ready() -> bool:
+            for service in list(pending):
+                process = service._process
+                code = exited(process)
+                if process is None or code is not None:
+                    service._forget()
+                    what = "is not running: start() it before waiting" if process is None else (
+                        f"exited with code {code} before it was ready (budget {budget_s:.1f} s)")
+                    raise ServiceUnavailable(service._describe(what))
+                problem = answer_of(client, f"{service.url}{service.ready_path}", deadline - time.monotonic())
+                if problem is None:
+                    pending.remove(service)
+                    if ready is not None:
+                        ready(service)
+                else:
+                    last[id(service)] = problem
+            return not pending
+
+        if not poll(all_ready, budget_s, POLL_INTERVAL_S):
+            late = pending[0]
+            raise ServiceUnavailable(late._describe(
+                f"was not ready within {budget_s:.1f} s; last: {last.get(id(late), 'no answer yet')}"))
 
 
 def _start_order(names: Iterable[str], env: Mapping[str, str]) -> list[str]:
