@@ -9,7 +9,8 @@ import pytest
 
 from harness.infra import containers, images
 from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
-from harness.infra.processes import RunRecord, reap_stale_runs
+from harness.infra.processes import RunRecord
+from harness.infra.reaper import reap_stale_runs
 
 NOT_PULLABLE = "Get https://registry-1.docker.io/v2/: no such host"
 

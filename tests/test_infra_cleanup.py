@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-from harness.infra.processes import reap_stale_runs
+from harness.infra.reaper import reap_stale_runs
 
 STARTS_SERVERS_THEN_HANGS = textwrap.dedent("""
     import json, sys, time

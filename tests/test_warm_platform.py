@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from harness.infra import warm
-from harness.infra.processes import reap_stale_runs
+from harness.infra.reaper import reap_stale_runs
 
 SETTINGS = {"llm": "scripted", "dimensions": 384, "infra": "embedded"}
 

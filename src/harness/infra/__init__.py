@@ -13,7 +13,8 @@ from pathlib import Path
 
 from harness.infra.errors import ConfigurationError, InfrastructureUnavailable
 from harness.infra.nats_auth import BusCredentials
-from harness.infra.processes import RunRecord, install_exit_guards, reap_stale_runs
+from harness.infra.processes import RunRecord, install_exit_guards
+from harness.infra.reaper import reap_stale_runs
 
 MODES = ("embedded", "containers", "external")
 

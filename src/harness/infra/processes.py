@@ -109,11 +109,10 @@ class RunRecord:
             tmp.replace(self.path)
 
 
-def reap_stale_runs(state_dir: Path = STATE_DIR) -> list[str]:
-    """Stop servers and remove temp dirs of earlier runs whose owner is gone, and warm platforms gone stale."""
-    from harness.infra.warm import reap_stale  # it builds on this module
-
-    reaped = reap_stale(state_dir)
+def reap_dead_runs(state_dir: Path = STATE_DIR) -> list[tuple[str, dict]]:
+    """Stop the servers and remove the temp dirs of earlier runs whose owner is gone; their records' names and
+    contents (harness.infra.reaper removes the containers they list)."""
+    reaped = []
     for record_path in sorted(state_dir.glob("run-*.json")):
         try:
             data = json.loads(record_path.read_text())
@@ -124,7 +123,7 @@ def reap_stale_runs(state_dir: Path = STATE_DIR) -> list[str]:
             continue
         _reap(data)
         record_path.unlink(missing_ok=True)
-        reaped.append(record_path.name)
+        reaped.append((record_path.name, data))
     return reaped
 
 
@@ -265,9 +264,5 @@ def _reap(data: dict) -> None:
     for proc in reversed(data["processes"]):  # services before the servers they use, so they stop quietly
         if _alive(proc):
             kill_tree(proc["pid"])
-    if data.get("containers"):  # containers mode; the engine is asked only when a run had some
-        from harness.infra.containers import remove_containers
-
-        remove_containers(data["containers"])
     for temp_dir in data["temp_dirs"]:
         shutil.rmtree(temp_dir, ignore_errors=True)
