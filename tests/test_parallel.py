@@ -7,7 +7,7 @@ import sys
 
 from test_rerun import FAILED, behave, failing, project
 
-from harness.parallel import balanced, feature_files, split_arguments
+from harness.parallel import balanced, feature_files, measured_durations, split_arguments
 from harness.reporting.coverage import merge_reports
 
 
@@ -81,3 +81,11 @@ def test_an_operation_any_worker_exercised_is_covered():
     assert merged["uncovered"] == ["rag GET /c"]
     assert merged["missing_services"] == ["agent", "query"]
     assert merged["counts"]["gateway POST /b"] == {"200": 1, "400": 2}
+
+
+def test_a_partial_local_profile_keeps_the_committed_durations_of_the_features_it_did_not_run(tmp_path):
+    profile, committed = tmp_path / "profile.json", tmp_path / "durations.json"
+    profile.write_text(json.dumps({"features": {"a.feature": 3.0}}))
+    committed.write_text(json.dumps({"features": {"a.feature": 9.0, "b.feature": 200.0}}))
+    assert measured_durations(profile, committed) == {"a.feature": 3.0, "b.feature": 200.0}
+    assert measured_durations(tmp_path / "missing.json", committed) == {"a.feature": 9.0, "b.feature": 200.0}

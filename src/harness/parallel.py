@@ -58,13 +58,16 @@ def feature_files(paths: Sequence[str]) -> list[str]:
 
 
 def measured_durations(*sources: Path) -> dict[str, float]:
-    """Seconds per feature file from the first source that has them (a profile, or the committed durations)."""
-    for source in sources or (PROFILE, COMMITTED_DURATIONS):
+    """Seconds per feature file: the committed durations, overridden by the last local profile where it measured
+    a feature (a partial run's profile leaves the rest to the committed figures)."""
+    durations: dict[str, float] = {}
+    for source in reversed(sources or (PROFILE, COMMITTED_DURATIONS)):
         try:
-            return {name: float(seconds) for name, seconds in json.loads(source.read_text())["features"].items()}
-        except (OSError, ValueError, KeyError, TypeError):
+            durations.update({name: float(seconds) for name, seconds
+                              in json.loads(source.read_text())["features"].items()})
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-    return {}
+    return durations
 
 
 def balanced(features: Sequence[str], durations: dict[str, float], shards: int) -> list[list[str]]:
