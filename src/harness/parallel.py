@@ -83,6 +83,11 @@ def balanced(features: Sequence[str], durations: dict[str, float], shards: int) 
     return [sorted(group) for group in groups]
 
 
+def worker_groups(features: Sequence[str], workers: int) -> list[list[str]]:
+    """The features of each worker, balanced by measured duration; no worker without a feature."""
+    return [group for group in balanced(features, measured_durations(), workers) if group]
+
+
 def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
     """behave's arguments: the feature paths, and everything else (tags, -D settings), passed to every worker."""
     paths, options = [], []
@@ -138,7 +143,7 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
         clear_results(Path(_userdata(options).get("allure_dir", ALLURE_DIR)))
     for stale in JUNIT.glob("TESTS-*.xml"):
         stale.unlink()
-    groups = [group for group in balanced(features, measured_durations(), workers) if group]
+    groups = worker_groups(features, workers)
     began = time.monotonic()
     started: list[Worker] = []
     _stop_workers_on_sigterm(started)
@@ -183,15 +188,8 @@ def _merge(workers: list[Worker]) -> None:
             for line in listed.read_text().splitlines():
                 if line.strip() and not line.startswith("#"):  # relative to the list's directory (RerunList)
                     failed.append(os.path.relpath(os.path.normpath(worker.dir / line), REPORTS))
-    if failed:
-        RERUN.write_text(f"# -- RERUN: {len(failed)} failing scenario(s) of the last run.\n"
-                         + "".join(f"{line}\n" for line in failed))
-    else:
-        RERUN.unlink(missing_ok=True)
-    coverages = [json.loads(path.read_text()) for worker in workers
-                 if (path := worker.dir / "coverage.json").exists()]
-    if coverages:
-        (REPORTS / "coverage.json").write_text(json.dumps(merge_reports(coverages), indent=2) + "\n")
+    _write_rerun(failed)
+    _write_coverage([path for worker in workers if (path := worker.dir / "coverage.json").exists()])
     profiles = [json.loads(path.read_text()) for worker in workers if (path := worker.dir / "profile.json").exists()]
     if profiles:
         merged = {"features": {}, "scenarios": [], "service_starts": []}
@@ -209,17 +207,29 @@ def _merge(workers: list[Worker]) -> None:
         (REPORTS / "transcript.jsonl").write_text("".join(path.read_text() for path in transcripts))
 
 
+def _write_rerun(failed: list[str]) -> None:
+    """One rerun list for `behave @reports/rerun.txt`, as behave's rerun formatter writes it; none when none failed."""
+    if failed:
+        RERUN.write_text(f"# -- RERUN: {len(failed)} failing scenario(s) of the last run.\n"
+                         + "".join(f"{line}\n" for line in failed))
+    else:
+        RERUN.unlink(missing_ok=True)
+
+
+def _write_coverage(paths: list[Path]) -> None:
+    """The contract coverage of several runs as one report."""
+    if paths:
+        merged = merge_reports([json.loads(path.read_text()) for path in paths])
+        (REPORTS / "coverage.json").write_text(json.dumps(merged, indent=2) + "\n")
+
+
 def merge_shards() -> int:
     """CI's report job: the shards' files, downloaded into reports/ (rerun-shard-*.txt, coverage-shard-*.json,
     junit/, allure-results/), as one run's; behave's counts from the JUnit files; exit 1 on any failure."""
     failed = [line for path in sorted(REPORTS.glob("rerun-shard-*.txt"))
               for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    if failed:
-        RERUN.write_text(f"# -- RERUN: {len(failed)} failing scenario(s) of the last run.\n"
-                         + "".join(f"{line}\n" for line in failed))
-    coverages = [json.loads(path.read_text()) for path in sorted(REPORTS.glob("coverage-shard-*.json"))]
-    if coverages:
-        (REPORTS / "coverage.json").write_text(json.dumps(merge_reports(coverages), indent=2) + "\n")
+    _write_rerun(failed)
+    _write_coverage(sorted(REPORTS.glob("coverage-shard-*.json")))
     counts = {"passed": 0, "failed": 0, "skipped": 0}
     for path in JUNIT.glob("TESTS-*.xml"):
         for case in ElementTree.parse(path).getroot().iter("testcase"):
@@ -289,8 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         print("parallel: no feature file to run", file=sys.stderr)
         return 1
     if args.list:
-        groups = [group for group in balanced(features, measured_durations(), args.workers) if group]
-        for number, group in enumerate(groups, 1):
+        for number, group in enumerate(worker_groups(features, args.workers), 1):
             print(f"worker {number}: {' '.join(group)}")
         return 0
     return run(features, options, max(1, args.workers), external=args.platform == "external")
