@@ -1,4 +1,4 @@
-"""A tiny service shaped like a platform service, for tests/test_service_processes.py only.
+"""A tiny service shaped like a platform service, for tests/test_service_processes.py and tests/test_prefork.py only.
 
 Environment switches: FIXTURE_CRASH_ON_IMPORT (the import fails), FIXTURE_NEVER_READY (/ready answers
 503); with GATEWAY_SERVICE_URL set it is ready only once that service answers, like rag is.
@@ -6,6 +6,7 @@ Environment switches: FIXTURE_CRASH_ON_IMPORT (the import fails), FIXTURE_NEVER_
 
 import os
 import sys
+from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI, Response
@@ -14,8 +15,14 @@ if os.environ.get("FIXTURE_CRASH_ON_IMPORT"):
     raise RuntimeError("the fixture app was told to crash on import")
 
 
+@asynccontextmanager
+async def lifespan(_app):
+    yield
+    print("fixture: shut down gracefully", file=sys.stderr, flush=True)
+
+
 def create_app() -> FastAPI:
-    app = FastAPI()
+    app = FastAPI(lifespan=lifespan)
     never_ready = bool(os.environ.get("FIXTURE_NEVER_READY"))
     if never_ready:
         print("fixture: FIXTURE_NEVER_READY is set, /ready answers 503", file=sys.stderr)
@@ -31,6 +38,10 @@ def create_app() -> FastAPI:
             response.status_code = 503
             return {"status": "not ready"}
         return {"status": "ready"}
+
+    @app.get("/pid")
+    def pid() -> dict:
+        return {"pid": os.getpid()}
 
     @app.get("/env/{name}")
     def env(name: str) -> dict:

@@ -136,6 +136,8 @@ class SuiteSession:
                                      "uses another (-D platform, infra, llm, model_port or otlp_port)")
         if self.warm_capable and self.keep != "no":
             self._adopt_warm()
+        if self.platform_mode == "embedded":
+            self.services.prepare()  # the services' launcher imports them while NATS and PostgreSQL start
         register_secret(SCRIPTED_API_KEY)
         register_secret(self.key_secret)
         register_secret(self.operator_key)
@@ -362,6 +364,11 @@ class PlatformServices:
         self.can_launch = not self.external or launches is not None
         self._fleet = ServiceFleet(session.infra.record, launches=launches)
         self._ready_external: dict[str, str] = {}
+
+    def prepare(self) -> None:
+        """Start what starting the reference platform's services needs (its launcher), without starting any."""
+        if not self.external:
+            self._fleet.prepare()
 
     def url(self, name: str, overrides: dict[str, str] | None = None, *, along: tuple[str, ...] = ()) -> str:
         """Where the service listens; `along` names services to start in the same batch when it starts (with

@@ -392,5 +392,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def configure_logging() -> None:
+    """The operator's LOG_LEVEL; an instance forked from a process that imported the services calls it again."""
+    _log_at(os.environ.get("LOG_LEVEL", "").upper())
+
+
 # At import, before a service builds anything that logs: every service module imports this one first.
-_log_at(os.environ.get("LOG_LEVEL", "").upper())
+configure_logging()

@@ -79,7 +79,7 @@ def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
     from harness.infra.nats_auth import without_credentials
     from harness.platform.environment import deployment_settings, service_environment
     from harness.platform.launch import write_launch_file
-    from harness.platform.processes import ServiceFleet, ServiceUnavailable, default_launch
+    from harness.platform.processes import ServiceFleet, ServiceUnavailable
     from harness.session import SuiteSession
 
     try:
@@ -102,7 +102,7 @@ def _up(model_url: str | None = None, otlp_endpoint: str | None = None) -> int:
         # How a suite run may start more instances of these services, with its own settings (-D launch_file).
         settings = deployment_settings(session)
         endpoints["launch"] = str(write_launch_file(session.infra.record.new_temp_dir() / "launch.json",
-                                                    {name: default_launch(name, settings) for name in SERVICES}))
+                                                    {name: fleet.default_launch(name, settings) for name in SERVICES}))
         for name, url in endpoints.items():
             print(f"{name:<9} {url}", flush=True)
         # Who may call: the operator (issues tenant keys, removes tenants) and a demo tenant, one line each.

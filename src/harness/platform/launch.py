@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +35,9 @@ class Launch:
 
     command: tuple[str, ...]
     environment: Mapping[str, str] = field(default_factory=dict)
+    # What must be running before the command can work (the reference platform's instance launcher); a launch
+    # file's commands need nothing.
+    prepare: Callable[[], None] | None = field(default=None, compare=False)
 
     def argv(self, host: str, port: int) -> list[str]:
         return [part.replace("{host}", host).replace("{port}", str(port)) for part in self.command]

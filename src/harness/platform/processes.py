@@ -21,6 +21,7 @@ import psutil
 from harness.infra.processes import AdoptedProcess, RunRecord, answer_of, exited, free_port
 from harness.platform.environment import configuration_of
 from harness.platform.launch import Launch, uvicorn_launch
+from harness.platform.prefork import Preforker
 from harness.waiting import poll, scaled
 
 READY_BUDGET_S = 30.0  # the gateway imports LiteLLM (2-3 s) on a machine shared with other starts
@@ -49,7 +50,8 @@ class ServiceUnavailable(RuntimeError):
 
 
 def default_launch(name: str, environment: Mapping[str, str] | None = None) -> Launch:
-    """The reference platform's service, by its app factory (imported by uvicorn, never by the suite)."""
+    """The reference platform's service, by its app factory (imported by uvicorn, never by the suite); a fleet
+    starts them through its launcher instead (harness.platform.prefork)."""
     return uvicorn_launch(f"ai_platform.services.{name}:create_app", environment)
 
 
@@ -84,6 +86,8 @@ class ServiceProcess:
         """Start the process and return at once; wait_ready() tells when it serves."""
         if self.running:
             return self
+        if self.launch.prepare is not None:
+            self.launch.prepare()
         command = self.launch.argv(self.host, self.port)
         env = {**self.env, "PYTHONUNBUFFERED": "1"}  # the log tail must show what happened just now
         with self.log_path.open("ab") as log:  # appended: a restart keeps the earlier lives' lines
@@ -149,6 +153,7 @@ class ServiceFleet:
         self._instances: dict[tuple, ServiceProcess] = {}
         self._log_dir: Path | None = None
         self._lock = threading.Lock()
+        self._preforker = Preforker(record)
         self.starts: list[ServiceStart] = []  # every process this fleet started, in order
         self._deployed: set[int] = set()  # id() of the instances of the deployment: no scenario settings in them
         self._why: dict[int, str] = {}  # id(process) -> why it was made
@@ -245,9 +250,20 @@ class ServiceFleet:
         if services:
             with ThreadPoolExecutor(len(services)) as pool:
                 list(pool.map(ServiceProcess.stop, services))
+        self._preforker.stop()
+
+    def prepare(self) -> None:
+        """Start the launcher of the reference platform's services now, so the first start need not wait for its
+        imports (a fleet whose launches all come from a launch file never uses it)."""
+        if len(self._launches) < len(DEPENDENCIES):
+            self._preforker.start()
+
+    def default_launch(self, name: str, environment: Mapping[str, str] | None = None) -> Launch:
+        """How this fleet starts the reference platform's service: forked by the run's launcher."""
+        return self._preforker.launch(name, environment)
 
     def _launch(self, name: str) -> Launch:
-        return self._launches.get(name) or default_launch(name)
+        return self._launches.get(name) or self.default_launch(name)
 
     def _instance(self, name: str, env: Mapping[str, str], settings: Mapping[str, str],
                   chosen: Mapping[str, ServiceProcess]) -> ServiceProcess:
