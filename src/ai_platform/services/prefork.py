@@ -34,6 +34,7 @@ PRELOAD = ("ai_platform.services.gateway", "ai_platform.services.rag", "ai_platf
            "ai_platform.services.query", "uvicorn.main", "uvicorn.lifespan.on", "uvicorn.protocols.http.auto",
            "uvicorn.protocols.websockets.auto", "uvicorn.loops.auto")
 CONNECT_BUDGET_S = 30.0  # `run` may start while the server is still importing (it binds the socket first)
+REQUEST_BUDGET_S = 5.0  # from connecting to sending the request, which `run` does at once
 MESSAGE_BYTES = 1 << 20
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 STREAMS = 3  # stdin, stdout and stderr of `run` become the instance's
@@ -107,15 +108,24 @@ class _Server:
         return None
 
     def _fork(self, connection: socket.socket) -> dict | None:
+        connection.settimeout(REQUEST_BUDGET_S)  # a `run` that connected and died must not hold the server
         try:
             message, fds, _, _ = socket.recv_fds(connection, MESSAGE_BYTES, STREAMS)
             request = json.loads(message)
         except (OSError, ValueError):
             connection.close()
             return None
+        connection.settimeout(None)
         sys.stdout.flush()
         sys.stderr.flush()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            for fd in fds:
+                os.close(fd)
+            _send(connection, {"error": f"cannot fork: {exc.strerror}"})
+            connection.close()
+            return None
         if pid == 0:
             request["fds"] = fds
             request["connection"] = connection
@@ -253,7 +263,8 @@ def run(path: str, argv: list[str]) -> int:
     socket.send_fds(connection, [json.dumps(request).encode()], list(range(STREAMS)))
     answer = _receive(connection)
     if answer is None or "pid" not in answer:
-        print(f"prefork: the server at {path} did not start the instance", file=sys.stderr)
+        why = (answer or {}).get("error", "it closed the connection")
+        print(f"prefork: the server at {path} did not start the instance: {why}", file=sys.stderr)
         return 1
     instance = answer["pid"]
     for number in FORWARDED:
