@@ -19,6 +19,15 @@ def step_ask_agent(context, message, session):
     context.world.attempt(lambda: agents.ask(agent, message, session))
 
 
+@when('the user tells the agent "{name:Name}" "{message:Q}" in session "{session:Q}"')
+@when('the user asks the agent "{name:Name}" "{message:Q}" in session "{session:Q}"')
+def step_ask_named_agent(context, name, message, session):
+    """The default tenant's user talks to one of its agents, by name, in a session."""
+    agents = context.world.agents
+    agent = agents.named(name)
+    context.world.attempt(lambda: agents.ask(agent, message, session))
+
+
 @when('a user of the tenant "{tenant:Name}" asks their agent "{message:Q}" in session "{session:Q}"')
 def step_ask_tenant_agent(context, tenant, message, session):
     """A named tenant's user talks to that tenant's agent."""

@@ -73,6 +73,14 @@ def step_prompt_contains(context, text):
     assert text in prompt, f"expected the prompt to contain {text!r}; the prompt was:\n{prompt}"
 
 
+@then('the language model was given the conversation "{first:Q}" then "{second:Q}"')
+def step_conversation_given(context, first, second):
+    """The latest chat request's messages, as "role: text", in order and nothing else."""
+    messages = context.world.model.chats()[-1].messages
+    seen = [f"{m['role']}: {m['content']}" for m in messages]
+    assert seen == [first, second], f"expected the model to be given {[first, second]}, it was given {seen}"
+
+
 @then('the prompt sent to the language model does not contain "{text:Q}"')
 def step_prompt_lacks(context, text):
     """The latest prompt leaves the text out."""

@@ -207,9 +207,12 @@ def step_parked_both(context, count, component, first, second):
 @then('the message is parked on the {component:Phrase} dead-letter subject with the reason "{reason:Q}" '
       "and its original bytes")
 def step_parked(context, component, reason):
-    """Exactly one message on the tenant's dead-letter subject: the original bytes, with the reason."""
+    """Exactly one message on the tenant's dead-letter subject: the original bytes and subject, with the reason."""
     parked = context.world.messaging.parked(DEAD_LETTER_COMPONENTS[component], expected=1)
     assert len(parked) == 1, f"expected one parked message, found {len(parked)}: {[m.headers for m in parked]}"
     msg = parked[0]
     assert msg.headers.get(h.DEAD_LETTER_REASON) == reason, f"expected the reason {reason!r}, got {msg.headers}"
     assert msg.data == context.world.messaging.raw_payload, "expected the original bytes to be parked unchanged"
+    original = context.world.messaging.raw_subject
+    assert msg.headers.get(h.ORIGINAL_SUBJECT) == original, (
+        f"expected the parked message to name its original subject {original!r}, its headers were {msg.headers}")

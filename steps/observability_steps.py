@@ -55,6 +55,15 @@ def step_results(context, name, count):
     assert seen == count, f"expected {name} to record {count} results, it records {seen!r}: {dict(span.attributes)}"
 
 
+@then('the span "{name:Q}" records a search for the {top_k:d} best passages and {count:d} results')
+def step_search_recorded(context, name, top_k, count):
+    """The search span of the request's trace names the passages asked for and the ones found."""
+    span = context.world.telemetry.span_named(name)
+    seen = (span.attributes.get("rag.top_k"), span.attributes.get("results.count"))
+    assert seen == (top_k, count), (f"expected {name} to record top_k {top_k} and {count} results, it records "
+                                    f"{seen}: {dict(span.attributes)}")
+
+
 @then("every span of the request's trace carries the tenant")
 def step_every_span_tenant(context):
     """Each span, in every service, names the tenant whose request it was."""

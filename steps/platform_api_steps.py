@@ -183,6 +183,14 @@ def step_query(context, text, tenant=None, mode="auto", correlation_id=None):
     context.world.attempt(lambda: services.query(text, mode=mode, tenant=tenant, **headers))
 
 
+@when('a user of the tenant asks the query API "{text:Q}" in {mode:Name} mode, keeping the {top_k:d} best passages')
+def step_query_top_k(context, text, mode, top_k):
+    """A question to the unified query API that limits how many passages the answer may rest on."""
+    services = context.world.services
+    services.url("query")
+    context.world.attempt(lambda: services.query(text, mode=mode, fields={"top_k": top_k}))
+
+
 def _answer(context) -> dict:
     return _data(context.world.outcome.expect_result("the query API's answer"), "an answer")
 

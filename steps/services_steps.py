@@ -18,6 +18,22 @@ def step_generate(context, prompt, request_id=None, correlation_id=None):
     context.world.attempt(lambda: services.generate(prompt, **ids))
 
 
+@when('a client asks the gateway service "{prompt:Q}" with {options:GenerationOptions}')
+def step_generate_with_options(context, prompt, options):
+    """A client asks the gateway service for a completion with the options it names."""
+    services = context.world.services
+    services.url("gateway")
+    context.world.attempt(lambda: services.generate(prompt, options=options))
+
+
+@when('a client asks the gateway service "{prompt:Q}" under the instruction "{instruction:Q}"')
+def step_generate_instructed(context, prompt, instruction):
+    """A client asks the gateway service for a completion of a conversation: a system instruction, then the prompt."""
+    services = context.world.services
+    services.url("gateway")
+    context.world.attempt(lambda: services.generate(prompt, instruction=instruction))
+
+
 @when("a client sends the {service:Name} service {request:Sample}")
 def step_bad_request(context, service, request):
     """A careless client's request, by its name in the spec."""

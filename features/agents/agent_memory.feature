@@ -19,6 +19,13 @@ Feature: An agent remembers the conversation it is in
     Then the agent does not reply "Your name is Ada."
     And the prompt sent to the language model does not contain "my name is Ada"
 
+  Scenario: Another agent of the tenant does not know the earlier turn, even in the same session
+    Given the tenant has a support agent "billing"
+    When the user tells the agent "concierge" "Hello, my name is Ada." in session "morning"
+    And the user asks the agent "billing" "What is my name?" in session "morning"
+    Then the agent does not reply "Your name is Ada."
+    And the prompt sent to the language model does not contain "my name is Ada"
+
   Scenario: The same session name in another tenant shares nothing
     Given the tenant "globex" has a support agent "concierge"
     When the user tells the agent "Hello, my name is Ada." in session "morning"

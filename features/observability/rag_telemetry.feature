@@ -31,6 +31,10 @@ Feature: The knowledge base's traces and metrics
     And the span "rag.vector.search" records 3 results
     And every span of the request's trace carries the tenant
 
+  Scenario: The vector search records how many passages the caller asked for and how many it found
+    When a user of the tenant asks the query API "When does the office open?" in rag mode, keeping the 2 best passages
+    Then the span "rag.vector.search" records a search for the 2 best passages and 2 results
+
   Scenario: The knowledge base records each answered question and how long its search took
     When a user of the tenant asks the query API "When does the office open?" in rag mode
     Then the completed query counter for the tenant grew by 1

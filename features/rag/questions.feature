@@ -31,6 +31,14 @@ Feature: Answering questions from the knowledge base
     And the answer cites no source
     And the language model was not asked for an answer
 
+  Scenario: An answer resting on several passages of one document cites that document once
+    Given documents are split into chunks of at most 200 characters that overlap by 40
+    And the knowledge base uses the 2 best passages with a similarity of at least 0.3
+    And the tenant has added the document "Travel policy" with the text "Travel expenses are booked through the travel desk two weeks before departure, and economy class is the default for flights under six hours. Travel expenses for hotels stay within the nightly limit of the destination city, close to the place of work. Travel expenses are reimbursed once the receipts are uploaded within thirty days of return."
+    When the tenant asks the knowledge base "How are travel expenses handled?"
+    Then the answer rests on 2 passages, best first
+    And the answer cites only "Travel policy"
+
   Scenario Outline: At the similarity threshold <threshold>, the answer <outcome>
     Given the knowledge base only uses passages with a similarity of at least <threshold>
     When the tenant asks the knowledge base "When does the office open and close?"

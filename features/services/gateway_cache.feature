@@ -19,6 +19,32 @@ Feature: The gateway answers repeated requests from its cache
     Then the gateway service did not answer from its cache
     And the language model was asked 2 times
 
+  Scenario Outline: A request that differs only in its <difference> is not answered from the cache
+    When a client asks the gateway service "How long does a refund take?" with <first>
+    And a client asks the gateway service "How long does a refund take?" with <second>
+    Then the gateway service did not answer from its cache
+    And the language model was asked 2 times
+
+    Examples:
+      | difference       | first                | second                  |
+      | model            | the model "chat"     | the model "chat-backup" |
+      | temperature      | a temperature of 0.2 | a temperature of 0.9    |
+      | nucleus sampling | a top_p of 0.5       | a top_p of 0.9          |
+      | length limit     | at most 50 tokens    | at most 7 tokens        |
+      | stop word        | the stop word "END"  | the stop word "STOP"    |
+
+  Scenario: A conversation that differs only in its instruction is not answered from the cache
+    When a client asks the gateway service "How long does a refund take?" under the instruction "Answer in English."
+    And a client asks the gateway service "How long does a refund take?" under the instruction "Answer in French."
+    Then the gateway service did not answer from its cache
+    And the language model was asked 2 times
+
+  Scenario: The same request with the same options is answered from the cache
+    When a client asks the gateway service "How long does a refund take?" with a temperature of 0.2 and at most 50 tokens
+    And a client asks the gateway service "How long does a refund take?" with a temperature of 0.2 and at most 50 tokens
+    Then the gateway service answered "I am the scripted language model." from its cache
+    And the language model was asked 1 times
+
   @security
   Scenario: Tenants never share cache entries
     When a client of the tenant "acme" asks the gateway service "What is our refund policy?"

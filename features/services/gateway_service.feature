@@ -13,6 +13,16 @@ Feature: The gateway service over HTTP
     And the response carries the request id "req-4711" and the correlation id "journey-42"
     And the token usage in the response is what the language model reported
 
+  Scenario: A completion over HTTP passes the caller's model, sampling and limits on to the model
+    When a client asks the gateway service "Write a haiku about rain." with the model "chat-backup" and a temperature of 0.3 and at most 40 tokens and a top_p of 0.35 and the stop word "END"
+    Then the backup model was asked once
+    And the language model was asked with temperature 0.3 and at most 40 tokens
+    And the language model was asked with top_p 0.35 and the stop word "END"
+
+  Scenario: A completion over HTTP of a conversation gives the model the caller's instruction before the question
+    When a client asks the gateway service "Write a haiku about rain." under the instruction "Answer as a pirate would."
+    Then the language model was given the conversation "system: Answer as a pirate would." then "user: Write a haiku about rain."
+
   Scenario: A response carries generated request and correlation ids when the caller sent none
     When a client asks the gateway service "Hello there."
     Then the response carries a request id and a correlation id of its own

@@ -3,6 +3,7 @@ parse's own `d` and `g` for numbers), so a sentence matches only the values it i
 and steps do not swallow each other's text."""
 
 import json
+import re
 
 import parse
 from behave import register_type
@@ -14,6 +15,28 @@ def _typed(pattern: str, convert=None):
     def typed(text: str):  # a function of its own per type: with_pattern marks the function it gets
         return convert(text) if convert else text
     return parse.with_pattern(pattern)(typed)
+
+
+# A generation option as a spec says it, and the request field it sets (the gateway's completion body).
+GENERATION_OPTIONS = {
+    r'the model "([^"]+)"': ("model", str),
+    r"a temperature of (\d+(?:\.\d+)?)": ("temperature", float),
+    r"a top_p of (\d+(?:\.\d+)?)": ("top_p", float),
+    r"at most (\d+) tokens?": ("max_tokens", int),
+    r'the stop word "([^"]+)"': ("stop", lambda word: [word]),
+}
+# In a step pattern the groups must not capture (parse numbers the fields by them).
+_OPTION = "|".join(re.sub(r"\((?!\?)", "(?:", pattern) for pattern in GENERATION_OPTIONS)
+
+
+def _generation_options(text: str) -> dict:
+    options = {}
+    for said in text.split(" and "):
+        for pattern, (field, convert) in GENERATION_OPTIONS.items():
+            matched = re.fullmatch(pattern, said)
+            if matched:
+                options[field] = convert(matched.group(1))
+    return options
 
 
 TYPES = {
@@ -42,6 +65,9 @@ TYPES = {
     "FieldPath": _typed(r"[A-Za-z_][A-Za-z0-9_.\[\]]*"),
     # how a caller limits the model's answer: no limit, the stop word "END", at most 3 tokens
     "Limit": _typed(r'no limit|the stop word "[^"]+"|at most \d+ tokens?'),
+    # generation options in words, joined by "and": the model "chat-backup" and a temperature of 0.2 and at most
+    # 50 tokens (also a top_p of 0.5, the stop word "END")
+    "GenerationOptions": _typed(rf"(?:{_OPTION})(?: and (?:{_OPTION}))*", _generation_options),
     # a JSON value written in the sentence: 42, "high", [], {"top_k": 5}
     "Json": _typed(r".+", json.loads),
 }

@@ -87,6 +87,7 @@ class Messaging:
         self.traces_seen: dict[tuple[str | None, str], list[str]] = {}  # (tenant, agent) -> trace ids it ran in
         self.published: list[str] = []  # document ids the API published, in order
         self.raw_payload: bytes | None = None  # the last bytes a producer sent as they were written
+        self.raw_subject: str | None = None  # and the subject they were sent on
         # Operator settings of the scenario's RAG replicas (RAG_INGEST_ACK_WAIT_S, RAG_INGEST_MAX_DELIVER).
         self.ingestion_options: dict[str, str] = {}
         self.conversation_sent: list[dict] = []
@@ -239,6 +240,7 @@ class Messaging:
                 try:
                     await api.js.publish(subject, payload, headers=headers, timeout=1.0)
                     self.raw_payload = self.raw_payload or payload
+                    self.raw_subject = self.raw_subject or subject
                     return
                 except (nats.errors.Error, TimeoutError) as exc:  # a restarting server, or no stream yet
                     if time.monotonic() >= deadline:
@@ -394,7 +396,7 @@ class Messaging:
         raw = self.flawed(message_type, flaw)
         if replies:
             return self.request_raw(raw, tenant_subject(self.tenant()), codec.headers_for("json"))
-        self.raw_payload = raw
+        self.raw_payload, self.raw_subject = raw, tenant_subject(self.tenant())
         with self._raw_send(f"flawed {message_type}") as trace_headers:
             headers = {**trace_headers, h.TENANT: self.tenant(), **codec.headers_for("json")}
             self.run(self.api.nc.publish(tenant_subject(self.tenant()), raw, headers=headers))
@@ -411,7 +413,7 @@ class Messaging:
     def publish_bytes(self, raw: bytes, extra_headers: dict | None = None, *, tenant: str | None = None) -> None:
         """Bytes on the tenant's ingestion subject (the scenario's tenant's, unless named), as a producer wrote them."""
         tenant_id = self.tenant(tenant)
-        self.raw_payload = raw
+        self.raw_payload, self.raw_subject = raw, subjects.rag_ingest(tenant_id)
         attach_text("bytes the producer published", raw.hex(" "))
         with self._raw_send("bytes for ingestion", tenant_id) as trace_headers:
             self.run(self.api_of(tenant_id).js.publish(subjects.rag_ingest(tenant_id), raw, headers={
@@ -428,8 +430,8 @@ class Messaging:
 
     def request_raw(self, raw: bytes, subject: str | None = None, extra_headers: dict | None = None) -> Msg:
         """Send bytes as a request (a completion request unless another subject is named); the reply as it came."""
-        self.raw_payload = raw
         subject = subject or subjects.gateway_requests(self.tenant())
+        self.raw_payload, self.raw_subject = raw, subject
         with self._raw_send(f"bytes requested on {subject}") as trace_headers:
             return self.run(self.api.nc.request(subject, raw, timeout=REQUEST_TIMEOUT_S, headers={
                 **trace_headers, h.TENANT: self.tenant(), **(extra_headers or {})}))

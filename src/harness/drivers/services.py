@@ -329,8 +329,13 @@ class Services:
         return response
 
     def generate(self, prompt: str, *, tenant: str | None = None, instance: str = "gateway",
-                 **headers: str) -> httpx.Response:
-        return self.send(instance, "POST", ROUTES["gateway"], body={"prompt": prompt}, headers=headers, tenant=tenant)
+                 options: dict | None = None, instruction: str | None = None, **headers: str) -> httpx.Response:
+        """A completion of the prompt, with generation options (model, sampling, limits) and a system instruction
+        before it when given."""
+        asked = ({"messages": [{"role": "system", "content": instruction}, {"role": "user", "content": prompt}]}
+                 if instruction is not None else {"prompt": prompt})
+        return self.send(instance, "POST", ROUTES["gateway"], body={**asked, **(options or {})}, headers=headers,
+                         tenant=tenant)
 
     def stream(self, prompt: str) -> httpx.Response:
         """The gateway's server-sent events for the prompt, read to the end."""
