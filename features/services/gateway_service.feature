@@ -13,6 +13,7 @@ Feature: The gateway service over HTTP
     And the response carries the request id "req-4711" and the correlation id "journey-42"
     And the token usage in the response is what the language model reported
 
+  @scripted
   Scenario: A completion over HTTP passes the caller's model, sampling and limits on to the model
     When a client asks the gateway service "Write a haiku about rain." with the model "chat-backup" and a temperature of 0.3 and at most 40 tokens and a top_p of 0.35 and the stop word "END"
     Then the backup model was asked once

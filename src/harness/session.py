@@ -136,8 +136,10 @@ class SuiteSession:
                                      "uses another (-D platform, infra, llm, model_port or otlp_port)")
         if self.warm_capable and self.keep != "no":
             self._adopt_warm()
-        if self.platform_mode == "embedded":
-            self.services.prepare()  # the services' launcher imports them while NATS and PostgreSQL start
+        if self.platform_mode == "embedded" and not self.infra.adopted:
+            # The services' launcher imports them while NATS and PostgreSQL start; a warm platform's services are
+            # running already, and the launcher starts only if a scenario needs another.
+            self.services.prepare()
         register_secret(SCRIPTED_API_KEY)
         register_secret(self.key_secret)
         register_secret(self.operator_key)
