@@ -308,12 +308,10 @@ def _wait_gone(instance: int) -> int:
 
 
 def _receive(connection: socket.socket) -> dict | None:
-    while True:
-        try:
-            message = connection.recv(MESSAGE_BYTES)
-        except InterruptedError:
-            continue
-        return json.loads(message) if message else None
+    """The server's next message; None once it closed the connection. (A forwarded signal does not interrupt the
+    wait: Python retries recv after a handler that returns.)"""
+    message = connection.recv(MESSAGE_BYTES)
+    return json.loads(message) if message else None
 
 
 def _send(connection: socket.socket, message: dict) -> None:
