@@ -12,6 +12,7 @@ import psutil
 from harness.infra import ConfigurationError
 from harness.reporting import coverage, label_scenario
 from harness.reporting.profile import RunProfile
+from harness.reporting.progress_fix import mark_cleanup_errors
 from harness.reporting.run_reports import start_run_reports, suite_userdata
 from harness.reporting.run_summary import RunSummary
 from harness.reporting.transcript import TranscriptFile, record_scenario
@@ -37,6 +38,7 @@ LIBRARY = "library"
 
 
 def before_all(context) -> None:
+    mark_cleanup_errors()
     try:
         context.session = session = SuiteSession(suite_userdata(context.config.userdata))
     except ConfigurationError as error:

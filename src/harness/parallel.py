@@ -32,6 +32,7 @@ from xml.etree import ElementTree
 
 from harness.reporting.allure_output import DEFAULT_DIR as ALLURE_DIR
 from harness.reporting.allure_output import clear_results
+from harness.reporting.counts import closing_counts
 from harness.reporting.coverage import merge_reports
 from harness.reporting.paths import REPORTS, WORKER_VARIABLE, worker_dir
 
@@ -42,7 +43,6 @@ COMMITTED_DURATIONS = Path(".ci/durations.json")
 JUNIT = REPORTS / "junit"
 RERUN = REPORTS / "rerun.txt"
 DEFAULT_WORKERS = 4  # on 2 cores: scenarios mostly wait, and 4 processes keep both cores busy (README, figures)
-SUMMARY = re.compile(r"^(\d+) (feature|scenario|step)s? passed, (\d+) failed(?:, (\d+) error)?, (\d+) skipped")
 
 
 def feature_files(paths: Sequence[str]) -> list[str]:
@@ -122,12 +122,7 @@ class Worker:
 
     def counts(self) -> dict[str, list[int]]:
         """behave's closing counts, by what they count: [passed, failed, error, skipped]."""
-        found = {}
-        for line in self.output.read_text(errors="replace").splitlines():
-            match = SUMMARY.match(line)
-            if match:
-                found[match[2]] = [int(match[1]), int(match[3]), int(match[4] or 0), int(match[5])]
-        return found
+        return closing_counts(self.output.read_text(errors="replace"))
 
     def failures(self) -> str:
         """What behave said of the failures: its 'Failing scenarios' block and any error, with the worker's tail."""
