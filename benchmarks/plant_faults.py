@@ -387,6 +387,22 @@ FAULTS = [
     ("a timed-out request says it waited 0 s", "src/ai_platform/messaging/bus.py",
      "raise RequestTimedOut(subject, timeout_s) from None", "raise RequestTimedOut(subject, 0) from None",
      ["features/messaging"]),
+    ("a failed model call cools the model down for the next callers", "src/ai_platform/gateway/gateway.py",
+     "            disable_cooldowns=True,\n", "", ["features/gateway/failures.feature"]),
+    ("a provider's 403 is a generic failure, not refused credentials", "src/ai_platform/gateway/gateway.py",
+     "        if status in (401, 403):", "        if status in (401,):", ["features/gateway/failures.feature"]),
+    ("a provider's 400 reads as the provider being unavailable", "src/ai_platform/gateway/gateway.py",
+     "        if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):\n            return BadRequest(model, cause)",
+     "        if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):\n"
+     "            return ProviderUnavailable(model, cause)", ["features/gateway/failures.feature"]),
+    ("chunks overlap by twice the operator's overlap", "src/ai_platform/rag/chunking.py",
+     "start = max(end - policy.overlap, start + 1)", "start = max(end - 2 * policy.overlap, start + 1)",
+     ["features/rag/ingestion.feature"]),
+    ("the key's scheme must be spelt Bearer", "src/ai_platform/services/identity.py",
+     'if scheme.lower() == "bearer"', 'if scheme == "Bearer"', ["features/security/identity.feature"]),
+    ("a document type with parameters is refused", "src/ai_platform/services/rag.py",
+     "rf\"^({'|'.join(re.escape(t) for t in SUPPORTED_TYPES)}) *(;[ -~]*)?$\"",
+     "rf\"^({'|'.join(re.escape(t) for t in SUPPORTED_TYPES)})$\"", ["features/rag/ingestion.feature"]),
 ]
 
 

@@ -10,6 +10,22 @@ def step_knock(context, door, credential):
     context.world.attempt(lambda: services.knock(door, credential))
 
 
+@when('a client sends {door:Phrase} with the tenant\'s key under the scheme "{scheme:Q}"')
+def step_knock_scheme(context, door, scheme):
+    """The tenant's own key, its authentication scheme spelt as given."""
+    services = context.world.services
+    context.world.attempt(lambda: services.knock(door, scheme=scheme))
+
+
+@then("the service serves the request")
+def step_served(context):
+    """A 2xx answer: the platform accepted who was calling."""
+    response = context.world.outcome.result
+    assert response is not None, f"expected the request to be served (2xx), it failed: {context.world.outcome.error}"
+    assert 200 <= response.status_code < 300, (
+        f"expected the request to be served (2xx), got {response.status_code}: {response.text}")
+
+
 @when('a client of the tenant "{tenant:Name}" sends {door:Phrase} naming the tenant "{named:Name}"')
 def step_knock_naming(context, tenant, door, named):
     """The tenant's own key, and another tenant in the X-Tenant-ID header."""

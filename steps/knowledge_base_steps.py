@@ -79,6 +79,8 @@ def step_holds_once(context, title, count):
 
 @then('the tenant reads the document "{title:Q}" back by its id: of type "{content_type:Q}", stored as {count:d} '
       "chunks")
+@then('the tenant reads the document "{title:Q}" back by its id: of type "{content_type:Q}", stored as {count:d} '
+      "chunk")
 def step_read_back(context, title, content_type, count):
     """The document by its id: its id, title, content type and chunk count, exactly."""
     read = context.world.knowledge_base.read(title)
@@ -138,6 +140,17 @@ def step_chunks_cover(context, title):
         assert found <= covered_to + 1, f"text between {covered_to} and {found} is in no chunk: {gap!r}"
         covered_to, position = max(covered_to, found + len(piece)), found + 1
     assert covered_to == len(text), f"the end of the document is in no chunk: {text[covered_to:]!r}"
+
+
+@then('each chunk of "{title:Q}" after the first begins with the last {overlap:d} characters of the one before')
+def step_chunks_overlap(context, title, overlap):
+    """Neighbouring chunks share the overlap the operator set, no more (spaces at a cut aside)."""
+    texts = [" ".join(chunk.text.split()) for chunk in context.world.knowledge_base.chunks(title)]
+    for number, (before, after) in enumerate(zip(texts, texts[1:], strict=False), start=2):
+        shared = max((k for k in range(1, min(len(before), len(after)) + 1) if before[-k:] == after[:k]), default=0)
+        assert after.startswith(before[-overlap:].strip()) and shared <= overlap, (
+            f"expected chunk {number} of {title!r} to begin with the last {overlap} characters of chunk {number - 1} "
+            f"({before[-overlap:]!r}), it shares {shared} characters: it begins {after[:overlap + 20]!r}")
 
 
 @then('the stored text of "{title:Q}" mentions "{present:Q}" and not "{absent:Q}"')

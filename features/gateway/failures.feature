@@ -31,6 +31,11 @@ Feature: The gateway when a model fails
       | fault                       | error                                          |
       | fails with HTTP 429         | the provider rate-limited the request          |
       | fails with HTTP 500         | the provider is unavailable                    |
+      | fails with HTTP 503         | the provider is unavailable                    |
+      | fails with HTTP 400         | the provider refused the request as invalid    |
+      | fails with HTTP 404         | the provider refused the request as invalid    |
+      | fails with HTTP 401         | the provider refused the platform's credentials |
+      | fails with HTTP 403         | the provider refused the platform's credentials |
       | sends a malformed answer    | the provider sent a response that could not be read |
       | drops the connection        | the provider is unavailable                    |
 
@@ -41,6 +46,19 @@ Feature: The gateway when a model fails
     When a component asks the gateway "Hello, is anyone there?"
     Then the gateway reports that the provider is unavailable for the model "chat"
     And the backup model was asked once
+
+  Scenario Outline: A model that refused one request with HTTP <status> answers the next caller at once
+    Given the primary model fails with HTTP <status> once
+    And the language model answers "Back to normal." when asked about "again"
+    When a component asks the gateway "Hello, is anyone there?"
+    And a component asks the gateway "Are you there again?"
+    Then the gateway returns "Back to normal."
+
+    Examples:
+      | status |
+      | 401    |
+      | 429    |
+      | 500    |
 
   Scenario: A model slower than the timeout gives a clear timeout error
     Given the primary model takes 5 seconds to answer

@@ -20,6 +20,7 @@ Feature: Adding documents to the knowledge base
     And "Travel policy" is stored as 4 chunks of at most 200 characters
     And every chunk of "Travel policy" keeps its text and an embedding from the embedding model
     And the chunks of "Travel policy" together cover the whole text, in order
+    And each chunk of "Travel policy" after the first begins with the last 40 characters of the one before
 
   Scenario: Adding the same document again stores it once
     Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase."
@@ -38,6 +39,10 @@ Feature: Adding documents to the knowledge base
     When the tenant adds the document "Travel guide" of type "text/markdown" with the text "# Travel guide. Employees book travel through the internal travel desk at least two weeks before departure. Economy class is the default for flights shorter than six hours; business class needs the approval of a director. Hotels are booked close to the place of work, within the nightly limit of the destination city. Receipts for every expense are uploaded within thirty days of return, otherwise the expense is not reimbursed. Per diem allowances follow the national rates and cover meals, local transport and small incidental costs."
     Then the tenant reads the document "Travel guide" back by its id: of type "text/markdown", stored as 2 chunks
     And the tenant "globex" reading the document "Travel guide" by its id is told there is no such document
+
+  Scenario: A document's type may carry parameters, and is kept as it was given
+    When the tenant adds the document "Release notes" of type "text/markdown; charset=utf-8" with the text "## Release 2.1 adds a dark mode to the dashboard."
+    Then the tenant reads the document "Release notes" back by its id: of type "text/markdown; charset=utf-8", stored as 1 chunk
 
   Scenario Outline: A document of type <type> that <reason> is refused, and nothing is stored
     When the tenant adds the document "<title>" of type "<type>" with the text "<text>"

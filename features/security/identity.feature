@@ -31,6 +31,16 @@ Feature: Every request says who is calling, and its key decides the tenant
       | an agent list             | the tenant's key with the Basic scheme  | 401    | UNAUTHENTICATED | Bearer    |
       | a query                   | the operator's key                      | 403    | FORBIDDEN       | operator  |
 
+  Scenario Outline: The scheme of a key is read in any case, as HTTP allows: <door> under "<scheme>" is served
+    When a client sends <door> with the tenant's key under the scheme "<scheme>"
+    Then the service serves the request
+
+    Examples:
+      | door            | scheme |
+      | a document list | bearer |
+      | an agent list   | BEARER |
+      | a query         | bEaReR |
+
   Scenario Outline: <door> with <credential> gets the <type> error OpenAI clients read
     When a client with <credential> sends <door>
     Then the gateway answers <status> with an OpenAI error of the type "<type>" and the code "<code>"

@@ -86,6 +86,9 @@ class Gateway:
             num_retries=settings.num_retries,
             timeout=settings.timeout_s,
             retry_after=0,
+            # One request's failure is that request's: a cooled-down model would turn the next callers away,
+            # other tenants' too, with "no deployments available" while the provider answers again.
+            disable_cooldowns=True,
         )
 
     def warm_up(self) -> None:
@@ -185,6 +188,16 @@ class Gateway:
             return ProviderUnavailable(model, cause)
         if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
             return MalformedResponse(model, cause)
+        # An error LiteLLM did not classify (its APIError, for a 403 say) still carries the provider's status.
+        status = getattr(exc, "status_code", None)
+        if status in (401, 403):
+            return ProviderRefusedCredentials(model, cause)
+        if status == 429:
+            return RateLimited(model, cause)
+        if isinstance(status, int) and 400 <= status < 500:
+            return BadRequest(model, cause)
+        if isinstance(status, int) and status >= 500:
+            return ProviderUnavailable(model, cause)
         return GatewayError(model, cause)
 
     def _safe_cause(self, exc: Exception, model: str) -> str:

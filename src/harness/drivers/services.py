@@ -387,10 +387,10 @@ class Services:
 
     # who is calling ------------------------------------------------------------------------------
 
-    def knock(self, door: str, credential: str, *, tenant: str | None = None,
-              naming_tenant: str | None = None) -> httpx.Response:
-        """A request through one of the platform's doors (DOORS), carrying the credential the spec names, as
-        the tenant, and naming another tenant in X-Tenant-ID when asked to."""
+    def knock(self, door: str, credential: str = "the tenant's key", *, tenant: str | None = None,
+              naming_tenant: str | None = None, scheme: str | None = None) -> httpx.Response:
+        """A request through one of the platform's doors (DOORS), carrying the credential the spec names (or the
+        tenant's key under the scheme given), as the tenant, naming another tenant in X-Tenant-ID when asked to."""
         service, method, path, body = DOORS[door]
         tenant_id = self._world.tenants.id_of(tenant)
         base = self.url(service)
@@ -401,6 +401,8 @@ class Services:
         headers = {TENANT: self._world.tenants.id_of(naming_tenant)} if naming_tenant else {}
         if credential == "the tenant's key with the Basic scheme":
             headers[AUTHORIZATION], key = f"Basic {self.key_of(tenant_id, base)}", ""
+        if scheme is not None:  # the tenant's key under a scheme spelt as the spec says ("bearer", "BEARER")
+            headers[AUTHORIZATION], key = f"{scheme} {self.key_of(tenant_id, base)}", ""
         return self.send(service, method, path.replace("{tenant}", tenant_id), body=body, tenant=tenant,
                          headers=headers, key=key)
 
