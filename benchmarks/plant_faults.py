@@ -392,7 +392,8 @@ FAULTS = [
     ("a provider's 403 is a generic failure, not refused credentials", "src/ai_platform/gateway/gateway.py",
      "        if status in (401, 403):", "        if status in (401,):", ["features/gateway/failures.feature"]),
     ("a provider's 400 reads as the provider being unavailable", "src/ai_platform/gateway/gateway.py",
-     "        if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):\n            return BadRequest(model, cause)",
+     "        if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):\n"
+     "            return BadRequest(model, cause)",
      "        if isinstance(exc, litellm.BadRequestError | litellm.NotFoundError):\n"
      "            return ProviderUnavailable(model, cause)", ["features/gateway/failures.feature"]),
     ("chunks overlap by twice the operator's overlap", "src/ai_platform/rag/chunking.py",
@@ -403,6 +404,19 @@ FAULTS = [
     ("a document type with parameters is refused", "src/ai_platform/services/rag.py",
      "rf\"^({'|'.join(re.escape(t) for t in SUPPORTED_TYPES)}) *(;[ -~]*)?$\"",
      "rf\"^({'|'.join(re.escape(t) for t in SUPPORTED_TYPES)})$\"", ["features/rag/ingestion.feature"]),
+    ("a chat names a new conversation other than the one it kept", "src/ai_platform/services/agent.py",
+     'return ok(request, {"session_id": session_id, "message": reply.text, **outcome(reply)})',
+     'return ok(request, {"session_id": uuid.uuid4().hex, "message": reply.text, **outcome(reply)})',
+     ["features/agents/agent_api.feature"]),
+    ("an agent's id made from its name keeps a trailing dash", "src/ai_platform/services/agent.py",
+     '.strip("-")[:64].strip("-")', '[:64]', ["features/agents/agent_api.feature"]),
+    ("an agent defined again is reported as created", "src/ai_platform/services/agent.py",
+     '"Agent created." if created else "Agent replaced."', '"Agent created."', ["features/agents/agent_api.feature"]),
+    ("a task without a priority runs at priority 1", "src/ai_platform/services/agent.py",
+     "priority: integer(0, 10) = 0", "priority: integer(0, 10) = 1", ["features/agents/agent_api.feature"]),
+    ("an agent defined again keeps its old tools", "src/ai_platform/store/store.py",
+     'set_=values)', 'set_={k: v for k, v in values.items() if k != "tool_ids"})',
+     ["features/agents/agent_api.feature"]),
 ]
 
 

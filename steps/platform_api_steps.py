@@ -345,3 +345,77 @@ def step_api_shows_document(context, document_id, title, content_type):
     data = _data(shown, f"the document {document_id!r}")
     seen = (data.get("document_id"), data.get("title"), data.get("content_type"))
     assert seen == (document_id, title, content_type), f"expected {(document_id, title, content_type)}, saw {seen}"
+
+
+@when('the tenant defines an agent named "{title:Q}" through the agent API')
+def step_define_by_name(context, title):
+    """The agent API's define with a name alone: the platform makes the agent's id."""
+    services = context.world.services
+    context.world.attempt(lambda: services.define_agent(title))
+
+
+@when('the tenant defines the agent "{name:Name}" again as "{title:Q}" with no tools, through the agent API')
+def step_redefine(context, name, title):
+    """The same agent id, defined anew."""
+    services = context.world.services
+    context.world.attempt(lambda: services.define_agent(title, agent_id=name))
+
+
+@then('the agent API says it {verdict:Phrase} the agent "{name:Name}"')
+def step_defined(context, verdict, name):
+    """201 "Agent created." for a new agent, 200 "Agent replaced." for one defined again, naming its id."""
+    expected = {"created": (201, "Agent created."), "replaced": (200, "Agent replaced.")}[verdict]
+    response = context.world.outcome.expect_result(f"the agent {verdict}")
+    body = response.json()
+    seen = (response.status_code, body.get("message"))
+    assert seen == expected, f"expected {expected} for the agent {verdict}, got {seen}: {response.text}"
+    assert body["data"]["agent_id"] == name, f"expected the agent's id {name!r}, got {body['data']['agent_id']!r}"
+
+
+@then('the agent API describes the agent "{name:Name}" as "{title:Q}", with no tools')
+def step_agent_described_bare(context, name, title):
+    """The tenant reads its agent back: its new name, and no tool."""
+    data = _data(context.world.services.agent(name), f"the agent {name!r}")
+    seen = {key: data.get(key) for key in ("agent_id", "name", "tool_ids")}
+    expected = {"agent_id": name, "name": title, "tool_ids": []}
+    assert seen == expected, f"expected the agent described as {expected}, seen {seen}"
+
+
+@then('the agent API lists only the agent "{name:Name}" for the tenant')
+def step_agents_listed(context, name):
+    """The tenant's agent list: that one agent, and a count that says so."""
+    listed = context.world.services.agents_listed()
+    seen = ([agent["agent_id"] for agent in listed["agents"]], listed["count"])
+    assert seen == ([name], 1), f"expected only the agent {name!r} listed (count 1), seen {seen}"
+
+
+@when('the user tells the agent "{name:Name}" "{message:Q}" without naming a conversation, through the agent API')
+def step_chat_unnamed(context, name, message):
+    """A chat with no session id; the reply names the conversation the agent API started."""
+    services = context.world.services
+    reply = context.world.attempt(lambda: services.chat(name, message, None))
+    context.unnamed_replies = [*getattr(context, "unnamed_replies", []), _data(reply, "the agent's reply")]
+
+
+@then("the two replies name two new conversations, each of its own")
+def step_new_conversations(context):
+    """Each reply names a conversation id of the contract's alphabet, and no two are the same."""
+    named = [reply.get("session_id") for reply in context.unnamed_replies]
+    assert all(isinstance(n, str) and is_valid_id(n) for n in named) and len(set(named)) == len(named) == 2, (
+        f"expected two different new conversation ids, the replies named {named}")
+
+
+@when('the user asks the agent "{name:Name}" "{message:Q}" in the conversation the first reply named, through the '
+      "agent API")
+def step_chat_named_by_reply(context, name, message):
+    services = context.world.services
+    conversation = context.unnamed_replies[0]["session_id"]
+    context.world.attempt(lambda: services.chat(name, message, conversation))
+
+
+@when('the tenant gives the agent "{name:Name}" the task of answering "{question:Q}" without a priority, through the '
+      "agent API")
+def step_api_execute_default(context, name, question):
+    """A task with no priority field: the contract's default applies."""
+    services = context.world.services
+    context.world.attempt(lambda: services.execute_task(name, question, None))

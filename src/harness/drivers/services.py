@@ -267,17 +267,30 @@ class Services:
         assert created.status_code == 201, f"expected the agent created, got {created.status_code}: {created.text}"
         return created
 
-    def chat(self, agent: str, message: str, conversation: str, *, tenant: str | None = None) -> httpx.Response:
-        return self.send("agent", "POST", f"/api/v1/agents/{agent}/chat",
-                         body={"message": message, "session_id": conversation}, tenant=tenant)
+    def define_agent(self, name: str, *, agent_id: str | None = None, tools: tuple[str, ...] = (),
+                     tenant: str | None = None) -> httpx.Response:
+        """The agent API's define, as a client sends it: a name, the tools, and the agent's id only when given."""
+        body = {"name": name, "tool_ids": list(tools), **({"agent_id": agent_id} if agent_id else {})}
+        return self.send("agent", "POST", routes.AGENTS, body=body, tenant=tenant)
 
-    def execute(self, agent: str, task_type: str, parameters: dict, priority: int, *,
+    def agents_listed(self, *, tenant: str | None = None) -> dict:
+        listed = self.send("agent", "GET", routes.AGENTS, tenant=tenant, observation=True)
+        assert listed.status_code == 200, f"expected the agent list, got {listed.status_code}: {listed.text}"
+        return listed.json()["data"]
+
+    def chat(self, agent: str, message: str, conversation: str | None, *, tenant: str | None = None) -> httpx.Response:
+        """A turn with the agent; without a conversation the agent API starts a new one."""
+        body = {"message": message, **({"session_id": conversation} if conversation else {})}
+        return self.send("agent", "POST", f"/api/v1/agents/{agent}/chat", body=body, tenant=tenant)
+
+    def execute(self, agent: str, task_type: str, parameters: dict, priority: int | None, *,
                 tenant: str | None = None) -> httpx.Response:
-        """The agent runs a task over HTTP and reports its result in the answer."""
-        return self.send("agent", "POST", routes.agent_execute(agent), tenant=tenant,
-                         body={"task_type": task_type, "parameters": parameters, "priority": priority})
+        """The agent runs a task over HTTP and reports its result in the answer (no priority: the contract's)."""
+        body = {"task_type": task_type, "parameters": parameters,
+                **({"priority": priority} if priority is not None else {})}
+        return self.send("agent", "POST", routes.agent_execute(agent), tenant=tenant, body=body)
 
-    def execute_task(self, agent: str, question: str, priority: int) -> httpx.Response:
+    def execute_task(self, agent: str, question: str, priority: int | None) -> httpx.Response:
         """The agent runs a task to answer the question."""
         return self.execute(agent, "answer", {"question": question}, priority)
 

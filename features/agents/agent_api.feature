@@ -1,0 +1,32 @@
+@agents @services
+Feature: Defining agents and talking to them through the agent API
+  A tenant defines its agents over HTTP: a name and the tools each may use. An agent defined by
+  its name alone gets an id made from that name; defining an agent again under its id replaces it,
+  and the answer says which of the two happened. A chat that names no conversation starts a new
+  one, named in the reply, and a task given without a priority runs at the contract's default, 0.
+
+  Scenario: An agent defined by its name alone gets an id made from that name
+    When the tenant defines an agent named "Billing Desk 2!" through the agent API
+    Then the agent API says it created the agent "billing-desk-2"
+    And the agent API lists only the agent "billing-desk-2" for the tenant
+
+  Scenario: Defining an agent again under its id replaces it, and says so
+    Given the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
+    When the tenant defines the agent "helpdesk" again as "Front Desk" with no tools, through the agent API
+    Then the agent API says it replaced the agent "helpdesk"
+    And the agent API describes the agent "helpdesk" as "Front Desk", with no tools
+    And the agent API lists only the agent "helpdesk" for the tenant
+
+  Scenario: A chat that names no conversation starts a new one, and the agent remembers it by the name it gave
+    Given the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
+    When the user tells the agent "helpdesk" "My locker is number 42." without naming a conversation, through the agent API
+    And the user tells the agent "helpdesk" "I park on level two." without naming a conversation, through the agent API
+    Then the two replies name two new conversations, each of its own
+    When the user asks the agent "helpdesk" "Which locker was it?" in the conversation the first reply named, through the agent API
+    Then the prompt sent to the language model contains "My locker is number 42."
+    And the prompt sent to the language model does not contain "I park on level two."
+
+  Scenario: A task given without a priority runs at the default priority, 0
+    Given the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API
+    When the tenant gives the agent "helpdesk" the task of answering "Can I get a refund?" without a priority, through the agent API
+    Then the agent API reports the answering task completed at priority 0, under a task id of its own
