@@ -417,6 +417,8 @@ FAULTS = [
     ("an agent defined again keeps its old tools", "src/ai_platform/store/store.py",
      'set_=values)', 'set_={k: v for k, v in values.items() if k != "tool_ids"})',
      ["features/agents/agent_api.feature"]),
+    ("an agent's search tool numbers passages from 0", "src/ai_platform/agents/tools.py",
+     "enumerate(passages, start=1)", "enumerate(passages)", ["features/agents/agent_queries_rag.feature"]),
 ]
 
 

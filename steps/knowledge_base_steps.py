@@ -251,6 +251,7 @@ def step_rests_on(context, count):
 
 
 @then("the language model was shown {count:d} passages")
+@then("the language model was shown {count:d} passage, numbered")
 def step_model_shown(context, count):
     """The grounded prompt numbers exactly that many passages; with none, the model is not asked."""
     chats = context.world.model.chats()

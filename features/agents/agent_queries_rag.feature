@@ -16,6 +16,7 @@ Feature: An agent answers from the knowledge base
     Then the agent replies "Yes, within 30 days of purchase."
     And the agent cites "Refund policy"
     And the agent used its knowledge base search tool
+    And the language model was shown 1 passage, numbered
 
   Scenario: A document added just now is answerable by the agent
     When the tenant adds the document "Holiday calendar" with the text "The office is closed on 24 December and on 31 December."
