@@ -419,6 +419,19 @@ FAULTS = [
      ["features/agents/agent_api.feature"]),
     ("an agent's search tool numbers passages from 0", "src/ai_platform/agents/tools.py",
      "enumerate(passages, start=1)", "enumerate(passages)", ["features/agents/agent_queries_rag.feature"]),
+    ("a query ending in a question mark goes to the agent", "src/ai_platform/services/query.py",
+     'return text.rstrip().endswith("?") or (', 'return (', ["features/e2e/questions_over_http.feature"]),
+    ("a question starting with a contraction (\"What's\") goes to the agent", "src/ai_platform/services/query.py",
+     'first = re.match(r"[a-z]+", text.strip().lower())', 'first = re.match(r"\\S+", text.strip().lower())',
+     ["features/e2e/questions_over_http.feature"]),
+    ("both mode repeats an answer the two parts share", "src/ai_platform/services/query.py",
+     '"answer": "\\n\\n".join(dict.fromkeys(answers))', '"answer": "\\n\\n".join(answers)',
+     ["features/e2e/questions_over_http.feature"]),
+    ("both mode repeats a source the two parts share", "src/ai_platform/services/query.py",
+     '"sources": list(dict.fromkeys(sources))', '"sources": sources', ["features/e2e/questions_over_http.feature"]),
+    ("the query API always asks the tenant's assistant agent", "src/ai_platform/services/query.py",
+     'path = f"/api/v1/agents/{quote(body.agent_id, safe=\'\')}/chat"',
+     'path = f"/api/v1/agents/{DEFAULT_AGENT}/chat"', ["features/e2e/questions_over_http.feature"]),
 ]
 
 

@@ -419,3 +419,41 @@ def step_api_execute_default(context, name, question):
     """A task with no priority field: the contract's default applies."""
     services = context.world.services
     context.world.attempt(lambda: services.execute_task(name, question, None))
+
+
+@given('the tenant has an agent "{name:Name}" with no tools, through the agent API')
+def step_api_agent_bare(context, name):
+    """An agent that answers from the model alone."""
+    context.world.services.create_agent(name, tools=())
+
+
+@when('a user of the tenant asks the query API "{text:Q}" for the agent "{agent:Name}"')
+def step_query_for_agent(context, text, agent):
+    """The unified query in agent mode, naming the agent that is to answer."""
+    services = context.world.services
+    services.url("query")
+    context.world.attempt(lambda: services.query(text, mode="agent", fields={"agent_id": agent}))
+
+
+@then("the query API's answer from the agent used no tool")
+def step_query_agent_no_tool(context):
+    """The agent that answered is one without tools (the tenant's assistant would have searched)."""
+    reply = _answer(context).get("agent_response") or {}
+    assert reply.get("tools_used") == [], f"expected an answer from an agent that used no tool, got {reply}"
+
+
+@then('the query API answers {status:d} with the error code "{code:Q}", saying there is no agent "{agent:Name}"')
+def step_query_no_agent(context, status, code, agent):
+    """The agent service's refusal, passed on: the status, the code and the agent it could not find."""
+    response = context.world.outcome.expect_result("the query API's answer")
+    error = response.json().get("error") or {}
+    seen = (response.status_code, error.get("code"))
+    assert seen == (status, code) and agent in error.get("message", ""), (
+        f"expected {status} {code} naming the agent {agent!r}, got {response.status_code}: {response.text}")
+
+
+@then('the query API\'s answer cites only "{title:Q}"')
+def step_query_cites_only(context, title):
+    """The unified answer's sources: that document, once, and nothing else."""
+    sources = _answer(context)["sources"]
+    assert sources == [title], f"expected only {title!r} among the sources, the query API cited {sources}"

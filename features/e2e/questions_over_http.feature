@@ -24,7 +24,10 @@ Feature: Questions answered end to end, through the platform's APIs
       | query                                | mode  | used  |
       | When does the office open?           | auto  | rag   |
       | Explain the opening hours            | auto  | rag   |
+      | What's the opening time              | auto  | rag   |
+      | The office opens at what time?       | auto  | rag   |
       | Book the large meeting room for me.  | auto  | agent |
+      | Howdy, book the large meeting room   | auto  | agent |
       | Book the large meeting room for me.  | rag   | rag   |
       | When does the office open?           | agent | agent |
       | When does the office open?           | both  | both  |
@@ -57,6 +60,23 @@ Feature: Questions answered end to end, through the platform's APIs
     When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in rag mode, with the correlation id "journey-0042"
     Then the query API answers 502 with the error code "DEPENDENCY_ERROR" naming "rag"
     And the failure passes through "rag", then "gateway", then "model provider", each hop with the correlation id "journey-0042"
+
+  @scripted
+  Scenario: In both mode the knowledge base and the assistant agent both answer, and an answer or a source they share comes once
+    Given the tenant has added the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." through the RAG API
+    And the language model answers "Within 30 days of purchase." when asked about "refunded"
+    When a user of the tenant asks the query API "Within how many days can annual plans be refunded?" in both mode
+    Then the query API answered using both
+    And the query API answers "Within 30 days of purchase." from the knowledge base
+    And the query API's answer cites only "Refund policy"
+
+  Scenario: The query API hands a question to the agent the caller names, and to no other
+    Given the tenant has an agent "front-desk" with no tools, through the agent API
+    When a user of the tenant asks the query API "Book the large meeting room for me." for the agent "front-desk"
+    Then the query API's answer from the agent used no tool
+    When a user of the tenant asks the query API "Book the large meeting room for me." for the agent "night-desk"
+    Then the query API answers 404 with the error code "NOT_FOUND", saying there is no agent "night-desk"
+    And the agent API lists only the agent "front-desk" for the tenant
 
   @service-control @chaos
   Scenario: A stopped RAG service is a 503 at the query API, naming it
