@@ -432,6 +432,14 @@ FAULTS = [
     ("the query API always asks the tenant's assistant agent", "src/ai_platform/services/query.py",
      'path = f"/api/v1/agents/{quote(body.agent_id, safe=\'\')}/chat"',
      'path = f"/api/v1/agents/{DEFAULT_AGENT}/chat"', ["features/e2e/questions_over_http.feature"]),
+    ("a cached answer swaps its input and output tokens", "src/ai_platform/services/cache.py",
+     'Usage(found["input_tokens"], found["output_tokens"])', 'Usage(found["output_tokens"], found["input_tokens"])',
+     ["features/services/gateway_cache.feature"]),
+    ("a cached answer forgets it was cut at the token limit", "src/ai_platform/services/cache.py",
+     'found.get("finish_reason", "stop"))', '"stop")', ["features/services/gateway_cache.feature"]),
+    ("a cached answer names the model asked for, not the one that answered", "src/ai_platform/services/cache.py",
+     'return Completion(found["text"], found["model"],', 'return Completion(found["text"], "chat",',
+     ["features/services/gateway_cache.feature"]),
 ]
 
 

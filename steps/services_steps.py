@@ -4,6 +4,7 @@ import json
 
 from behave import given, then, when
 
+from harness.session import SCRIPTED_MODELS
 from harness.waiting import wait_until
 
 
@@ -375,3 +376,12 @@ def step_embedding_usage(context):
     reported = _model_usage(context, "embeddings")
     usage = (_envelope(_response(context)).get("data") or {}).get("usage")
     assert usage == reported, f"expected the model's usage {reported}, the response carried {usage}"
+
+
+@then('the gateway service\'s answer came from the {role:ModelRole} model and ended because of "{reason:Q}"')
+def step_answer_model_and_end(context, role, reason):
+    """The model the answer names as its author, and why the answer ended."""
+    data = _envelope(_response(context)).get("data") or {}
+    seen = (data.get("model"), data.get("finish_reason"))
+    assert seen == (SCRIPTED_MODELS[role], reason), (
+        f"expected the answer of {SCRIPTED_MODELS[role]} ending because of {reason!r}, seen {seen}")

@@ -12,6 +12,15 @@ Feature: The gateway answers repeated requests from its cache
     Then the gateway service answered "Refunds take five business days." from its cache
     And the language model was asked 1 times
     And the tenant's cache statistics show 1 hits, 1 misses and 1 entries
+    And the token usage in the response is what the language model reported
+
+  Scenario: An answer served from the cache says what the first one said: the model, where it ended, the tokens
+    Given the language model answers "Refunds take five business days, and sometimes seven." when asked about "refund"
+    When a client asks the gateway service "How long does a refund take?" with at most 4 tokens
+    And a client asks the gateway service "How long does a refund take?" with at most 4 tokens
+    Then the gateway service answered "Refunds take five business" from its cache
+    And the gateway service's answer came from the primary model and ended because of "length"
+    And the token usage in the response is what the language model reported
 
   Scenario: A different question is not answered from the cache
     When a client asks the gateway service "How long does a refund take?"
