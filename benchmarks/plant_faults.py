@@ -440,6 +440,9 @@ FAULTS = [
     ("a cached answer names the model asked for, not the one that answered", "src/ai_platform/services/cache.py",
      'return Completion(found["text"], found["model"],', 'return Completion(found["text"], "chat",',
      ["features/services/gateway_cache.feature"]),
+    ("a failure is counted without its error type", "src/ai_platform/telemetry/__init__.py",
+     '{"status": "error", "error.type": type(error).__name__}', '{"status": "error"}',
+     ["features/observability/failure_telemetry.feature"]),
 ]
 
 

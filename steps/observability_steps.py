@@ -228,6 +228,15 @@ def step_meter_grew(context, meter, count, tenant=None):
     world.telemetry.await_growth(metric, {TENANT: world.tenants.id_of(tenant), **series}, count)
 
 
+@then('the {meter:Phrase} for the tenant grew by {count:d}, counted as the error "{error_type:Q}"')
+def step_meter_grew_as(context, meter, count, error_type):
+    """The failures the counter grew by name their cause (the semantic conventions' error.type)."""
+    world = context.world
+    assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
+    metric, series = METERS[meter]
+    world.telemetry.await_growth(metric, {TENANT: world.tenant, **series, "error.type": error_type}, count)
+
+
 @then("the platform recorded how long the {operation:Phrase} took for the tenant")
 def step_duration(context, operation):
     """One measurement in seconds per span of the operation, adding up to what the spans took."""

@@ -19,7 +19,7 @@ Feature: A failure shows where it happened, in the trace, the counters and the c
       | language model     | gateway generation |
     And in the request's trace exactly these steps failed:
       | gateway | gateway generation | language model |
-    And the gateway's failed call counter for the tenant grew by 1
+    And the gateway's failed call counter for the tenant grew by 1, counted as the error "ProviderUnavailable"
     And the gateway's call counter for the tenant grew by 0
     And the platform recorded how long the failed gateway request took for the tenant
 
