@@ -443,6 +443,13 @@ FAULTS = [
     ("a failure is counted without its error type", "src/ai_platform/telemetry/__init__.py",
      '{"status": "error", "error.type": type(error).__name__}', '{"status": "error"}',
      ["features/observability/failure_telemetry.feature"]),
+    ("a RAG answer with nothing relevant says it is grounded", "src/ai_platform/rag/query.py",
+     "[], [], Usage(0, 0), grounded=False)", "[], [], Usage(0, 0), grounded=True)", ["features/rag/questions.feature"]),
+    ("the document list says every document is one chunk", "src/ai_platform/services/rag.py",
+     '"chunks": document.chunk_count}', '"chunks": 1}', ["features/rag/ingestion.feature"]),
+    ("the document list miscounts the documents", "src/ai_platform/services/rag.py",
+     '{"documents": [summary(d) for d in found], "count": len(found)}',
+     '{"documents": [summary(d) for d in found], "count": min(len(found), 1)}', ["features/rag/ingestion.feature"]),
 ]
 
 

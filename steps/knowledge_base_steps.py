@@ -200,6 +200,15 @@ def step_answer_is(context, text):
     assert answer == text, f"expected the answer {text!r}, got {answer!r}"
 
 
+@then("the answer says it rests on passages of the knowledge base")
+def step_grounded(context):
+    """The service marks the answer grounded, and shows the passages it rests on."""
+    answer = context.world.outcome.expect_result("an answer")
+    assert answer.grounded is True and answer.passages, (
+        f"expected a grounded answer with its passages, got grounded {answer.grounded!r} and "
+        f"{len(answer.passages)} passage(s)")
+
+
 @then('the answer cites "{title:Q}"')
 def step_cites(context, title):
     """The answer names the document among its sources."""
@@ -225,9 +234,9 @@ def step_no_sources(context):
 def step_not_covered(context):
     """The caller gets the platform's 'not in the knowledge base' answer, with no passage."""
     answer = context.world.outcome.expect_result("an answer")
-    assert answer.answer == NOT_IN_KNOWLEDGE_BASE and not answer.passages, (
-        f"expected the answer {NOT_IN_KNOWLEDGE_BASE!r} with no passages, got {answer.answer!r} "
-        f"from passages {[(p.title, round(p.score, 3)) for p in answer.passages]}"
+    assert answer.answer == NOT_IN_KNOWLEDGE_BASE and not answer.passages and answer.grounded is False, (
+        f"expected the answer {NOT_IN_KNOWLEDGE_BASE!r}, not grounded, with no passages; got {answer.answer!r} "
+        f"(grounded: {answer.grounded!r}) from passages {[(p.title, round(p.score, 3)) for p in answer.passages]}"
     )
 
 

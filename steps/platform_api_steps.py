@@ -457,3 +457,13 @@ def step_query_cites_only(context, title):
     """The unified answer's sources: that document, once, and nothing else."""
     sources = _answer(context)["sources"]
     assert sources == [title], f"expected only {title!r} among the sources, the query API cited {sources}"
+
+
+@then("the RAG API lists these documents for the tenant, and says there are {count:d}:")
+def step_documents_listed(context, count):
+    """The tenant's document list: each document's title, type and chunk count, and the count of documents."""
+    listed = context.world.services.documents_listed()
+    seen = sorted((d["title"], d["content_type"], d["chunks"]) for d in listed["documents"])
+    expected = sorted((row["title"], row["type"], int(row["chunks"])) for row in context.table)
+    assert (seen, listed["count"]) == (expected, count), (
+        f"expected {expected} and the count {count}, the RAG API listed {seen} with the count {listed['count']}")

@@ -40,6 +40,14 @@ Feature: Adding documents to the knowledge base
     Then the tenant reads the document "Travel guide" back by its id: of type "text/markdown", stored as 2 chunks
     And the tenant "globex" reading the document "Travel guide" by its id is told there is no such document
 
+  Scenario: The tenant's document list shows each document with its type and chunks, and how many there are
+    Given the tenant has added the document "Opening hours" with the text "The office opens at 8 am on weekdays." through the RAG API
+    And the tenant has added the document "Travel guide" with the text "Employees book travel through the internal travel desk at least two weeks before departure. Economy class is the default for flights shorter than six hours; business class needs the approval of a director. Hotels are booked close to the place of work, within the nightly limit of the destination city. Receipts for every expense are uploaded within thirty days of return, otherwise the expense is not reimbursed." through the RAG API
+    Then the RAG API lists these documents for the tenant, and says there are 2:
+      | title         | type       | chunks |
+      | Opening hours | text/plain | 1      |
+      | Travel guide  | text/plain | 2      |
+
   Scenario: A document's type may carry parameters, and is kept as it was given
     When the tenant adds the document "Release notes" of type "text/markdown; charset=utf-8" with the text "## Release 2.1 adds a dark mode to the dashboard."
     Then the tenant reads the document "Release notes" back by its id: of type "text/markdown; charset=utf-8", stored as 1 chunk

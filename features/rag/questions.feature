@@ -15,6 +15,7 @@ Feature: Answering questions from the knowledge base
     Given the language model answers "Annual plans can be refunded within 30 days." when asked about "refund"
     When the tenant asks the knowledge base "How long do I have to get a refund on an annual plan?"
     Then the answer is "Annual plans can be refunded within 30 days."
+    And the answer says it rests on passages of the knowledge base
     And the answer cites "Refund policy"
     And the answer does not cite "Office handbook"
     And the answer reports the token usage the language model reported

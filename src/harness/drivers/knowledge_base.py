@@ -37,6 +37,7 @@ class Answer:
     sources: list[str]
     passages: list[Passage]
     usage: dict  # prompt_tokens, completion_tokens, total_tokens, as the service reports them
+    grounded: bool | None = None  # whether the answer rests on passages, as the service says
 
 
 def similarity_threshold(phrase: str) -> float | None:
@@ -74,7 +75,7 @@ class KnowledgeBase:
                 "query": question, **asked_with(retrieval.top_k, retrieval.similarity_threshold)})
         data = data_or_refusal(response)
         passages = _passages(data["passages"])
-        return Answer(data["answer"], data["sources"], passages, data["usage"])
+        return Answer(data["answer"], data["sources"], passages, data["usage"], data.get("grounded"))
 
     def search(self, question: str, *, by_embedding: bool, top_k: int, threshold: float | None) -> list[Passage]:
         """The search route's passages for the question, sent as its text or as the embedding the gateway

@@ -242,10 +242,14 @@ class Services:
         assert title in self.document_ids, f"the scenario added no document {title!r} through the RAG API"
         return self.send("rag", "DELETE", routes.document(self.document_ids[title]))
 
-    def document_titles(self, *, tenant: str | None = None) -> list[str]:
-        listed = self.send("rag", "GET", "/api/v1/rag/documents", tenant=tenant, observation=True)
+    def documents_listed(self, *, tenant: str | None = None) -> dict:
+        """The RAG API's document list: its documents and their count."""
+        listed = self.send("rag", "GET", routes.DOCUMENTS, tenant=tenant, observation=True)
         assert listed.status_code == 200, f"expected the document list, got {listed.status_code}: {listed.text}"
-        return sorted(d["title"] for d in listed.json()["data"]["documents"])
+        return listed.json()["data"]
+
+    def document_titles(self, *, tenant: str | None = None) -> list[str]:
+        return sorted(d["title"] for d in self.documents_listed(tenant=tenant)["documents"])
 
     def query(self, text: str, *, mode: str = "auto", tenant: str | None = None, fields: dict | None = None,
               **headers: str) -> httpx.Response:
