@@ -450,6 +450,12 @@ FAULTS = [
     ("the document list miscounts the documents", "src/ai_platform/services/rag.py",
      '{"documents": [summary(d) for d in found], "count": len(found)}',
      '{"documents": [summary(d) for d in found], "count": min(len(found), 1)}', ["features/rag/ingestion.feature"]),
+    ("the OpenAI embeddings route packs its floats big-endian", "src/ai_platform/services/gateway.py",
+     'struct.pack(f"<{len(vector)}f", *vector)', 'struct.pack(f">{len(vector)}f", *vector)',
+     ["features/services/gateway_service.feature"]),
+    ("the OpenAI embeddings route returns the vectors in reverse", "src/ai_platform/services/gateway.py",
+     "for i, v in enumerate(made.vectors)]", "for i, v in enumerate(reversed(made.vectors))]",
+     ["features/services/gateway_service.feature"]),
 ]
 
 

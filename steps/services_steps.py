@@ -150,6 +150,19 @@ def step_openai_embeddings(context, count):
     assert seen == [dimensions] * count, f"expected {count} vectors of {dimensions} numbers, seen lengths {seen}"
 
 
+@then("the OpenAI client received the embedding model's vectors of those {count:d} texts, in their order")
+def step_openai_embeddings_in_order(context, count):
+    """Each vector, decoded by the client, is the one the (deterministic) scripted embedding model made for its text
+    (within float32's precision: the client asks for base64-packed floats)."""
+    seen = context.world.services.openai_seen
+    texts, vectors = seen.get("embedded") or [], seen.get("embeddings") or []
+    expected = [context.world.model.vector_of(text) for text in texts]
+    same = len(vectors) == count == len(expected) and all(
+        len(v) == len(e) and max(abs(a - b) for a, b in zip(v, e, strict=True)) < 1e-5
+        for v, e in zip(vectors, expected, strict=True))
+    assert same, f"expected the model's {count} vectors for {texts} in order, got {len(vectors)} that differ"
+
+
 @given("the gateway service keeps cached answers for {seconds:d} second")
 @given("the gateway service keeps cached answers for {seconds:d} seconds")
 def step_cache_ttl(context, seconds):

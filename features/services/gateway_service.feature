@@ -64,7 +64,7 @@ Feature: The gateway service over HTTP
     And an OpenAI client streams the gateway service's answer to "How long does a refund take?"
     And an OpenAI client embeds "Annual plans can be refunded." and "Dogs are welcome on Fridays." through the gateway service
     Then the OpenAI client's answer and its stream both say "Refunds take five business days."
-    And the OpenAI client received 2 embeddings of the embedding model's dimensions
+    And the OpenAI client received the embedding model's vectors of those 2 texts, in their order
 
   Scenario: The official OpenAI client lists the models the gateway offers
     When an OpenAI client lists the gateway service's models

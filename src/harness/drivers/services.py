@@ -496,6 +496,7 @@ class Services:
         client = self._openai()
         with self._openai_span(f"POST {routes.OPENAI_EMBEDDINGS}") as trace_headers:
             made = client.embeddings.create(model="embedding", input=texts, extra_headers=trace_headers)
+        self.openai_seen["embedded"] = list(texts)
         self.openai_seen["embeddings"] = [item.embedding for item in made.data]
         return self.openai_seen["embeddings"]
 
