@@ -108,7 +108,7 @@ FAULTS = [
      ["features/security/hostile_input.feature"]),
     ("the OpenAPI documents forget the streaming content type", "src/ai_platform/services/openapi.py",
      "content = {EVENT_STREAM: {", 'content = {"application/json": {',
-     ["features/services/contract_fuzzing.feature"]),
+     ["features/services/gateway_contract_fuzzing.feature"]),
     ("documented statuses: a route forgets its 404", "src/ai_platform/services/agent.py",
      '"/api/v1/agents/{agent_id}", **answers(404, 503))', '"/api/v1/agents/{agent_id}", **answers(503))',
      ["features/services/contract_fuzzing.feature"]),
@@ -456,6 +456,16 @@ FAULTS = [
     ("the OpenAI embeddings route returns the vectors in reverse", "src/ai_platform/services/gateway.py",
      "for i, v in enumerate(made.vectors)]", "for i, v in enumerate(reversed(made.vectors))]",
      ["features/services/gateway_service.feature"]),
+    ("the answer generation span counts every passage found, not those given", "src/ai_platform/rag/query.py",
+     '**{"rag.passages.count": len(passages)}', '**{"rag.passages.count": settings.top_k if settings else 5}',
+     ["features/observability/rag_telemetry.feature"]),
+    ("the query span records the question's words, not its characters", "src/ai_platform/rag/query.py",
+     '"rag.query.length": len(question)', '"rag.query.length": len(question.split())',
+     ["features/observability/rag_telemetry.feature"]),
+    ("answered questions are counted without saying they were grounded", "src/ai_platform/rag/query.py",
+     "attributes = telemetry.tenant_attributes(grounded=grounded, **telemetry.outcome(error))",
+     "attributes = telemetry.tenant_attributes(**telemetry.outcome(error))",
+     ["features/observability/rag_telemetry.feature"]),
 ]
 
 

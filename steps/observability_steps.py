@@ -64,6 +64,22 @@ def step_search_recorded(context, name, top_k, count):
                                     f"{seen}: {dict(span.attributes)}")
 
 
+@then('the span "{name:Q}" records that the model was given {count:d} passages')
+def step_passages_given(context, name, count):
+    """The answer generation's span counts the passages the grounded prompt carried."""
+    span = context.world.telemetry.span_named(name)
+    seen = span.attributes.get("rag.passages.count")
+    assert seen == count, f"expected {name} to record {count} passages given, it records {seen!r}"
+
+
+@then('the span "{name:Q}" records a question of {length:d} characters')
+def step_question_length(context, name, length):
+    """The knowledge base query's span records how long the question was, never its text."""
+    span = context.world.telemetry.span_named(name)
+    seen = span.attributes.get("rag.query.length")
+    assert seen == length, f"expected {name} to record a question of {length} characters, it records {seen!r}"
+
+
 @then("every span of the request's trace carries the tenant")
 def step_every_span_tenant(context):
     """Each span, in every service, names the tenant whose request it was."""
@@ -226,6 +242,15 @@ def step_meter_grew(context, meter, count, tenant=None):
     assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
     metric, series = METERS[meter]
     world.telemetry.await_growth(metric, {TENANT: world.tenants.id_of(tenant), **series}, count)
+
+
+@then("the {meter:Phrase} for the tenant grew by {count:d}, counted as grounded")
+def step_meter_grew_grounded(context, meter, count):
+    """The answered questions the counter grew by are marked as resting on passages."""
+    world = context.world
+    assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
+    metric, series = METERS[meter]
+    world.telemetry.await_growth(metric, {TENANT: world.tenant, **series, "grounded": True}, count)
 
 
 @then('the {meter:Phrase} for the tenant grew by {count:d}, counted as the error "{error_type:Q}"')

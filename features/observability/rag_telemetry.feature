@@ -29,15 +29,17 @@ Feature: The knowledge base's traces and metrics
     And the knowledge base query in the request's trace runs, in order:
       | embedding | vector search | answer generation |
     And the span "rag.vector.search" records 3 results
+    And the span "rag.query" records a question of 26 characters
     And every span of the request's trace carries the tenant
 
   Scenario: The vector search records how many passages the caller asked for and how many it found
     When a user of the tenant asks the query API "When does the office open?" in rag mode, keeping the 2 best passages
     Then the span "rag.vector.search" records a search for the 2 best passages and 2 results
+    And the span "rag.response.generate" records that the model was given 2 passages
 
   Scenario: The knowledge base records each answered question and how long its search took
     When a user of the tenant asks the query API "When does the office open?" in rag mode
-    Then the completed query counter for the tenant grew by 1
+    Then the completed query counter for the tenant grew by 1, counted as grounded
     And the platform recorded how long the vector search took for the tenant
     And the platform recorded how long the knowledge base query took for the tenant
 

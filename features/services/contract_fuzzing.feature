@@ -1,10 +1,11 @@
 @security @services @fuzzing @slow @scripted
-Feature: Every service keeps its OpenAPI contract under fuzzing
+Feature: The knowledge base, agent and query services keep their OpenAPI contracts under fuzzing
   Each service's OpenAPI document is the contract its clients read: the key it needs, the headers it
   takes, every status it answers with and the shape of each answer. Schemathesis reads the document
   and sends each operation requests the document allows and requests it forbids, with a fixed seed.
-  A tenant's key tries the tenant routes, the operator's key the operator routes. It needs the scripted
-  model: thousands of requests reach the model, which a real one answers in seconds each.
+  A tenant's key tries the tenant routes, the operator's key the operator routes (the RAG service's).
+  The gateway's document is fuzzed in gateway_contract_fuzzing.feature. It needs the scripted model:
+  thousands of requests reach the model, which a real one answers in seconds each.
 
   Scenario Outline: The <service> service answers any request its contract allows or forbids without a server error
     When schemathesis tries every operation of the <service> service's OpenAPI document with all its checks
@@ -12,7 +13,6 @@ Feature: Every service keeps its OpenAPI contract under fuzzing
 
     Examples:
       | service |
-      | gateway |
       | rag     |
       | agent   |
       | query   |
