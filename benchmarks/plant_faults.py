@@ -466,6 +466,13 @@ FAULTS = [
      "attributes = telemetry.tenant_attributes(grounded=grounded, **telemetry.outcome(error))",
      "attributes = telemetry.tenant_attributes(**telemetry.outcome(error))",
      ["features/observability/rag_telemetry.feature"]),
+    ("the embeddings route names the model asked for, not the one that answered", "src/ai_platform/services/gateway.py",
+     'return ok(request, {"embeddings": made.vectors, "model": made.model,',
+     'return ok(request, {"embeddings": made.vectors, "model": model,', ["features/services/gateway_service.feature"]),
+    ("the memory span counts the turns asked for, not those recalled", "src/ai_platform/agents/agent.py",
+     'retrieving.set_attribute("memory.turns", len(history))',
+     'retrieving.set_attribute("memory.turns", self._memory_turns)',
+     ["features/observability/agent_telemetry.feature"]),
 ]
 
 

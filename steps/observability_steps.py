@@ -80,6 +80,15 @@ def step_question_length(context, name, length):
     assert seen == length, f"expected {name} to record a question of {length} characters, it records {seen!r}"
 
 
+@then('the span "{name:Q}" records {count:d} turns {what:Phrase}')
+def step_memory_turns(context, name, count, what):
+    """The agent's memory spans count the conversation's turns: those recalled, those added."""
+    attribute = {"recalled": "memory.turns", "added": "memory.turns.added"}[what]
+    span = context.world.telemetry.span_named(name)
+    seen = span.attributes.get(attribute)
+    assert seen == count, f"expected {name} to record {count} turns {what} ({attribute}), it records {seen!r}"
+
+
 @then("every span of the request's trace carries the tenant")
 def step_every_span_tenant(context):
     """Each span, in every service, names the tenant whose request it was."""

@@ -383,6 +383,13 @@ def step_embedding_inputs(context, count):
     assert asked == texts and len(texts) == count, f"expected the model to be asked for {texts}, it got {asked}"
 
 
+@then("the embeddings name the embedding model that made them")
+def step_embeddings_model(context):
+    """The provider model that answered, as the gateway reports it (not the platform's name asked for)."""
+    model, expected = (_envelope(_response(context)).get("data") or {}).get("model"), SCRIPTED_MODELS["embedding"]
+    assert model == expected, f"expected the embeddings of {expected!r}, the response names {model!r}"
+
+
 @then("the token usage of the embeddings is what the embedding model reported")
 def step_embedding_usage(context):
     """The embeddings route reports the model's token count."""

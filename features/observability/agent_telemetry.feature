@@ -24,6 +24,14 @@ Feature: The agents' traces and metrics
       | memory update      | agent service      |
     And every span of the request's trace carries the tenant
 
+  Scenario: The trace of an answer says how many turns of the conversation the agent recalled and kept
+    Given the tenant has an agent "helpdesk" with no tools, through the agent API
+    When the user tells the agent "helpdesk" "Hello, my name is Ada." in the conversation "morning" through the agent API
+    And the user tells the agent "helpdesk" "I live in Lisbon." in the conversation "morning" through the agent API
+    And the user asks the agent "helpdesk" "What is my name?" in the conversation "morning" through the agent API
+    Then the span "agent.memory.retrieve" records 4 turns recalled
+    And the span "agent.memory.update" records 2 turns added
+
   @nats
   Scenario: A task from the message bus runs in the manager's trace, and is counted and timed for the tenant
     Given the agent service takes tasks from the message bus

@@ -115,3 +115,4 @@ Feature: The gateway service over HTTP
     Then the service returns the embedding model's vectors of those 3 texts, in their order
     And the embedding model was asked for those 3 texts, in their order
     And the token usage of the embeddings is what the embedding model reported
+    And the embeddings name the embedding model that made them
