@@ -47,46 +47,42 @@ def step_steps_inside(context, outer):
     context.world.telemetry.steps_inside(outer, _stops(context))
 
 
+def _span_records(context, name: str, what: str, attributes: dict) -> None:
+    """The span of that name in the request's trace holds these attribute values."""
+    span = context.world.telemetry.span_named(name)
+    seen = {key: span.attributes.get(key) for key in attributes}
+    assert seen == attributes, f"expected {name} to record {what} {attributes}, it records {dict(span.attributes)}"
+
+
 @then('the span "{name:Q}" records {count:d} results')
 def step_results(context, name, count):
     """The span of the request's trace counts what the search found."""
-    span = context.world.telemetry.span_named(name)
-    seen = span.attributes.get("results.count")
-    assert seen == count, f"expected {name} to record {count} results, it records {seen!r}: {dict(span.attributes)}"
+    _span_records(context, name, "what the search found", {"results.count": count})
 
 
 @then('the span "{name:Q}" records a search for the {top_k:d} best passages and {count:d} results')
 def step_search_recorded(context, name, top_k, count):
     """The search span of the request's trace names the passages asked for and the ones found."""
-    span = context.world.telemetry.span_named(name)
-    seen = (span.attributes.get("rag.top_k"), span.attributes.get("results.count"))
-    assert seen == (top_k, count), (f"expected {name} to record top_k {top_k} and {count} results, it records "
-                                    f"{seen}: {dict(span.attributes)}")
+    _span_records(context, name, "the passages asked for and found", {"rag.top_k": top_k, "results.count": count})
 
 
 @then('the span "{name:Q}" records that the model was given {count:d} passages')
 def step_passages_given(context, name, count):
     """The answer generation's span counts the passages the grounded prompt carried."""
-    span = context.world.telemetry.span_named(name)
-    seen = span.attributes.get("rag.passages.count")
-    assert seen == count, f"expected {name} to record {count} passages given, it records {seen!r}"
+    _span_records(context, name, "the passages given to the model", {"rag.passages.count": count})
 
 
 @then('the span "{name:Q}" records a question of {length:d} characters')
 def step_question_length(context, name, length):
     """The knowledge base query's span records how long the question was, never its text."""
-    span = context.world.telemetry.span_named(name)
-    seen = span.attributes.get("rag.query.length")
-    assert seen == length, f"expected {name} to record a question of {length} characters, it records {seen!r}"
+    _span_records(context, name, "the question's length", {"rag.query.length": length})
 
 
 @then('the span "{name:Q}" records {count:d} turns {what:Phrase}')
 def step_memory_turns(context, name, count, what):
     """The agent's memory spans count the conversation's turns: those recalled, those added."""
     attribute = {"recalled": "memory.turns", "added": "memory.turns.added"}[what]
-    span = context.world.telemetry.span_named(name)
-    seen = span.attributes.get(attribute)
-    assert seen == count, f"expected {name} to record {count} turns {what} ({attribute}), it records {seen!r}"
+    _span_records(context, name, f"the turns {what}", {attribute: count})
 
 
 @then("every span of the request's trace carries the tenant")

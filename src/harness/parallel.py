@@ -127,8 +127,8 @@ class Worker:
     def failures(self) -> str:
         """What behave said of the failures: its 'Failing scenarios' block and any error, with the worker's tail."""
         text = self.output.read_text(errors="replace")
-        start = text.find("Failing scenarios:")
-        return text[start:] if start >= 0 else "\n".join(text.splitlines()[-40:])
+        starts = [at for at in (text.find("Failing scenarios:"), text.find("Errored scenarios:")) if at >= 0]
+        return text[min(starts):] if starts else "\n".join(text.splitlines()[-40:])
 
 
 def run(features: list[str], options: list[str], workers: int, *, external: bool = False) -> int:
@@ -160,8 +160,9 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
         for kind, numbers in counts.items():
             totals[kind] = [a + b for a, b in zip(totals[kind], numbers, strict=True)]
         scenarios = counts.get("scenario", [0, 0, 0, 0])
+        errors = f", {scenarios[2]} error" if scenarios[2] else ""
         print(f"worker {worker.number}: {len(worker.features)} feature(s), {scenarios[0]} passed, {scenarios[1]} "
-              f"failed, {scenarios[3]} skipped in {worker.seconds:.1f} s (exit {code}; {worker.output})")
+              f"failed{errors}, {scenarios[3]} skipped in {worker.seconds:.1f} s (exit {code}; {worker.output})")
         if code != 0:
             print(worker.failures())
     print(f"parallel: {len(started)} worker(s), {len(features)} feature file(s), wall {wall:.1f} s")

@@ -13,6 +13,8 @@ from typing import Any
 from ai_contract.text import text_problem
 
 Refuse = Callable[..., Awaitable[None]]  # (scope, send, status, code, message, details)
+# How much of an oversized body is read (and thrown away) before the 413, so the client can read the answer.
+DISCARD_BYTES, DISCARD_S = 16 * 1024 * 1024, 2.0
 
 
 class BodyTooLarge(Exception):
@@ -35,6 +37,7 @@ class BodyGuard:
         try:
             body = await asyncio.wait_for(self._read(receive), self.timeout_s)
         except BodyTooLarge:
+            await self._discard_rest(receive)
             return await self.refuse(scope, send, 413, "PAYLOAD_TOO_LARGE",
                                      f"The body is larger than {self.max_bytes} bytes, the most accepted.",
                                      {"limit_bytes": self.max_bytes})
@@ -51,6 +54,21 @@ class BodyGuard:
                 return await self.refuse(scope, send, 400, "VALIDATION_ERROR", f"{field}: {said}.",
                                          {"field": field, "problem": said})
         await self.app(scope, _replaying(body, receive), send)
+
+    async def _discard_rest(self, receive) -> None:
+        """Read what is left of an oversized body, within bounds, before answering: a client still sending when
+        the connection closes may never read the 413 (its write fails, and a reset can drop the answer)."""
+        async def drain() -> None:
+            size = 0
+            while size <= DISCARD_BYTES:
+                message = await receive()
+                size += len(message.get("body", b""))
+                if message["type"] == "http.disconnect" or not message.get("more_body", False):
+                    return
+        try:
+            await asyncio.wait_for(drain(), DISCARD_S)
+        except TimeoutError:
+            pass  # a body that never ends is cut off: the answer goes out anyway
 
     async def _read(self, receive) -> bytes:
         parts, size = [], 0

@@ -161,8 +161,16 @@ class HostileClient:
               chunked: bool = False) -> httpx.Response:
         connection = self._open(service)
         sent = {**self._headers(service), **(headers or {})}
-        connection.request(method, path, body=body, headers=sent, encode_chunked=chunked)
         shown = "(chunked)" if chunked else body.decode("utf-8", "backslashreplace")[:2000]
+        try:
+            connection.request(method, path, body=body, headers=sent, encode_chunked=chunked)
+        except (BrokenPipeError, ConnectionResetError) as cut:
+            # The service stopped reading the body: it may have answered first (a 413), which is what counts.
+            try:
+                return self._read(connection, method, path, shown)
+            except (OSError, http.client.HTTPException):
+                raise AssertionError(f"expected an answer to {method} {path}, the service dropped the connection "
+                                     f"while the body was still being sent ({type(cut).__name__})") from None
         return self._read(connection, method, path, shown, {k: _shown(v) for k, v in (headers or {}).items()})
 
     def _read(self, connection: http.client.HTTPConnection, method: str, path: str, shown: str,
