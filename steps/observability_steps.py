@@ -243,28 +243,27 @@ def step_cost_counted(context):
 def step_meter_grew(context, meter, count, tenant=None):
     """The counter's points for the tenant (its successes, or its failures) add up to that many more than before
     the action."""
-    world = context.world
-    assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
-    metric, series = METERS[meter]
-    world.telemetry.await_growth(metric, {TENANT: world.tenants.id_of(tenant), **series}, count)
+    _await_meter(context, meter, count, tenant)
 
 
 @then("the {meter:Phrase} for the tenant grew by {count:d}, counted as grounded")
 def step_meter_grew_grounded(context, meter, count):
     """The answered questions the counter grew by are marked as resting on passages."""
-    world = context.world
-    assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
-    metric, series = METERS[meter]
-    world.telemetry.await_growth(metric, {TENANT: world.tenant, **series, "grounded": True}, count)
+    _await_meter(context, meter, count, grounded=True)
 
 
 @then('the {meter:Phrase} for the tenant grew by {count:d}, counted as the error "{error_type:Q}"')
 def step_meter_grew_as(context, meter, count, error_type):
     """The failures the counter grew by name their cause (the semantic conventions' error.type)."""
+    _await_meter(context, meter, count, **{"error.type": error_type})
+
+
+def _await_meter(context, meter: str, count: int, tenant: str | None = None, **attributes) -> None:
+    """The meter's series for the tenant (and these attributes) grows by count since the action began."""
     world = context.world
     assert meter in METERS, f"no meter called {meter!r}; known: {', '.join(METERS)}"
     metric, series = METERS[meter]
-    world.telemetry.await_growth(metric, {TENANT: world.tenant, **series, "error.type": error_type}, count)
+    world.telemetry.await_growth(metric, {TENANT: world.tenants.id_of(tenant), **series, **attributes}, count)
 
 
 @then("the platform recorded how long the {operation:Phrase} took for the tenant")

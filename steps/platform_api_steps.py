@@ -109,10 +109,14 @@ def step_agent_unknown(context, name, tenant):
       '"{tool:Q}"')
 def step_agent_described(context, name, tenant, title, tool):
     """The tenant reads its agent back by its id: the name it was given and its tools."""
-    response = context.world.services.agent(name, tenant=tenant)
-    data = _data(response, f"the agent {name!r}")
+    _agent_described(context, name, title, [tool], tenant)
+
+
+def _agent_described(context, name: str, title: str, tools: list[str], tenant: str | None = None) -> None:
+    """The agent as the agent API reads it back by its id: its id, name and tools, exactly."""
+    data = _data(context.world.services.agent(name, tenant=tenant), f"the agent {name!r}")
     seen = {key: data.get(key) for key in ("agent_id", "name", "tool_ids")}
-    expected = {"agent_id": name, "name": title, "tool_ids": [tool]}
+    expected = {"agent_id": name, "name": title, "tool_ids": tools}
     assert seen == expected, f"expected the agent described as {expected}, seen {seen}"
 
 
@@ -375,10 +379,7 @@ def step_defined(context, verdict, name):
 @then('the agent API describes the agent "{name:Name}" as "{title:Q}", with no tools')
 def step_agent_described_bare(context, name, title):
     """The tenant reads its agent back: its new name, and no tool."""
-    data = _data(context.world.services.agent(name), f"the agent {name!r}")
-    seen = {key: data.get(key) for key in ("agent_id", "name", "tool_ids")}
-    expected = {"agent_id": name, "name": title, "tool_ids": []}
-    assert seen == expected, f"expected the agent described as {expected}, seen {seen}"
+    _agent_described(context, name, title, [])
 
 
 @then('the agent API lists only the agent "{name:Name}" for the tenant')
@@ -408,6 +409,7 @@ def step_new_conversations(context):
 @when('the user asks the agent "{name:Name}" "{message:Q}" in the conversation the first reply named, through the '
       "agent API")
 def step_chat_named_by_reply(context, name, message):
+    """A turn in the conversation the agent API started for the first unnamed chat."""
     services = context.world.services
     conversation = context.unnamed_replies[0]["session_id"]
     context.world.attempt(lambda: services.chat(name, message, conversation))

@@ -244,9 +244,7 @@ class Services:
 
     def documents_listed(self, *, tenant: str | None = None) -> dict:
         """The RAG API's document list: its documents and their count."""
-        listed = self.send("rag", "GET", routes.DOCUMENTS, tenant=tenant, observation=True)
-        assert listed.status_code == 200, f"expected the document list, got {listed.status_code}: {listed.text}"
-        return listed.json()["data"]
+        return self._look("rag", routes.DOCUMENTS, "the document list", tenant)
 
     def document_titles(self, *, tenant: str | None = None) -> list[str]:
         return sorted(d["title"] for d in self.documents_listed(tenant=tenant)["documents"])
@@ -265,22 +263,23 @@ class Services:
 
     def create_agent(self, name: str, *, tenant: str | None = None, tools: tuple[str, ...] = ("knowledge_base_search",),
                      system_prompt: str | None = None) -> httpx.Response:
-        body = {"agent_id": name, "name": name.title(), "tool_ids": list(tools),
-                **({"system_prompt": system_prompt} if system_prompt else {})}
-        created = self.send("agent", "POST", "/api/v1/agents", body=body, tenant=tenant)
+        """A new agent with the id given and that name, title-cased; anything but 201 fails the step."""
+        created = self.define_agent(name.title(), agent_id=name, tools=tools, system_prompt=system_prompt,
+                                    tenant=tenant)
         assert created.status_code == 201, f"expected the agent created, got {created.status_code}: {created.text}"
         return created
 
     def define_agent(self, name: str, *, agent_id: str | None = None, tools: tuple[str, ...] = (),
-                     tenant: str | None = None) -> httpx.Response:
-        """The agent API's define, as a client sends it: a name, the tools, and the agent's id only when given."""
-        body = {"name": name, "tool_ids": list(tools), **({"agent_id": agent_id} if agent_id else {})}
+                     system_prompt: str | None = None, tenant: str | None = None) -> httpx.Response:
+        """The agent API's define, as a client sends it: a name, the tools, and the agent's id and instructions only
+        when given."""
+        body = {"name": name, "tool_ids": list(tools), **({"agent_id": agent_id} if agent_id else {}),
+                **({"system_prompt": system_prompt} if system_prompt else {})}
         return self.send("agent", "POST", routes.AGENTS, body=body, tenant=tenant)
 
     def agents_listed(self, *, tenant: str | None = None) -> dict:
-        listed = self.send("agent", "GET", routes.AGENTS, tenant=tenant, observation=True)
-        assert listed.status_code == 200, f"expected the agent list, got {listed.status_code}: {listed.text}"
-        return listed.json()["data"]
+        """The agent API's list: the tenant's agents and their count."""
+        return self._look("agent", routes.AGENTS, "the agent list", tenant)
 
     def chat(self, agent: str, message: str, conversation: str | None, *, tenant: str | None = None) -> httpx.Response:
         """A turn with the agent; without a conversation the agent API starts a new one."""
@@ -305,9 +304,7 @@ class Services:
 
     def messages_received_by(self, agent: str, *, tenant: str | None = None) -> list[dict]:
         """What the agent service says its agent received from other agents, oldest first."""
-        listed = self.send("agent", "GET", routes.agent_messages(agent), tenant=tenant, observation=True)
-        assert listed.status_code == 200, f"expected {agent}'s messages, got {listed.status_code}: {listed.text}"
-        return listed.json()["data"]["messages"]
+        return self._look("agent", routes.agent_messages(agent), f"{agent}'s messages", tenant)["messages"]
 
     def agent(self, agent: str, *, tenant: str | None = None) -> httpx.Response:
         return self.send("agent", "GET", f"/api/v1/agents/{agent}", tenant=tenant, observation=True)
@@ -359,9 +356,13 @@ class Services:
         return self.send("gateway", "POST", "/api/v1/gateway/generate/stream", body={"prompt": prompt})
 
     def cache_stats(self, *, tenant: str | None = None) -> dict:
-        stats = self.send("gateway", "GET", "/api/v1/gateway/cache/stats", tenant=tenant, observation=True)
-        assert stats.status_code == 200, f"expected the cache statistics, got {stats.status_code}: {stats.text}"
-        return stats.json()["data"]
+        return self._look("gateway", routes.CACHE_STATS, "the cache statistics", tenant)
+
+    def _look(self, service: str, path: str, what: str, tenant: str | None) -> dict:
+        """A GET the scenario observes with (not one of its actions): its data, or the step fails naming what."""
+        seen = self.send(service, "GET", path, tenant=tenant, observation=True)
+        assert seen.status_code == 200, f"expected {what}, got {seen.status_code}: {seen.text}"
+        return seen.json()["data"]
 
     def bad_request(self, service: str, kind: str) -> httpx.Response:
         """A request a careless client could send, by the name the specs give it."""
