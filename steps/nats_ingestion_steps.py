@@ -107,7 +107,16 @@ def step_all_stored(context, count, seconds):
     messaging, kb = context.world.messaging, context.world.knowledge_base
     expected = sorted(messaging.published)
     assert len(expected) == count, f"the scenario published {len(expected)} documents, not {count}"
-    wait_until(lambda: kb.document_ids() == expected, seconds, f"all {count} documents to be stored")
+    stored: list[str] = []
+
+    def all_stored() -> bool:
+        stored[:] = kb.document_ids()
+        return stored == expected
+    try:
+        wait_until(all_stored, seconds, f"all {count} documents to be stored")
+    except AssertionError as exc:
+        missing = sorted(set(expected) - set(stored))
+        raise AssertionError(f"{exc}: {len(stored)} stored, missing {missing}") from None
     rows = kb.row_counts()
     assert rows["documents"] == count and rows["chunks"] == count, f"expected {count} documents once each, got {rows}"
 
@@ -134,6 +143,7 @@ def step_tried(context, times):
 
 
 @given("ingestion workers wait {seconds:d} second for an acknowledgement")
+@given("ingestion workers wait {seconds:d} seconds for an acknowledgement")
 def step_ack_wait(context, seconds):
     """How long JetStream waits for an ack before it delivers again: the RAG service's operator setting."""
     context.world.messaging.ingestion_options["RAG_INGEST_ACK_WAIT_S"] = str(seconds)
@@ -155,6 +165,20 @@ def step_redelivered(context, seconds):
         return info.delivered.consumer_seq >= 2 and info.num_ack_pending == 0 and info
     info = wait_until(delivered_twice_and_acked, seconds, "the document to be delivered again and acknowledged")
     assert info.delivered.stream_seq == info.ack_floor.stream_seq, f"expected the redelivery acked, seen {info}"
+
+
+@then("the document is delivered once and acknowledged within {seconds:d} seconds")
+def step_delivered_once(context, seconds):
+    """The durable consumer's one delivery was acked, and JetStream never delivered the document again."""
+    messaging = context.world.messaging
+
+    def acked():
+        info = messaging.ingest_consumer()
+        return info.delivered.consumer_seq >= 1 and info.num_ack_pending == 0 and info
+    info = wait_until(acked, seconds, "the document to be acknowledged")
+    assert (info.delivered.consumer_seq, info.num_redelivered) == (1, 0), (
+        f"expected one delivery and no redelivery, the consumer delivered {info.delivered.consumer_seq} times "
+        f"({info.num_redelivered} redelivered)")
 
 
 @when("a producer publishes {payload:Phrase} for ingestion")

@@ -7,7 +7,8 @@ Feature: Connection failures
 
   @nats-control
   Scenario: The NATS server restarts while documents are flowing
-    Given an instance of the RAG service takes documents from the message bus
+    Given ingestion workers wait 2 seconds for an acknowledgement
+    And an instance of the RAG service takes documents from the message bus
     When the API publishes 10 documents for ingestion
     And the NATS server restarts
     And the API publishes 10 more documents for ingestion
@@ -36,6 +37,15 @@ Feature: Connection failures
     And the RAG service crashes while it ingests the document
     And a new instance of the RAG service takes documents from the message bus
     Then the document is delivered again and acknowledged within 10 seconds
+    And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
+
+  @scripted
+  Scenario: A document that takes longer to embed than the acknowledgement wait is delivered once
+    Given ingestion workers wait 1 second for an acknowledgement
+    And an instance of the RAG service takes documents from the message bus
+    And the embedding model takes 1.8 seconds to answer once
+    When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
+    Then the document is delivered once and acknowledged within 10 seconds
     And the knowledge base of the tenant holds the document "Refund policy" once, as 1 chunk
 
   @scripted

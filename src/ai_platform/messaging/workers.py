@@ -282,8 +282,23 @@ class IngestionWorker:
                 log.info("ingestion fetch paused: %s", exc)
                 await asyncio.sleep(0.1)
                 continue
-            for msg in batch:
-                await self._handle(msg)
+            pending = list(batch)
+            working = asyncio.create_task(self._working_on(pending))
+            try:
+                while pending:
+                    await self._handle(pending[0])
+                    pending.pop(0)
+            finally:
+                working.cancel()
+
+    async def _working_on(self, pending: list[Msg]) -> None:
+        """Tell JetStream at half the ack wait that the batch's unfinished documents are being worked on: a slow
+        model or a long batch is not taken for a lost worker (and its documents delivered twice), while a worker
+        that dies stops telling, so its documents come back within the ack wait."""
+        while True:
+            await asyncio.sleep(self.ack_wait_s / 2)
+            for msg in list(pending):
+                await _quietly(msg.in_progress())
 
     async def _handle(self, msg: Msg) -> None:
         with processing(msg, subjects.tenant_of(msg.subject)):  # the ingestion continues the publisher's trace
