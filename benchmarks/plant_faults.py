@@ -473,7 +473,8 @@ FAULTS = [
      'retrieving.set_attribute("memory.turns", len(history))',
      'retrieving.set_attribute("memory.turns", self._memory_turns)',
      ["features/observability/agent_telemetry.feature"]),
-    ("a slow ingestion is not reported in progress, so JetStream delivers it again", "src/ai_platform/messaging/workers.py",
+    ("a slow ingestion is not reported in progress, so JetStream delivers it again",
+     "src/ai_platform/messaging/workers.py",
      "                await _quietly(msg.in_progress())", "                pass",
      ["features/messaging/connection_failures.feature"]),
 ]
