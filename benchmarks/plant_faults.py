@@ -477,6 +477,9 @@ FAULTS = [
      "src/ai_platform/messaging/workers.py",
      "                await _quietly(msg.in_progress())", "                pass",
      ["features/messaging/connection_failures.feature"]),
+    ("a stream the model breaks off just ends, with no error event", "src/ai_platform/services/gateway.py",
+     '        yield {"error": {"code": "DEPENDENCY_ERROR", "message": str(exc), "details": _details(exc)}}',
+     '        pass', ["features/gateway/completions.feature"]),
 ]
 
 

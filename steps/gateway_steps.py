@@ -78,6 +78,18 @@ def step_finish_reason(context, reason):
     assert seen == reason, f"expected the answer to end because of {reason!r}, the gateway reported {seen!r}"
 
 
+@then('the stream ends in an error event naming "{dependency:Q}", after the first half of "{answer:Q}"')
+def step_stream_broke_off(context, dependency, answer):
+    """The caller received the pieces the model wrote before it failed, then one error event, and no end event."""
+    refusal = context.world.outcome.expect_error("a stream that breaks off")
+    received = "".join(getattr(refusal, "streamed_before", []))
+    assert received and answer.startswith(received) and len(received) < len(answer), (
+        f"expected a first part of {answer!r} before the error event, the caller received {received!r}")
+    said = f"{refusal} {getattr(refusal, 'details', '')}"
+    assert getattr(refusal, "code", None) == "DEPENDENCY_ERROR" and dependency in said, (
+        f"expected an error event DEPENDENCY_ERROR naming {dependency!r}, got {type(refusal).__name__}: {said}")
+
+
 @then('the streamed answer ended because of "{reason:Q}"')
 def step_stream_finish_reason(context, reason):
     """Why the streamed answer ended, as its last event reports it."""

@@ -54,6 +54,12 @@ def step_model_drops(context, role):
     context.world.model.fails(role, "drop")
 
 
+@given("the {role:ModelRole} model breaks off in the middle of its next answer")
+def step_model_breaks_off(context, role):
+    """The model's next stream stops halfway with an error event (a request that does not stream gets a 500)."""
+    context.world.model.fails(role, "breaks-off", times=1)
+
+
 @given("the {role:ModelRole} model takes {seconds:g} seconds to answer once")
 def step_model_slow_once(context, role, seconds):
     """The model's next answer is late by that many seconds."""

@@ -62,6 +62,17 @@ Feature: Completions through the LLM gateway
       | the streaming route            |
       | the completion route, streamed |
 
+  Scenario Outline: A model that breaks off midway ends the stream with an error event, through <route>
+    Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"
+    And the primary model breaks off in the middle of its next answer
+    When a component streams the gateway's answer to "How does streaming work?" through <route>
+    Then the stream ends in an error event naming "model provider", after the first half of "Streaming sends the answer a few words at a time."
+
+    Examples:
+      | route                          |
+      | the streaming route            |
+      | the completion route, streamed |
+
   Scenario: A streamed answer honours the caller's token limit and says so at the end
     Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"
     When a component streams the gateway's answer to "How does streaming work?" with at most 5 tokens

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 DEFAULT_ANSWER = "I am the scripted language model."
 # "quotes-key": a 401 whose error message quotes the key the caller presented, as some providers do.
-FAULT_KINDS = ("status", "delay", "malformed", "drop", "quotes-key")
+# "breaks-off": a stream that stops after its first half with an error event, as providers report a failure
+# midway (a request that does not stream gets a 500).
+FAULT_KINDS = ("status", "delay", "malformed", "drop", "quotes-key", "breaks-off")
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         self._script_generation = self.model_server.script.generation  # the scenario this request belongs to
         self._began, self._request_id = time.perf_counter(), uuid.uuid4().hex[:12]
+        self._breaks_off = False  # set by a "breaks-off" fault for this request's stream
         route, body = self.path.split("?")[0].rstrip("/"), None
         try:
             method = ROUTES.get(route)
@@ -185,12 +186,15 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         outcome = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
-        status = {"status": fault.status, "malformed": 200, "quotes-key": 401}.get(fault.kind)  # drop, delay: none yet
+        status = {"status": fault.status, "malformed": 200, "quotes-key": 401, "breaks-off": 500}.get(fault.kind)
         self._record(endpoint, model, tuple(messages), parameters, inputs, outcome, status=status)
         if fault.kind == "delay":
             time.sleep(fault.delay_s)  # then answer normally, often to a caller who gave up
             return False
-        if fault.kind == "status":
+        if fault.kind == "breaks-off" and parameters.get("stream"):
+            self._breaks_off = True  # the stream starts, and breaks off halfway
+            return False
+        if fault.kind in ("status", "breaks-off"):
             code = {429: "rate_limit_exceeded", 503: "service_unavailable"}.get(fault.status, "server_error")
             self._json(fault.status, _error(code, f"scripted HTTP {fault.status} for model {model}"))
         elif fault.kind == "quotes-key":
@@ -237,7 +241,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         event({"role": "assistant", "content": ""})
-        for piece in _pieces(answer):
+        pieces = _pieces(answer)
+        if self._breaks_off:
+            for piece in pieces[:len(pieces) // 2]:
+                event({"content": piece})
+            error = _error("server_error", f"scripted: model {model} broke off its answer")
+            self.wfile.write(b"data: " + json.dumps(error).encode() + b"\n\n")
+            self.wfile.flush()
+            return
+        for piece in pieces:
             event({"content": piece})
         event({}, finish)
         if include_usage:
