@@ -480,6 +480,11 @@ FAULTS = [
     ("a stream the model breaks off just ends, with no error event", "src/ai_platform/services/gateway.py",
      '        yield {"error": {"code": "DEPENDENCY_ERROR", "message": str(exc), "details": _details(exc)}}',
      '        pass', ["features/gateway/completions.feature"]),
+    ("the OpenAI route's stream reports a failure midway as a generic server error",
+     "src/ai_platform/services/gateway.py",
+     '        yield {"error": {"message": str(exc), "type": exc.reason, "code": "DEPENDENCY_ERROR"}}',
+     '        yield {"error": {"message": str(exc), "type": "server_error", "code": "DEPENDENCY_ERROR"}}',
+     ["features/services/gateway_service.feature"]),
 ]
 
 

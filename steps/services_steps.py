@@ -334,6 +334,18 @@ def step_openai_stream_says(context, text):
     assert seen == text, f"expected the stream to say {text!r}, it said {seen!r}"
 
 
+@then('the OpenAI client\'s stream fails with an error of type "{kind:Q}", after the first half of "{answer:Q}"')
+def step_openai_stream_broke_off(context, kind, answer):
+    """The official client raised the error event the gateway sent, having received the first pieces."""
+    error = context.world.outcome.expect_error("the OpenAI client's stream to fail")
+    received = context.world.services.openai_streamed()
+    assert received and answer.startswith(received) and len(received) < len(answer), (
+        f"expected a first part of {answer!r} before the error, the client received {received!r}")
+    seen = (getattr(error, "code", None), getattr(error, "details", {}).get("type"))
+    assert seen == ("DEPENDENCY_ERROR", kind), (
+        f"expected the client's error DEPENDENCY_ERROR of type {kind!r}, got {type(error).__name__}: {error} {seen}")
+
+
 @when("an OpenAI client streams the gateway service's answer to \"{prompt:Q}\", asking for the usage")
 def step_openai_stream_usage(context, prompt):
     """The official client streams with stream_options include_usage."""

@@ -103,6 +103,13 @@ Feature: The gateway service over HTTP
       | {"max_tokens": 3}                  | {"max_tokens": 3}                  | Refunds take five                                                     | length |
 
   @scripted
+  Scenario: A model that breaks off midway fails the OpenAI client's stream with the gateway's error
+    Given the language model answers "Refunds take five business days." when asked about "refund"
+    And the primary model breaks off in the middle of its next answer
+    When an OpenAI client streams the gateway service's answer to "How long does a refund take?"
+    Then the OpenAI client's stream fails with an error of type "provider_unavailable", after the first half of "Refunds take five business days."
+
+  @scripted
   Scenario: The last chunk of the OpenAI client's stream carries the model's token usage
     Given the language model answers "Refunds take five business days." when asked about "refund"
     When an OpenAI client streams the gateway service's answer to "How long does a refund take for an annual plan?", asking for the usage

@@ -85,7 +85,8 @@ class GatewayDriver:
             event = json.loads(line.removeprefix("data: "))
             if "error" in event:
                 error = event["error"]
-                refusal = ServiceRefusal(response.status_code, error["code"], error["message"], error.get("details", {}))
+                refusal = ServiceRefusal(response.status_code, error["code"], error["message"],
+                                         error.get("details", {}))
                 refusal.streamed_before = list(streamed.pieces)  # what the caller had already received
                 raise refusal
             if "text" in event:

@@ -14,7 +14,7 @@ import httpx
 from ai_contract import routes
 from ai_contract.headers import AUTHORIZATION, CORRELATION_ID, REQUEST_ID, TENANT
 from ai_contract.settings import DATABASE_URL, DEPENDENCY_TIMEOUT_S, LLM_API_BASE
-from harness.drivers.refusal import data_or_refusal
+from harness.drivers.refusal import ServiceRefusal, data_or_refusal
 from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE, PLATFORM_MODEL_NAMES
 from harness.reporting import attach_json, register_secret
 from harness.world import World
@@ -461,13 +461,23 @@ class Services:
         """The client's streamed chat completion, read to the end; its chunks are kept as "chunks"."""
         options = {"stream_options": {"include_usage": True}} if include_usage else {}
         client = self._openai()
+        from openai import APIError
+
+        chunks = self.openai_seen["chunks"] = []  # what the client received, kept when the stream fails midway
         with self._openai_span(f"POST {routes.OPENAI_CHAT} (stream)") as trace_headers:
-            chunks = list(client.chat.completions.create(
-                model="chat", messages=[{"role": "user", "content": prompt}], stream=True, extra_headers=trace_headers,
-                **options))
-        self.openai_seen["chunks"] = chunks
-        self.openai_seen["stream"] = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+            try:
+                for chunk in client.chat.completions.create(
+                        model="chat", messages=[{"role": "user", "content": prompt}], stream=True,
+                        extra_headers=trace_headers, **options):
+                    chunks.append(chunk)
+            except APIError as exc:  # an error event midway: the client raises what the gateway sent
+                raise ServiceRefusal(200, exc.code or "", exc.message, {"type": exc.type or ""}) from exc
+        self.openai_seen["stream"] = self.openai_streamed()
         return self.openai_seen["stream"]
+
+    def openai_streamed(self) -> str:
+        """The text of the chunks the OpenAI client received."""
+        return "".join(c.choices[0].delta.content or "" for c in self.openai_seen.get("chunks", []) if c.choices)
 
     def embed(self, texts: list[str], **options: Any) -> httpx.Response:
         """The gateway service's own embeddings route (the contract's, not OpenAI's)."""
