@@ -485,6 +485,13 @@ FAULTS = [
      '        yield {"error": {"message": str(exc), "type": exc.reason, "code": "DEPENDENCY_ERROR"}}',
      '        yield {"error": {"message": str(exc), "type": "server_error", "code": "DEPENDENCY_ERROR"}}',
      ["features/services/gateway_service.feature"]),
+    ("a cache NATS cannot reach fails the request instead of being skipped",
+     "src/ai_platform/services/cache.py",
+     "        except (CacheUnavailable, nats.errors.Error, TimeoutError) as exc:\n            log.warning(\"response cache "
+     "skipped: %s\", exc)\n            return None",
+     "        except (nats.errors.Error, TimeoutError) as exc:\n            log.warning(\"response cache "
+     "skipped: %s\", exc)\n            return None",
+     ["features/services/dependency_failures.feature"]),
 ]
 
 

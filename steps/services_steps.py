@@ -207,6 +207,14 @@ def step_from_cache(context, text):
     assert seen == (text, True), f"expected {text!r} from the cache, seen {seen}"
 
 
+@then('the gateway service answered "{text:Q}" from the model')
+def step_from_model(context, text):
+    """The last answer is the text, and the gateway says it did not come from its cache."""
+    data = _envelope(_response(context)).get("data") or {}
+    seen = (data.get("text"), data.get("cached"))
+    assert seen == (text, False), f"expected {text!r} from the model, not the cache; seen {seen}"
+
+
 @then("the gateway service did not answer from its cache")
 def step_not_from_cache(context):
     """The last answer came from the model."""

@@ -58,3 +58,13 @@ Feature: A service whose dependency fails names it, and never sends a request th
       | query  | the RAG service     | the query API in rag mode   |
       | query  | the agent service   | the query API in agent mode |
       | RAG    | the gateway service | the RAG API                 |
+
+  @scripted
+  Scenario: While its link to NATS is cut, the gateway service still answers over HTTP, from the model
+    Given an instance of the gateway service of the scenario's own, reaching what it needs through links that can be cut
+    And the language model answers "Refunds take five business days." when asked about "refund"
+    When the link from the gateway service to NATS is cut
+    And a client asks the gateway service "How long does a refund take?"
+    And a client asks the gateway service "How long does a refund take?"
+    Then the gateway service answered "Refunds take five business days." from the model
+    And the language model was asked 2 times
