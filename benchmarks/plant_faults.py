@@ -487,8 +487,8 @@ FAULTS = [
      ["features/services/gateway_service.feature"]),
     ("a cache NATS cannot reach fails the request instead of being skipped",
      "src/ai_platform/services/cache.py",
-     "        except (CacheUnavailable, nats.errors.Error, TimeoutError) as exc:\n            log.warning(\"response cache "
-     "skipped: %s\", exc)\n            return None",
+     "        except (CacheUnavailable, nats.errors.Error, TimeoutError) as exc:\n"
+     "            log.warning(\"response cache skipped: %s\", exc)\n            return None",
      "        except (nats.errors.Error, TimeoutError) as exc:\n            log.warning(\"response cache "
      "skipped: %s\", exc)\n            return None",
      ["features/services/dependency_failures.feature"]),
