@@ -12,7 +12,6 @@ from ai_platform.store.records import (
     NewDocument,
     Passage,
     ReceivedMessage,
-    StoredChunk,
     StoredDocument,
     StoreError,
     Turn,
@@ -29,5 +28,5 @@ def __getattr__(name: str):
 
 __all__ = [
     "AgentDefinition", "DocumentSummary", "LazyStore", "NewDocument", "Passage", "ReceivedMessage", "Store",
-    "StoreError", "StoredChunk", "StoredDocument", "Turn",
+    "StoreError", "StoredDocument", "Turn",
 ]

@@ -36,13 +36,6 @@ class Passage:
 
 
 @dataclass(frozen=True)
-class StoredChunk:
-    ordinal: int
-    text: str
-    dimensions: int
-
-
-@dataclass(frozen=True)
 class Turn:
     role: str
     content: str

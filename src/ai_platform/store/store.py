@@ -14,7 +14,6 @@ from ai_platform.store.records import (
     NewDocument,
     Passage,
     ReceivedMessage,
-    StoredChunk,
     StoredDocument,
     StoreError,
     Turn,
@@ -151,18 +150,6 @@ class Store:
             deleted = conn.execute(delete(d).where(d.c.tenant_id == tenant_id, d.c.document_id == document_id))
         return deleted.rowcount > 0 or superseded.rowcount > 0
 
-    def stored_chunks(self, tenant_id: str, document_id: str) -> list[StoredChunk]:
-        _require_tenant(tenant_id)
-        d, c = self.documents, self.chunks
-        with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(c.c.ordinal, c.c.text, c.c.embedding)
-                .join(d, d.c.id == c.c.document_pk)
-                .where(c.c.tenant_id == tenant_id, d.c.tenant_id == tenant_id, d.c.document_id == document_id)
-                .order_by(c.c.ordinal)
-            ).all()
-        return [StoredChunk(r.ordinal, r.text, len(r.embedding)) for r in rows]
-
     def search(self, tenant_id: str, embedding: list[float], top_k: int, threshold: float) -> list[Passage]:
         """The top_k nearest chunks of this tenant, keeping those with similarity >= threshold."""
         _require_tenant(tenant_id)
@@ -264,16 +251,6 @@ class Store:
             conn.execute(delete(self.memory).where(self.memory.c.tenant_id == tenant_id))
             conn.execute(delete(self.agents).where(self.agents.c.tenant_id == tenant_id))
             conn.execute(delete(self.agent_messages).where(self.agent_messages.c.tenant_id == tenant_id))
-
-    def count_rows(self, tenant_id: str) -> dict[str, int]:
-        _require_tenant(tenant_id)
-        with self.engine.connect() as conn:
-            return {
-                table.name: conn.scalar(
-                    select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
-                )
-                for table in (self.documents, self.chunks, self.memory, self.agents, self.agent_messages, self.queued)
-            }
 
 
 def _require_tenant(tenant_id: str) -> None:
