@@ -492,6 +492,28 @@ FAULTS = [
      "        except (nats.errors.Error, TimeoutError) as exc:\n            log.warning(\"response cache "
      "skipped: %s\", exc)\n            return None",
      ["features/services/dependency_failures.feature"]),
+    ("the agents' knowledge base tool is named after the RAG service on its spans",
+     "src/ai_platform/services/remote.py",
+     '        self.dependency, self.base_url, self.caller, self.timeout_s = name, base_url.rstrip("/"), caller, '
+     'timeout_s',
+     '        self.name = self.dependency = name\n'
+     '        self.base_url, self.caller, self.timeout_s = base_url.rstrip("/"), caller, timeout_s',
+     ["features/observability/agent_telemetry.feature"]),
+    ("the RAG service answers an unreachable database with a 500", "src/ai_platform/services/rag.py",
+     "    app.add_exception_handler(OperationalError, database_unreachable)", "    pass",
+     ["features/services/dependency_failures.feature"]),
+    ("the gateway generation span names the model where the tenant belongs", "src/ai_platform/gateway/tracing.py",
+     '"gateway.tenant_id": telemetry.current_tenant()', '"gateway.tenant_id": self.model',
+     ["features/observability/gateway_telemetry.feature"]),
+    ("the knowledge base query span leaves out the tenant", "src/ai_platform/rag/query.py",
+     '**{"rag.tenant_id": tenant_id, "rag.query.length": len(question)}', '**{"rag.query.length": len(question)}',
+     ["features/observability/rag_telemetry.feature"]),
+    ("the ingestion span counts characters, not chunks", "src/ai_platform/rag/ingestion.py",
+     'ingesting.set_attribute("chunks.count", stored.chunk_count)',
+     'ingesting.set_attribute("chunks.count", len(document.content))',
+     ["features/observability/rag_telemetry.feature"]),
+    ("the task span records the agent as the task's type", "src/ai_platform/agents/tasks.py",
+     '"task.type": task_type', '"task.type": agent_id', ["features/observability/agent_telemetry.feature"]),
 ]
 
 

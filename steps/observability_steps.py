@@ -2,6 +2,7 @@
 
 from behave import given, then, when
 
+from harness.drivers.knowledge_base import document_id
 from harness.drivers.telemetry import DURATIONS, METERS, TENANT, outline
 from harness.session import PLATFORM_MODEL_NAMES, SCRIPTED_API_KEY, SCRIPTED_MODELS
 
@@ -76,6 +77,40 @@ def step_passages_given(context, name, count):
 def step_question_length(context, name, length):
     """The knowledge base query's span records how long the question was, never its text."""
     _span_records(context, name, "the question's length", {"rag.query.length": length})
+
+
+@then('the span "{name:Q}" records the document "{document:Q}" stored as {count:d} chunk')
+@then('the span "{name:Q}" records the document "{document:Q}" stored as {count:d} chunks')
+def step_document_ingested(context, name, document, count):
+    """The ingestion span names the document by its id and counts the chunks stored."""
+    _span_records(context, name, "the document and its chunks", {"rag.document.id": document_id(document),
+                                                                 "chunks.count": count})
+
+
+@then('the span "{name:Q}" records the model "{model:Q}" and the tenant')
+def step_span_model_tenant(context, name, model):
+    """The gateway's generation span names the model asked for and the tenant, in the contract's words."""
+    _span_records(context, name, "the model and the tenant", {"gateway.model": model,
+                                                              "gateway.tenant_id": context.world.tenant})
+
+
+@then('the span "{name:Q}" records the tenant as "{attribute:Q}"')
+def step_span_tenant_attribute(context, name, attribute):
+    """A span names the tenant under the attribute the contract gives it."""
+    _span_records(context, name, "the tenant", {attribute: context.world.tenant})
+
+
+@then('the span "{name:Q}" records the agent "{agent:Name}" and the tool "{tool:Q}"')
+def step_span_tool(context, name, agent, tool):
+    """The tool span names the agent that ran it and the tool."""
+    _span_records(context, name, "the agent and its tool", {"agent.id": agent, "tool.name": tool})
+
+
+@then('the span "{name:Q}" records the agent "{agent:Name}", the task "{task:Name}" and its type "{task_type:Q}"')
+def step_span_task(context, name, agent, task, task_type):
+    """The task span names the agent, the task and the task's type."""
+    _span_records(context, name, "the agent, the task and its type", {"agent.id": agent, "task.id": task,
+                                                                      "task.type": task_type})
 
 
 @then('the span "{name:Q}" records {count:d} turns {what:Phrase}')

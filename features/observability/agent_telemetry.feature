@@ -22,6 +22,7 @@ Feature: The agents' traces and metrics
       | gateway generation | gateway            |
       | language model     | gateway generation |
       | memory update      | agent service      |
+    And the span "agent.tool.execute" records the agent "helpdesk" and the tool "knowledge_base_search"
     And every span of the request's trace carries the tenant
 
   Scenario: The trace of an answer says how many turns of the conversation the agent recalled and kept
@@ -53,5 +54,6 @@ Feature: The agents' traces and metrics
       | memory update      | agent task         |
     And the agent task in the request's trace runs, in order:
       | memory retrieval | tool | memory update |
+    And the span "agent.task.execute" records the agent "helper", the task "task-01" and its type "answer"
     And the executed task counter for the tenant grew by 1
     And the platform recorded how long the agent task took for the tenant

@@ -11,6 +11,7 @@ Feature: The gateway's traces and metrics
     Then the request's trace passes through:
       | gateway | gateway generation | language model |
     And the request's trace records a "chat" call to the primary model with the tokens it reported
+    And the span "gateway.generate" records the model "chat" and the tenant
     And every span of the request's trace carries the tenant
 
   Scenario: The gateway counts the tokens the model reported, the call and its duration, for the tenant

@@ -30,6 +30,7 @@ Feature: The knowledge base's traces and metrics
       | embedding | vector search | answer generation |
     And the span "rag.vector.search" records 3 results
     And the span "rag.query" records a question of 26 characters
+    And the span "rag.query" records the tenant as "rag.tenant_id"
     And every span of the request's trace carries the tenant
 
   Scenario: The vector search records how many passages the caller asked for and how many it found
@@ -48,4 +49,5 @@ Feature: The knowledge base's traces and metrics
     Then the request's trace passes through:
       | rag service | ingestion | gateway | gateway generation | language model |
     And the request's trace records an "embeddings" call to the embedding model with the tokens it reported
+    And the span "rag.document.ingest" records the document "Lost and found" stored as 1 chunk
     And the ingested document counter for the tenant grew by 1

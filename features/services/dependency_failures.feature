@@ -26,6 +26,7 @@ Feature: A service whose dependency fails names it, and never sends a request th
       | agent  | the RAG service     | answers with a bare HTTP 500 | the agent API               | 502    | DEPENDENCY_ERROR       |
       | RAG    | the gateway service | cannot be reached            | the RAG API                 | 503    | DEPENDENCY_UNAVAILABLE |
       | RAG    | the gateway service | answers with a bare HTTP 500 | the RAG API                 | 502    | DEPENDENCY_ERROR       |
+      | RAG    | the database        | cannot be reached            | the RAG API                 | 503    | DEPENDENCY_UNAVAILABLE |
 
   @scripted
   Scenario Outline: A question whose answer from <dependency> to the <caller> service is lost on the way back is not asked again

@@ -25,7 +25,8 @@ class RemoteService:
 
     def __init__(self, name: str, base_url: str, caller: Caller, timeout_s: float, *,
                  client: httpx.Client | None = None) -> None:
-        self.name, self.base_url, self.caller, self.timeout_s = name, base_url.rstrip("/"), caller, timeout_s
+        # `dependency`, not `name`: the knowledge base tool's name is its tool id, which its spans record.
+        self.dependency, self.base_url, self.caller, self.timeout_s = name, base_url.rstrip("/"), caller, timeout_s
         self._client = client or httpx.Client()
 
     def call(self, method: str, path: str, body: dict | None = None) -> Any:
@@ -34,8 +35,8 @@ class RemoteService:
             response = self._client.request(method, self.base_url + path, json=body, headers=self.caller.headers(),
                                             timeout=self.timeout_s)
         except httpx.TransportError as exc:
-            raise unreachable(self.name, exc, self.timeout_s) from None
-        return data_of(self.name, response)
+            raise unreachable(self.dependency, exc, self.timeout_s) from None
+        return data_of(self.dependency, response)
 
 
 class RemoteGateway(RemoteService):
