@@ -514,6 +514,9 @@ FAULTS = [
      ["features/observability/rag_telemetry.feature"]),
     ("the task span records the agent as the task's type", "src/ai_platform/agents/tasks.py",
      '"task.type": task_type', '"task.type": agent_id', ["features/observability/agent_telemetry.feature"]),
+    ("an empty conversation is sent to the model", "src/ai_platform/services/gateway.py",
+     "Field(min_length=1, max_length=1000)]", "Field(max_length=1000)]",
+     ["features/services/gateway_service.feature"]),
 ]
 
 

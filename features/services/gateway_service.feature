@@ -38,6 +38,7 @@ Feature: The gateway service over HTTP
       | a body that is not JSON                             | 422    | MALFORMED_BODY     | JSON                   |
       | a completion request with the temperature 5         | 400    | VALIDATION_ERROR   | temperature            |
       | a completion request with neither prompt nor messages | 400  | VALIDATION_ERROR   | prompt or messages     |
+      | a completion request with an empty conversation     | 400    | VALIDATION_ERROR   | messages               |
       | a completion request whose max_tokens is "many"     | 400    | VALIDATION_ERROR   | max_tokens             |
       | a completion request for the model "gpt-9-turbo"    | 400    | VALIDATION_ERROR   | gpt-9-turbo            |
       | a body of 2 MiB                                     | 413    | PAYLOAD_TOO_LARGE  | bytes                  |

@@ -392,6 +392,7 @@ class Services:
             "a body that is not JSON": {"content": b'{"prompt": "Hello",'},
             "a completion request with the temperature 5": {"body": {"prompt": "Hello", "temperature": 5}},
             "a completion request with neither prompt nor messages": {"body": {"temperature": 0.5}},
+            "a completion request with an empty conversation": {"body": {"messages": []}},
             'a completion request whose max_tokens is "many"': {"body": {"prompt": "Hello", "max_tokens": "many"}},
             'a completion request for the model "gpt-9-turbo"': {"body": {"prompt": "Hello", "model": "gpt-9-turbo"}},
             "a body of 2 MiB": {"content": json.dumps({"prompt": "x" * (2 * 1024 * 1024)}).encode()},
