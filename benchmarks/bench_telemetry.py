@@ -69,8 +69,11 @@ def nats_requests(nats_url: str, count: int, label: str) -> list[float]:
                 request = {"request_id": codec.new_message_id(), "prompt": f"Say hello ({label} {index}).",
                            "model": "chat", "tenant_id": TENANT, "timestamp": now()}
                 began = time.perf_counter()
-                await bus.exchange(subjects.gateway_requests(TENANT), "llm_request", request, TENANT, 10)
+                payload, headers = bus.envelope("llm_request", request, TENANT)
+                reply = await bus.nc.request(subjects.gateway_requests(TENANT), payload, timeout=10, headers=headers)
                 samples.append(time.perf_counter() - began)
+                answer = codec.decode(reply.data, format=codec.format_from_headers(reply.headers))
+                assert answer.message_type == "llm_response", f"the gateway worker answered {answer}"
             return samples
         finally:
             await bus.close()

@@ -14,11 +14,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StreamConfig
 from opentelemetry import propagate
-from opentelemetry.trace import StatusCode
 
 from ai_contract import codec
 from ai_contract import headers as h
-from ai_contract.errors import MessagingUnavailable, NoWorkerAvailable, RequestTimedOut, WorkerFailed
+from ai_contract.errors import MessagingUnavailable
 from ai_contract.subjects import DEAD_LETTER_STREAM, INGEST_STREAM, dead_letter, ingest_durable
 from ai_contract.subjects import of_tenant as subjects_of_tenant
 from ai_platform.messaging.tracing import producing
@@ -134,30 +133,6 @@ class Bus:
         with producing(subject, tenant_id):
             payload, headers = self.envelope(message_type, data, tenant_id, extra)
             await self.nc.publish(subject, payload, headers=headers)
-
-    async def request(self, subject: str, message_type: str, data, tenant_id: str,
-                      timeout_s: float) -> codec.Envelope:
-        """Request/reply through a reply inbox. No listener fails at once; a slow one times out."""
-        envelope, _ = await self.exchange(subject, message_type, data, tenant_id, timeout_s)
-        return envelope
-
-    async def exchange(self, subject: str, message_type: str, data, tenant_id: str,
-                       timeout_s: float) -> tuple[codec.Envelope, dict[str, str]]:
-        """A request and its reply's envelope and headers; an error reply raises WorkerFailed."""
-        with producing(subject, tenant_id) as span:
-            payload, headers = self.envelope(message_type, data, tenant_id)
-            try:
-                reply = await self.nc.request(subject, payload, timeout=timeout_s, headers=headers)
-            except nats.errors.NoRespondersError:
-                span.set_status(StatusCode.ERROR, "no worker listens")
-                raise NoWorkerAvailable(subject) from None
-            except nats.errors.TimeoutError:
-                span.set_status(StatusCode.ERROR, f"no reply within {timeout_s:g} s")
-                raise RequestTimedOut(subject, timeout_s) from None
-        envelope = codec.decode(reply.data, format=codec.format_from_headers(reply.headers))
-        if envelope.message_type == "error":
-            raise WorkerFailed(subject, envelope.data.code, envelope.data.message)
-        return envelope, dict(reply.headers or {})
 
     async def reply(self, msg: Msg, message_type: str, data, tenant_id: str) -> None:
         payload, headers = self.envelope(message_type, data, tenant_id, {h.SERVED_BY: self.settings.name})

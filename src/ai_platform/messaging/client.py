@@ -9,8 +9,8 @@ import uuid
 
 import nats.errors
 
-from ai_contract import codec, subjects
 from ai_contract import headers as h
+from ai_contract import subjects
 from ai_contract.errors import MessagingUnavailable
 from ai_platform.messaging.bus import Bus, now
 from ai_platform.messaging.tracing import producing
@@ -21,21 +21,6 @@ class PlatformClient:
         self.bus = bus
         self.last_published: bytes | None = None
         self._streams_ready = False
-
-    async def complete(self, tenant_id: str, prompt: str, *, timeout_s: float,
-                       model: str = "chat") -> codec.LLMResponse:
-        request = {"request_id": uuid.uuid4().hex, "prompt": prompt, "model": model, "tenant_id": tenant_id,
-                   "timestamp": now()}
-        reply = await self.bus.request(subjects.gateway_requests(tenant_id), "llm_request", request, tenant_id,
-                                       timeout_s)
-        return reply.data
-
-    async def query_rag(self, tenant_id: str, question: str, *, timeout_s: float, top_k: int = 5,
-                        similarity_threshold: float = 0.7) -> codec.RAGResult:
-        query = {"query_id": uuid.uuid4().hex, "query": question, "tenant_id": tenant_id, "timestamp": now(),
-                 "parameters": {"top_k": top_k, "similarity_threshold": similarity_threshold}}
-        reply = await self.bus.request(subjects.rag_queries(tenant_id), "rag_query", query, tenant_id, timeout_s)
-        return reply.data
 
     async def publish_document(self, tenant_id: str, document_id: str, title: str, content: str, *,
                                ticket: str | None = None, budget_s: float = 15.0) -> str:
@@ -73,8 +58,3 @@ class PlatformClient:
         await self.bus.publish(subjects.agent_messages(tenant_id), "agent_message", message, tenant_id,
                                {h.SOURCE_AGENT: source, h.TARGET_AGENT: target})
         return message["message_id"]
-
-    async def submit_task(self, tenant_id: str, task_id: str, agent_id: str, task_type: str, parameters: dict) -> None:
-        task = {"task_id": task_id, "agent_id": agent_id, "task_type": task_type, "parameters": parameters,
-                "timestamp": now()}
-        await self.bus.publish(subjects.agent_tasks(tenant_id), "agent_task", task, tenant_id)
