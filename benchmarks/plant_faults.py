@@ -517,6 +517,18 @@ FAULTS = [
     ("an empty conversation is sent to the model", "src/ai_platform/services/gateway.py",
      "Field(min_length=1, max_length=1000)]", "Field(max_length=1000)]",
      ["features/services/gateway_service.feature"]),
+    ("a negative temperature is let through", "src/ai_platform/services/gateway.py",
+     "Temperature = Annotated[float, Field(ge=0, le=2)]", "Temperature = Annotated[float, Field(le=2)]",
+     ["features/services/gateway_service.feature"]),
+    ("a temperature of 0 is refused", "src/ai_platform/services/gateway.py",
+     "Temperature = Annotated[float, Field(ge=0, le=2)]", "Temperature = Annotated[float, Field(gt=0, le=2)]",
+     ["features/gateway/completions.feature"]),
+    ("a top_p of 0 is let through", "src/ai_platform/services/gateway.py",
+     "TopP = Annotated[float, Field(gt=0, le=1)]", "TopP = Annotated[float, Field(ge=0, le=1)]",
+     ["features/services/gateway_service.feature"]),
+    ("a top_p of 1 is refused", "src/ai_platform/services/gateway.py",
+     "TopP = Annotated[float, Field(gt=0, le=1)]", "TopP = Annotated[float, Field(gt=0, lt=1)]",
+     ["features/gateway/completions.feature"]),
 ]
 
 

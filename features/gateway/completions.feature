@@ -10,13 +10,24 @@ Feature: Completions through the LLM gateway
     Then the gateway returns "Paris, on the Seine, has been the capital of France since 987."
     And the token usage the gateway reports is what the language model reported
 
-  Scenario: The caller's parameters reach the model
-    When a component asks the gateway "Write a haiku about rain." with temperature 0.2 and at most 50 tokens
-    Then the language model was asked with temperature 0.2 and at most 50 tokens
+  Scenario Outline: The caller's parameters reach the model: temperature <temperature>, at most <tokens> tokens
+    When a component asks the gateway "Write a haiku about rain." with temperature <temperature> and at most <tokens> tokens
+    Then the language model was asked with temperature <temperature> and at most <tokens> tokens
 
-  Scenario: Nucleus sampling and stop words reach the model
-    When a component asks the gateway "List three colours." with top_p 0.35 and the stop word "END"
-    Then the language model was asked with top_p 0.35 and the stop word "END"
+    Examples: the range's edges are the caller's to use
+      | temperature | tokens |
+      | 0.2         | 50     |
+      | 0           | 1      |
+      | 2           | 4000   |
+
+  Scenario Outline: Nucleus sampling <top_p> and stop words reach the model
+    When a component asks the gateway "List three colours." with top_p <top_p> and the stop word "END"
+    Then the language model was asked with top_p <top_p> and the stop word "END"
+
+    Examples:
+      | top_p |
+      | 0.35  |
+      | 1     |
 
   Scenario: Streaming delivers the whole answer in pieces
     Given the language model answers "Streaming sends the answer a few words at a time." when asked about "streaming"

@@ -37,6 +37,9 @@ Feature: The gateway service over HTTP
       | a completion request without an API key             | 401    | UNAUTHENTICATED    | Authorization          |
       | a body that is not JSON                             | 422    | MALFORMED_BODY     | JSON                   |
       | a completion request with the temperature 5         | 400    | VALIDATION_ERROR   | temperature            |
+      | a completion request with the temperature -0.5      | 400    | VALIDATION_ERROR   | temperature            |
+      | a completion request with the top_p 0               | 400    | VALIDATION_ERROR   | top_p                  |
+      | a completion request with the max_tokens 0          | 400    | VALIDATION_ERROR   | max_tokens             |
       | a completion request with neither prompt nor messages | 400  | VALIDATION_ERROR   | prompt or messages     |
       | a completion request with an empty conversation     | 400    | VALIDATION_ERROR   | messages               |
       | a completion request whose max_tokens is "many"     | 400    | VALIDATION_ERROR   | max_tokens             |
