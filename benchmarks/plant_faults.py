@@ -529,6 +529,10 @@ FAULTS = [
     ("a top_p of 1 is refused", "src/ai_platform/services/gateway.py",
      "TopP = Annotated[float, Field(gt=0, le=1)]", "TopP = Annotated[float, Field(gt=0, lt=1)]",
      ["features/gateway/completions.feature"]),
+    ("cache statistics NATS cannot give are a 500", "src/ai_platform/services/gateway.py",
+     'ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The response cache cannot be reached',
+     'ServiceError(500, "INTERNAL_ERROR", f"The response cache cannot be reached',
+     ["features/services/dependency_failures.feature"]),
 ]
 
 

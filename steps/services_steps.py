@@ -207,6 +207,13 @@ def step_from_cache(context, text):
     assert seen == (text, True), f"expected {text!r} from the cache, seen {seen}"
 
 
+@when("a client asks the gateway service for the tenant's cache statistics")
+def step_ask_cache_stats(context):
+    """The tenant reads its cache statistics; the answer is checked as it came."""
+    services = context.world.services
+    context.world.attempt(services.ask_cache_stats)
+
+
 @then('the gateway service answered "{text:Q}" from the model')
 def step_from_model(context, text):
     """The last answer is the text, and the gateway says it did not come from its cache."""

@@ -69,3 +69,5 @@ Feature: A service whose dependency fails names it, and never sends a request th
     And a client asks the gateway service "How long does a refund take?"
     Then the gateway service answered "Refunds take five business days." from the model
     And the language model was asked 2 times
+    When a client asks the gateway service for the tenant's cache statistics
+    Then the service answers 503 with the error code "DEPENDENCY_UNAVAILABLE" naming "nats"

@@ -358,6 +358,10 @@ class Services:
     def cache_stats(self, *, tenant: str | None = None) -> dict:
         return self._look("gateway", routes.CACHE_STATS, "the cache statistics", tenant)
 
+    def ask_cache_stats(self) -> httpx.Response:
+        """The tenant's request for its cache statistics, whatever the answer."""
+        return self.send("gateway", "GET", routes.CACHE_STATS)
+
     def _look(self, service: str, path: str, what: str, tenant: str | None) -> dict:
         """A GET the scenario observes with (not one of its actions): its data, or the step fails naming what."""
         seen = self.send(service, "GET", path, tenant=tenant, observation=True)
