@@ -158,24 +158,14 @@ def step_crash(context):
 @then("the document is delivered again and acknowledged within {seconds:d} seconds")
 def step_redelivered(context, seconds):
     """The durable consumer delivered the one document a second time, and that delivery was acked."""
-    messaging = context.world.messaging
-
-    def delivered_twice_and_acked():
-        info = messaging.ingest_consumer()
-        return info.delivered.consumer_seq >= 2 and info.num_ack_pending == 0 and info
-    info = wait_until(delivered_twice_and_acked, seconds, "the document to be delivered again and acknowledged")
+    info = context.world.messaging.ingest_acknowledged(2, seconds)
     assert info.delivered.stream_seq == info.ack_floor.stream_seq, f"expected the redelivery acked, seen {info}"
 
 
 @then("the document is delivered once and acknowledged within {seconds:d} seconds")
 def step_delivered_once(context, seconds):
     """The durable consumer's one delivery was acked, and JetStream never delivered the document again."""
-    messaging = context.world.messaging
-
-    def acked():
-        info = messaging.ingest_consumer()
-        return info.delivered.consumer_seq >= 1 and info.num_ack_pending == 0 and info
-    info = wait_until(acked, seconds, "the document to be acknowledged")
+    info = context.world.messaging.ingest_acknowledged(1, seconds)
     assert (info.delivered.consumer_seq, info.num_redelivered) == (1, 0), (
         f"expected one delivery and no redelivery, the consumer delivered {info.delivered.consumer_seq} times "
         f"({info.num_redelivered} redelivered)")

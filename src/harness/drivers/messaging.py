@@ -481,6 +481,13 @@ class Messaging:
         """The durable consumer the RAG service's ingestion workers share, as the JetStream API reports it."""
         return self.run(self.operator.js.consumer_info(subjects.INGEST_STREAM, subjects.ingest_durable(None)))
 
+    def ingest_acknowledged(self, deliveries: int, budget_s: float):
+        """The ingestion consumer once it has made at least that many deliveries and none awaits its ack."""
+        def settled():
+            info = self.ingest_consumer()
+            return info.delivered.consumer_seq >= deliveries and info.num_ack_pending == 0 and info
+        return wait_until(settled, budget_s, f"{deliveries} delivery(ies) of the document to be acknowledged")
+
     def ingest_stream_count(self) -> int:
         return self.stream_count(subjects.INGEST_STREAM, subjects.rag_ingest(self.tenant()))
 
