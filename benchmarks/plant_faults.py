@@ -533,6 +533,15 @@ FAULTS = [
      'ServiceError(503, "DEPENDENCY_UNAVAILABLE", f"The response cache cannot be reached',
      'ServiceError(500, "INTERNAL_ERROR", f"The response cache cannot be reached',
      ["features/services/dependency_failures.feature"]),
+    ("a failed vector search is timed as a success", "src/ai_platform/rag/query.py",
+     "        except Exception as exc:\n            error = exc\n            raise\n        finally:\n"
+     "            telemetry.search_duration",
+     "        except Exception as exc:\n            pass\n            raise\n        finally:\n"
+     "            telemetry.search_duration",
+     ["features/observability/failure_telemetry.feature"]),
+    ("a task given priority 0 is refused", "src/ai_platform/services/agent.py",
+     "    priority: integer(0, 10) = 0", "    priority: integer(1, 10) = 0",
+     ["features/agents/agent_definitions.feature"]),
 ]
 
 

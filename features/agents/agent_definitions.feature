@@ -38,5 +38,6 @@ Feature: What an agent is defined with changes how it answers
 
     Examples:
       | priority |
+      | 0        |
       | 7        |
       | 10       |

@@ -47,6 +47,18 @@ Feature: A failure shows where it happened, in the trace, the counters and the c
     And the completed query counter for the tenant grew by 0
     And the platform recorded how long the failed knowledge base query took for the tenant
 
+  @rag @own-workers @chaos
+  Scenario: A question whose vector search fails because the database cannot be reached
+    Given an instance of the RAG service of the scenario's own, reaching what it needs through links that can be cut
+    And the database cannot be reached
+    When a user of the tenant asks "When does the office open?" through the RAG API
+    Then the caller gets 503 "DEPENDENCY_UNAVAILABLE" naming the database
+    And in the request's trace exactly these steps failed:
+      | rag service | knowledge base query | vector search |
+    And the failed query counter for the tenant grew by 1
+    And the platform recorded how long the failed vector search took for the tenant
+    And the platform recorded how long the failed knowledge base query took for the tenant
+
   @nats @gateway
   Scenario: A completion requested over the message bus that the model fails
     Given the gateway service takes completion requests from the message bus

@@ -81,6 +81,7 @@ DURATIONS = {
     "knowledge base query": ("rag.query.duration", OK, "rag.query"),
     "failed knowledge base query": ("rag.query.duration", FAILED, "rag.query"),
     "vector search": ("rag.search.duration", OK, "rag.vector.search"),
+    "failed vector search": ("rag.search.duration", FAILED, "rag.vector.search"),
     "agent task": ("agent.task.duration", {"status": "done"}, "agent.task.execute"),
     "failed agent task": ("agent.task.duration", {"status": "failed"}, "agent.task.execute"),
 }
