@@ -542,6 +542,9 @@ FAULTS = [
     ("a task given priority 0 is refused", "src/ai_platform/services/agent.py",
      "    priority: integer(0, 10) = 0", "    priority: integer(1, 10) = 0",
      ["features/agents/agent_definitions.feature"]),
+    ("a similarity threshold of 1 is refused", "src/ai_platform/rag/query.py",
+     "if not -1.0 <= self.similarity_threshold <= 1.0:", "if not -1.0 <= self.similarity_threshold < 1.0:",
+     ["features/rag/questions.feature"]),
 ]
 
 

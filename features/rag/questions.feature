@@ -64,6 +64,7 @@ Feature: Answering questions from the knowledge base
       | 3     | a similarity of at least 0.3            | 1     |
       | 3     | the platform's own similarity threshold | 1     |
       | 3     | a similarity of at least 0.95           | 0     |
+      | 3     | a similarity of at least 1              | 0     |
 
   Scenario Outline: A search by <form> finds the <top_k> best passages with <similarity>, best first
     When the tenant searches the knowledge base by <form> "What is required within days at the office for plans?", keeping the <top_k> best passages with <similarity>
