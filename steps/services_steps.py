@@ -43,6 +43,22 @@ def step_bad_request(context, service, request):
     context.world.attempt(lambda: services.bad_request(service, request))
 
 
+@when('a client sends a "{method:Q}" request to the {service:Name} service\'s route "{path:Q}"')
+def step_method_to_route(context, method, service, path):
+    """A request with a method the route may not take, and an empty body."""
+    services = context.world.services
+    services.url(service)
+    context.world.attempt(lambda: services.send(service, method, path, body={}))
+
+
+@then('the answer\'s Allow header lists exactly "{allowed:Q}"')
+def step_allow_header(context, allowed):
+    """A 405 names every method the path takes (RFC 9110), and no other."""
+    seen = _response(context).headers.get("allow")
+    listed = sorted(m.strip() for m in (seen or "").split(","))
+    assert listed == sorted(m.strip() for m in allowed.split(",")), f"expected Allow: {allowed}, got {seen!r}"
+
+
 def _response(context):
     return context.world.outcome.expect_result("an HTTP response")
 

@@ -4,6 +4,17 @@ Feature: Every service answers bad input with a 4xx error that names the problem
   code of the contract, and the field or value at fault; never a 500, never a dropped connection,
   never a 200 with an error inside.
 
+  Scenario Outline: A <method> to the <service> service's route <path> is a 405 that lists the methods the route takes
+    When a client sends a "<method>" request to the <service> service's route "<path>"
+    Then the service answers 405 with the error code "METHOD_NOT_ALLOWED" naming "<method>"
+    And the answer's Allow header lists exactly "<allowed>"
+
+    Examples:
+      | service | method | path                                 | allowed        |
+      | rag     | PUT    | /api/v1/rag/documents                | GET, POST      |
+      | rag     | POST   | /api/v1/rag/documents/refund-policy  | DELETE, GET    |
+      | gateway | GET    | /api/v1/gateway/generate             | POST           |
+
   Scenario Outline: The <service> service answers <request> with <status> <code>
     When a client sends the <service> service <request>
     Then the service answers <status> with the error code "<code>" naming "<named>"

@@ -284,17 +284,12 @@ class Dependency:
         self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
 
     async def call(self, method: str, path: str, who: Caller, body: dict | None = None) -> Any:
-        """The `data` of the dependency's success envelope. Only GET (idempotent) is retried, once, on a transport
-        error other than a timeout; a POST is sent once, whatever happens to its answer."""
-        attempts = 2 if method == "GET" else 1
-        for attempt in range(attempts):
-            try:
-                response = await self._client.request(method, path, json=body, headers=who.headers())
-                break
-            except httpx.TransportError as exc:
-                if attempt + 1 < attempts and not isinstance(exc, httpx.TimeoutException):
-                    continue
-                raise unreachable(self.name, exc, self.timeout_s) from None
+        """The `data` of the dependency's success envelope. Sent once, whatever happens to its answer: the
+        services call each other only with POSTs, which are not idempotent."""
+        try:
+            response = await self._client.request(method, path, json=body, headers=who.headers())
+        except httpx.TransportError as exc:
+            raise unreachable(self.name, exc, self.timeout_s) from None
         return data_of(self.name, response)
 
     async def ready(self) -> str | None:
