@@ -275,13 +275,20 @@ def _flushing_telemetry(lifespan):
     return with_flush
 
 
+# A connection idle this long is not used again. Shorter than the keep-alive of the service called (uvicorn's,
+# 5 s, the same as httpx's default here): a call sent on a connection the other side is closing fails, and a POST
+# is not sent twice (a document ingested over NATS was tried twice this way).
+KEEPALIVE_EXPIRY_S = 2.0
+CALL_LIMITS = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
+
 class Dependency:
     """Another service this one calls: forwards the caller's tenant and ids, and turns the
     dependency's failure into the contract's 502, 503 or 504 naming it."""
 
     def __init__(self, name: str, base_url: str, timeout_s: float) -> None:
         self.name, self.base_url, self.timeout_s = name, base_url.rstrip("/"), timeout_s
-        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s)
+        self._client = httpx.AsyncClient(base_url=self.base_url, timeout=timeout_s, limits=CALL_LIMITS)
 
     async def call(self, method: str, path: str, who: Caller, body: dict | None = None) -> Any:
         """The `data` of the dependency's success envelope. Sent once, whatever happens to its answer: the
