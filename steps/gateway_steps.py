@@ -82,7 +82,7 @@ def step_finish_reason(context, reason):
 def step_stream_broke_off(context, dependency, answer):
     """The caller received the pieces the model wrote before it failed, then one error event, and no end event."""
     refusal = context.world.outcome.expect_error("a stream that breaks off")
-    received = "".join(getattr(refusal, "streamed_before", []))
+    received = getattr(refusal, "streamed_before", "")
     assert received and answer.startswith(received) and len(received) < len(answer), (
         f"expected a first part of {answer!r} before the error event, the caller received {received!r}")
     said = f"{refusal} {getattr(refusal, 'details', '')}"

@@ -369,7 +369,7 @@ def step_openai_stream_says(context, text):
 def step_openai_stream_broke_off(context, kind, answer):
     """The official client raised the error event the gateway sent, having received the first pieces."""
     error = context.world.outcome.expect_error("the OpenAI client's stream to fail")
-    received = context.world.services.openai_streamed()
+    received = getattr(error, "streamed_before", "")
     assert received and answer.startswith(received) and len(received) < len(answer), (
         f"expected a first part of {answer!r} before the error, the client received {received!r}")
     seen = (getattr(error, "code", None), getattr(error, "details", {}).get("type"))

@@ -7,13 +7,7 @@ so code that only names an error does not pay for the NATS client.
 from importlib import import_module
 
 from ai_contract import subjects
-from ai_contract.errors import (
-    MessagingError,
-    MessagingUnavailable,
-    NoWorkerAvailable,
-    RequestTimedOut,
-    WorkerFailed,
-)
+from ai_contract.errors import MessagingError, MessagingUnavailable
 
 _ON_FIRST_USE = {
     "Bus": "ai_platform.messaging.bus", "ConnectionSettings": "ai_platform.messaging.bus",
@@ -31,6 +25,5 @@ def __getattr__(name: str):
 
 __all__ = [
     "Bus", "ConnectionSettings", "GatewayWorker", "HostedAgentsInbox", "IngestionWorker", "MessagingError",
-    "MessagingUnavailable", "NoWorkerAvailable", "PlatformClient", "RagQueryWorker", "RequestTimedOut",
-    "TaskWorker", "WorkerFailed", "decode_message", "subjects",
+    "MessagingUnavailable", "PlatformClient", "RagQueryWorker", "TaskWorker", "decode_message", "subjects",
 ]

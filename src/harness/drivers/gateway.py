@@ -85,10 +85,8 @@ class GatewayDriver:
             event = json.loads(line.removeprefix("data: "))
             if "error" in event:
                 error = event["error"]
-                refusal = ServiceRefusal(response.status_code, error["code"], error["message"],
-                                         error.get("details", {}))
-                refusal.streamed_before = list(streamed.pieces)  # what the caller had already received
-                raise refusal
+                raise ServiceRefusal(response.status_code, error["code"], error["message"], error.get("details", {}),
+                                     streamed_before="".join(streamed.pieces))
             if "text" in event:
                 streamed.pieces.append(event["text"])
             if event.get("done"):

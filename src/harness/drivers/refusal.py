@@ -11,9 +11,10 @@ if TYPE_CHECKING:
 class ServiceRefusal(Exception):
     """An HTTP service answered with the contract's error envelope."""
 
-    def __init__(self, status: int, code: str, message: str, details: dict) -> None:
+    def __init__(self, status: int, code: str, message: str, details: dict, *, streamed_before: str = "") -> None:
         super().__init__(message)
         self.status, self.code, self.details = status, code, details
+        self.streamed_before = streamed_before  # an error event midway: the text the caller had received first
 
     @property
     def model(self) -> str | None:

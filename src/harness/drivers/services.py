@@ -479,11 +479,12 @@ class Services:
                         extra_headers=trace_headers, **options):
                     chunks.append(chunk)
             except APIError as exc:  # an error event midway: the client raises what the gateway sent
-                raise ServiceRefusal(200, exc.code or "", exc.message, {"type": exc.type or ""}) from exc
-        self.openai_seen["stream"] = self.openai_streamed()
+                raise ServiceRefusal(200, exc.code or "", exc.message, {"type": exc.type or ""},
+                                     streamed_before=self._openai_text()) from exc
+        self.openai_seen["stream"] = self._openai_text()
         return self.openai_seen["stream"]
 
-    def openai_streamed(self) -> str:
+    def _openai_text(self) -> str:
         """The text of the chunks the OpenAI client received."""
         return "".join(c.choices[0].delta.content or "" for c in self.openai_seen.get("chunks", []) if c.choices)
 

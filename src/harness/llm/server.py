@@ -228,36 +228,31 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
         ident, created = f"chatcmpl-{uuid.uuid4().hex[:12]}", int(time.time())
 
-        def event(delta: dict, finish: str | None = None, extra: dict | None = None) -> None:
-            chunk = {
-                "id": ident,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                **(extra or {}),
-            }
-            self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+        def send(data: dict | str) -> None:
+            """One server-sent event: a JSON object, or OpenAI's closing "[DONE]"."""
+            self.wfile.write(f"data: {data if isinstance(data, str) else json.dumps(data)}\n\n".encode())
             self.wfile.flush()
+
+        def chunk(choices: list[dict], **extra) -> dict:
+            return {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
+                    "choices": choices, **extra}
+
+        def event(delta: dict, finish: str | None = None) -> None:
+            send(chunk([{"index": 0, "delta": delta, "finish_reason": finish}]))
 
         event({"role": "assistant", "content": ""})
         pieces = _pieces(answer)
         if self._breaks_off:
             for piece in pieces[:len(pieces) // 2]:
                 event({"content": piece})
-            error = _error("server_error", f"scripted: model {model} broke off its answer")
-            self.wfile.write(b"data: " + json.dumps(error).encode() + b"\n\n")
-            self.wfile.flush()
+            send(_error("server_error", f"scripted: model {model} broke off its answer"))
             return
         for piece in pieces:
             event({"content": piece})
         event({}, finish)
         if include_usage:
-            chunk = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model,
-                     "choices": [], "usage": usage}
-            self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
+            send(chunk([], usage=usage))
+        send("[DONE]")
 
     def _json(self, status: int, payload: dict, headers: tuple[tuple[str, str], ...] = ()) -> None:
         self._raw(status, "application/json", json.dumps(payload).encode(), headers)
