@@ -22,6 +22,7 @@ def step_ingestion_worker(context):
     context.world.messaging.ingestion_worker()
 
 
+@given("another instance of the RAG service takes documents from the message bus")
 @when("a new instance of the RAG service takes documents from the message bus")
 def step_new_ingestion_worker(context):
     """Another RAG service process joins the same durable consumer."""

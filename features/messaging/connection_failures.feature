@@ -43,6 +43,7 @@ Feature: Connection failures
   Scenario: A document that takes longer to embed than the acknowledgement wait is delivered once
     Given ingestion workers wait 1 second for an acknowledgement
     And an instance of the RAG service takes documents from the message bus
+    And another instance of the RAG service takes documents from the message bus
     And the embedding model takes 1.8 seconds to answer once
     When the API publishes the document "Refund policy" with the text "Annual plans can be refunded within 30 days of purchase." for ingestion
     Then the document is delivered once and acknowledged within 10 seconds
