@@ -63,8 +63,9 @@ class Fuzzing:
         junit = (JUNIT_DIR / f"schemathesis-{service}-{who}.xml").resolve()
         examples = self._world.session.fuzz_examples
         # No example database: each run starts from the seed alone, so the same code gets the same verdict.
-        command = [sys.executable, "-m", "schemathesis.cli", "--no-color", "--config-file", str(CONFIG), "run",
-                   f"{base}/openapi.json", "--checks", "all", "--seed", str(SEED), "--max-examples", str(examples),
+        command = [sys.executable, "-m", "harness.drivers.schemathesis_cli", "--no-color", "--config-file",
+                   str(CONFIG), "run", f"{base}/openapi.json", "--checks", "all", "--seed", str(SEED),
+                   "--max-examples", str(examples),
                    "--generation-database", "none", "--workers", "1", selection, OPERATOR_PATHS,
                    "--header", f"{AUTHORIZATION}: Bearer {key}",
                    "--report", "junit", "--report-junit-path", str(junit)]
