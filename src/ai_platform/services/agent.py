@@ -29,7 +29,17 @@ from ai_platform.agents.agent import DEFAULT_INSTRUCTIONS
 from ai_platform.agents.tasks import executing_task
 from ai_platform.messaging import HostedAgentsInbox, MessagingError, TaskWorker
 from ai_platform.services.config import dependency_timeout_s, required
-from ai_platform.services.http import CALL_LIMITS, Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.http import (
+    CALL_LIMITS,
+    Caller,
+    Dependency,
+    ServiceError,
+    caller,
+    create_service,
+    error,
+    ok,
+    tls,
+)
 from ai_platform.services.inputs import Id, Name, NonBlank, PathId, Strict, Text, integer
 from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message, instance_name
 from ai_platform.services.openapi import DEPENDENCIES, answers
@@ -94,7 +104,8 @@ class TaskIn(Strict):
 def create_app():
     settings = settings_from_env()
     store = LazyStore(settings.database_url, settings.dimensions)
-    client = httpx.Client(limits=CALL_LIMITS)  # one connection pool for every call to the gateway and RAG services
+    # One connection pool for every call to the gateway and RAG services.
+    client = httpx.Client(limits=CALL_LIMITS, verify=tls())
     dependencies = {GATEWAY: Dependency(GATEWAY, settings.gateway_url, settings.timeout_s),
                     RAG: Dependency(RAG, settings.rag_url, settings.timeout_s)}
 

@@ -38,7 +38,7 @@ from ai_platform.gateway import (
 from ai_platform.messaging import GatewayWorker
 from ai_platform.services.cache import DEFAULT_TTL_S, CacheUnavailable, ResponseCache, request_key
 from ai_platform.services.config import number, required
-from ai_platform.services.http import ServiceError, caller, create_service, ok
+from ai_platform.services.http import ServiceError, caller, create_service, ok, tls
 from ai_platform.services.inputs import (
     MAX_NAME,
     MAX_TOKENS,
@@ -185,7 +185,7 @@ def create_app():
 
     async def provider_problem() -> str | None:
         try:
-            async with httpx.AsyncClient(timeout=2.0) as client:
+            async with httpx.AsyncClient(timeout=2.0, verify=tls()) as client:
                 answer = await client.get(f"{base.rstrip('/')}/models")
         except httpx.HTTPError as exc:
             return f"cannot be reached: {type(exc).__name__}"

@@ -36,7 +36,17 @@ from ai_platform.rag import (
 )
 from ai_platform.services.cache import forget_tenant
 from ai_platform.services.config import dependency_timeout_s, number, required
-from ai_platform.services.http import CALL_LIMITS, Caller, Dependency, ServiceError, caller, create_service, error, ok
+from ai_platform.services.http import (
+    CALL_LIMITS,
+    Caller,
+    Dependency,
+    ServiceError,
+    caller,
+    create_service,
+    error,
+    ok,
+    tls,
+)
 from ai_platform.services.inputs import Id, Metadata, Name, NonBlank, PathId, Strict, integer, one_of
 from ai_platform.services.nats_workers import HostedWorkers, OnDemandClient, caller_from_message
 from ai_platform.services.openapi import DEPENDENCIES, answers
@@ -128,7 +138,7 @@ def document_id_of(title: str) -> str:
 def create_app():
     settings = settings_from_env()
     store = LazyStore(settings.database_url, settings.dimensions)
-    client = httpx.Client(limits=CALL_LIMITS)  # one connection pool for every call to the gateway service
+    client = httpx.Client(limits=CALL_LIMITS, verify=tls())  # one connection pool for every call to the gateway service
     gateway_service = Dependency(GATEWAY, settings.gateway_url, settings.timeout_s)
 
     def gateway_for(who: Caller) -> RemoteGateway:

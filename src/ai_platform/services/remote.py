@@ -13,7 +13,7 @@ import httpx
 
 from ai_platform.agents import KnowledgeBaseTool, ToolResult
 from ai_platform.gateway import Completion, Usage
-from ai_platform.services.http import CALL_LIMITS, Caller, data_of, unreachable
+from ai_platform.services.http import CALL_LIMITS, Caller, data_of, tls, unreachable
 from ai_platform.store import Passage
 
 GATEWAY, RAG = "gateway", "rag"
@@ -27,7 +27,7 @@ class RemoteService:
                  client: httpx.Client | None = None) -> None:
         # `dependency`, not `name`: the knowledge base tool's name is its tool id, which its spans record.
         self.dependency, self.base_url, self.caller, self.timeout_s = name, base_url.rstrip("/"), caller, timeout_s
-        self._client = client or httpx.Client(limits=CALL_LIMITS)
+        self._client = client or httpx.Client(limits=CALL_LIMITS, verify=tls())
 
     def call(self, method: str, path: str, body: dict | None = None) -> Any:
         """The `data` of the service's success envelope. Not retried: these calls are not idempotent."""

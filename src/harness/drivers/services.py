@@ -15,7 +15,9 @@ from ai_contract import routes
 from ai_contract.headers import AUTHORIZATION, CORRELATION_ID, REQUEST_ID, TENANT
 from ai_contract.settings import DATABASE_URL, DEPENDENCY_TIMEOUT_S, LLM_API_BASE
 from harness.drivers.refusal import ServiceRefusal, data_or_refusal
+from harness.infra.processes import tls
 from harness.platform.environment import CHUNK_OVERLAP, CHUNK_SIZE, PLATFORM_MODEL_NAMES
+from harness.platform.processes import stop_together
 from harness.reporting import attach_json, register_secret
 from harness.world import World
 
@@ -39,7 +41,7 @@ ASSISTANT = "assistant"  # the tenant's agent the query API hands anything but a
 class Services:
     def __init__(self, world: World) -> None:
         self._world = world
-        self._client = httpx.Client(timeout=CLIENT_TIMEOUT_S)
+        self._client = httpx.Client(timeout=CLIENT_TIMEOUT_S, verify=tls())
         world.add_cleanup(self._client.close)
         world.add_cleanup(self._remove_tenants)  # before the client closes
         self._tenant_data = False  # whether the scenario gave the platform anything of its tenants
@@ -185,8 +187,7 @@ class Services:
         platform = self._world.session.services
         calls = {dependency: self.url(dependency) for dependency in platform.dependencies_of(service)}
         started = platform.replicas(service, names, {**self._deployment(), **settings}, calls, ready=ready)
-        for process in started:
-            self._world.add_cleanup(process.stop)
+        self._world.add_cleanup(stop_together, started)
         return started
 
     def readiness(self, process) -> dict | None:

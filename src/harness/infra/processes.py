@@ -8,11 +8,13 @@ stops those servers by pid and removes the dirs.
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import tempfile
 import threading
 import time
@@ -198,12 +200,22 @@ def answer_of(client, url: str, timeout_s: float) -> str | None:
     return f"{urlsplit(url).path} answered {response.status_code} {response.text[:200]}"
 
 
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """The TLS settings of the suite's HTTP clients (`verify=tls()`), built once: building them loads the CA
+    bundle, ~50 ms of CPU, and each scenario and each wait for a service makes a client."""
+    import httpx
+
+    return httpx.create_ssl_context()
+
+
 def wait_until_answering(url: str, process: psutil.Popen | None, budget_s: float, poll_s: float = 0.02) -> None:
     """GET url until it answers 200 within budget_s; raise NotReady at once if the process (when ours) exits."""
     import httpx  # here: the infrastructure modes that never call it do not pay for the import
 
     deadline, last = time.monotonic() + budget_s, ["no answer yet"]
-    with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
+    # A proxy from the environment must not see loopback.
+    with httpx.Client(trust_env=False, verify=tls()) as client:
 
         def answers() -> bool:
             code = exited(process)
