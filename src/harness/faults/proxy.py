@@ -19,6 +19,7 @@ _JOIN_TIMEOUT = 2.0
 _CHUNK = 65536
 _QUEUE_CHUNKS = 256  # Back-pressure: a reader stops reading when its writer is this far behind.
 _EOF = None  # Queued after the last chunk, so the half-close is forwarded in order after the data.
+_WAKE = ()  # Queued when a link is killed, so its writers notice at once instead of at their next poll.
 
 
 def _nodelay(sock: socket.socket) -> None:
@@ -46,6 +47,7 @@ class _Link:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # Guards the sockets between kill() and the owner closing them.
         self._closed = False
+        self._queues: list[queue.Queue] = []
         self._owner = threading.Thread(target=self._run, name=f"link-proxy-{proxy.port}-link", daemon=True)
 
     def start(self) -> None:
@@ -57,6 +59,11 @@ class _Link:
         with self._lock:
             if self._closed:
                 return
+            for chunks in self._queues:
+                try:
+                    chunks.put_nowait(_WAKE)
+                except queue.Full:
+                    pass  # a full queue's writer is not waiting for a chunk
             for sock in (self._client, self._server):
                 if sock is not None:
                     try:
@@ -83,6 +90,8 @@ class _Link:
             pumps = []
             for src, dst, tag in ((self._client, server, "up"), (server, self._client, "down")):
                 chunks: queue.Queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
+                with self._lock:
+                    self._queues.append(chunks)
                 pumps.append(threading.Thread(target=self._read, args=(src, chunks, tag == "down"), daemon=True,
                                               name=f"link-proxy-{self._proxy.port}-{tag}-read"))
                 pumps.append(threading.Thread(target=self._write, args=(dst, chunks), daemon=True,
@@ -139,6 +148,8 @@ class _Link:
             try:
                 item = chunks.get(timeout=_POLL)
             except queue.Empty:
+                continue
+            if item is _WAKE:
                 continue
             try:
                 if item is _EOF:
@@ -217,6 +228,7 @@ class LinkProxy:
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._acceptor: threading.Thread | None = None
+        self._wakeup, self._waker = socket.socketpair()  # written by close(), so the acceptor stops at once
 
     # Lifecycle
 
@@ -248,10 +260,13 @@ class LinkProxy:
             self._closed = True
             self._stop.set()
             links = list(self._links)
+        self._waker.send(b"\0")
         if self._acceptor is not None:
             self._acceptor.join(_JOIN_TIMEOUT)
         if self._listener is not None:
             self._listener.close()
+        self._wakeup.close()
+        self._waker.close()
         self._drop(links)
 
     def __enter__(self) -> LinkProxy:
@@ -338,8 +353,9 @@ class LinkProxy:
         assert self._listener is not None
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wakeup, selectors.EVENT_READ)
             while not self._stop.is_set():
-                if not selector.select(_POLL):
+                if not any(key.fileobj is self._listener for key, _ in selector.select(_POLL)):
                     continue
                 try:
                     client, _ = self._listener.accept()

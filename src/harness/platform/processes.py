@@ -12,13 +12,12 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from harness.infra.processes import AdoptedProcess, RunRecord, answer_of, exited, free_port
+from harness.infra.processes import AdoptedProcess, RunRecord, answer_of, exited, free_port, tls
 from harness.platform.environment import configuration_of
 from harness.platform.launch import Launch, uvicorn_launch
 from harness.platform.prefork import Preforker
@@ -105,17 +104,7 @@ class ServiceProcess:
 
     def stop(self) -> None:
         """SIGTERM for a graceful shutdown, up to STOP_GRACE_S, then SIGKILL whatever is left of the tree."""
-        process = self._process
-        if process is None:
-            return
-        tree = _tree(process)
-        try:
-            process.terminate()
-            process.wait(STOP_GRACE_S)
-        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
-            pass
-        _kill(tree)
-        self._forget()
+        stop_together([self])
 
     def kill(self) -> None:
         """SIGKILL the tree at once, as a crash would; start() brings it back on the same port."""
@@ -248,9 +237,7 @@ class ServiceFleet:
         with self._lock:
             services = list(self._instances.values())
             self._instances.clear()
-        if services:
-            with ThreadPoolExecutor(len(services)) as pool:
-                list(pool.map(ServiceProcess.stop, services))
+        stop_together(services)
         self._preforker.stop()
 
     def prepare(self) -> None:
@@ -326,7 +313,7 @@ def wait_ready_together(services: list[ServiceProcess], budget_s: float,
 
     pending, last = list(services), {}
     deadline = time.monotonic() + budget_s
-    with httpx.Client(trust_env=False) as client:  # a proxy from the environment must not see loopback
+    with httpx.Client(trust_env=False, verify=tls()) as client:  # a proxy from the environment must not see loopback
 
         def all_ready() -> bool:
             for service in list(pending):
@@ -368,6 +355,27 @@ def _start_order(names: Iterable[str], env: Mapping[str, str]) -> list[str]:
     for name in names:
         visit(name, True)
     return order
+
+
+def stop_together(services: list[ServiceProcess]) -> None:
+    """Stop the services as ServiceProcess.stop does, in one grace period: each shuts down while the others do."""
+    stopping = []
+    for service in services:
+        if service._process is None:
+            continue
+        stopping.append((service, _tree(service._process)))
+        try:
+            service._process.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    deadline = time.monotonic() + STOP_GRACE_S
+    for service, tree in stopping:
+        try:
+            service._process.wait(max(0.0, deadline - time.monotonic()))
+        except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+            pass
+        _kill(tree)
+        service._forget()
 
 
 def _tree(process: psutil.Process) -> list[psutil.Process]:
