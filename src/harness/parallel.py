@@ -136,6 +136,7 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
     REPORTS.mkdir(exist_ok=True)
     if "allure_history=keep" not in options and "allure=off" not in options:
         clear_results(Path(_userdata(options).get("allure_dir", ALLURE_DIR)))
+    JUNIT.mkdir(parents=True, exist_ok=True)  # here: two workers' behave creating it at once, one fails
     for stale in JUNIT.glob("TESTS-*.xml"):
         stale.unlink()
     groups = worker_groups(features, workers)

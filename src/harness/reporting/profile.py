@@ -33,6 +33,7 @@ class ScenarioTime:
     seconds: float
     status: str
     service_starts: int  # service processes started by its steps and its cleanups
+    with_cleanups: float | None = None  # seconds from its start to the next scenario's: its cleanups too
 
 
 class RunProfile:
@@ -40,13 +41,20 @@ class RunProfile:
         self.began = time.monotonic()
         self.scenarios: list[ScenarioTime] = []
         self._starts_seen = 0
+        self._began_at: float | None = None
 
     def scenario_began(self, starts: list[ServiceStart]) -> None:
         """Services started since the last scenario's steps ended were started by its cleanups: its share."""
-        if self.scenarios and len(starts) > self._starts_seen:
+        self._close_last(starts)
+        self._began_at = time.monotonic()
+
+    def _close_last(self, starts: list[ServiceStart]) -> None:
+        """The last scenario's cleanups are over: count them in."""
+        if self.scenarios and self._began_at is not None:
             last = self.scenarios[-1]
-            self.scenarios[-1] = replace(last, service_starts=last.service_starts + len(starts) - self._starts_seen)
-        self._starts_seen = len(starts)
+            self.scenarios[-1] = replace(last, service_starts=last.service_starts + len(starts) - self._starts_seen,
+                                         with_cleanups=round(time.monotonic() - self._began_at, 3))
+        self._starts_seen, self._began_at = len(starts), None
 
     def scenario_ended(self, scenario, starts: list[ServiceStart]) -> None:
         """Called after the scenario's steps, before its cleanups."""
@@ -84,9 +92,10 @@ class RunProfile:
 
     def write(self, servers: dict[str, float], starts: list[ServiceStart], path: Path = PROFILE_PATH) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        features: dict[str, float] = defaultdict(float)
+        self._close_last(starts)
+        features: dict[str, float] = defaultdict(float)  # what the parallel runner balances: cleanups included
         for scenario in self.scenarios:
-            features[scenario.feature] += scenario.seconds
+            features[scenario.feature] += scenario.with_cleanups or scenario.seconds
         path.write_text(json.dumps({
             "wall_s": round(time.monotonic() - self.began, 3),
             "waited_s": round(waiting.waited_s(), 3),
