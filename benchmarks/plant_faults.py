@@ -551,6 +551,16 @@ FAULTS = [
     ("a tenant's bus client may use the JetStream API", "src/ai_platform/messaging/authorization.py",
      '"pub": {"allow": allowed["publish"]}', '"pub": {"allow": [*allowed["publish"], "$JS.API.>"]}',
      ["features/security/bus_permissions.feature"]),
+    ("an agent's id made from a long name keeps a 65th character", "src/ai_platform/services/agent.py",
+     '.strip("-")[:64].strip("-")', '.strip("-")[:65].strip("-")', ["features/agents/agent_api.feature"]),
+    ("the gateway service takes a top_p above 1", "src/ai_platform/services/gateway.py",
+     "TopP = Annotated[float, Field(gt=0, le=1)]", "TopP = Annotated[float, Field(gt=0)]",
+     ["features/services/gateway_service.feature"]),
+    ("the gateway service takes a fifth stop word", "src/ai_platform/services/gateway.py",
+     "Field(max_length=4)]", "Field(max_length=5)]", ["features/services/gateway_service.feature"]),
+    ("masking a log line loses what it said", "src/ai_platform/services/redaction.py",
+     '    return URL_PASSWORD.sub(rf"\\g<1>{MASK}@", TENANT_KEY_SHAPE.sub(MASK, text))',
+     '    URL_PASSWORD.sub(rf"\\g<1>{MASK}@", TENANT_KEY_SHAPE.sub(MASK, text))', ["features/gateway/secrets.feature"]),
 ]
 
 

@@ -126,11 +126,13 @@ def step_params_reached(context, temperature, tokens):
 
 
 @then('the language model was asked with top_p {top_p:g} and the stop word "{stop:Q}"')
-def step_nucleus_reached(context, top_p, stop):
-    """Nucleus sampling and the stop word as the model received them."""
+@then('the language model was asked with top_p {top_p:g} and the stop words {stops:QuotedList}')
+def step_nucleus_reached(context, top_p, stop=None, stops=()):
+    """Nucleus sampling and the stop words, in order, as the model received them."""
+    expected = [stop] if stop is not None else list(stops)
     params = context.world.model.chats()[-1].parameters
-    assert params.get("top_p") == top_p and params.get("stop") == [stop], (
-        f"expected top_p {top_p} and the stop words {[stop]}, the model saw {params}"
+    assert params.get("top_p") == top_p and params.get("stop") == expected, (
+        f"expected top_p {top_p} and the stop words {expected}, the model saw {params}"
     )
 
 

@@ -43,6 +43,12 @@ def step_no_key_in_logs(context):
     context.world.evidence.assert_no_log_line_holds(SCRIPTED_API_KEY, "the API key")
 
 
+@then("the platform's log shows its requests to the language model")
+def step_model_requests_logged(context):
+    """Masking keeps a line's sense: the requests to the model's route are still there to read."""
+    context.world.evidence.assert_platform_logged("/chat/completions", "its requests to the language model")
+
+
 @then("the answer the caller received does not contain the API key")
 def step_no_key_in_answer(context):
     """Neither the body nor the headers of the response hold the key."""

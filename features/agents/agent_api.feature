@@ -1,14 +1,20 @@
 @agents @services
 Feature: Defining agents and talking to them through the agent API
   A tenant defines its agents over HTTP: a name and the tools each may use. An agent defined by
-  its name alone gets an id made from that name; defining an agent again under its id replaces it,
-  and the answer says which of the two happened. A chat that names no conversation starts a new
-  one, named in the reply, and a task given without a priority runs at the contract's default, 0.
+  its name alone gets an id made from that name, cut to the 64 characters an id may have;
+  defining an agent again under its id replaces it, and the answer says which of the two
+  happened. A chat that names no conversation starts a new one, named in the reply, and a task
+  given without a priority runs at the contract's default, 0.
 
-  Scenario: An agent defined by its name alone gets an id made from that name
-    When the tenant defines an agent named "Billing Desk 2!" through the agent API
-    Then the agent API says it created the agent "billing-desk-2"
-    And the agent API lists only the agent "billing-desk-2" for the tenant
+  Scenario Outline: An agent defined by its name alone gets an id made from that name: <name>
+    When the tenant defines an agent named "<name>" through the agent API
+    Then the agent API says it created the agent "<agent id>"
+    And the agent API lists only the agent "<agent id>" for the tenant
+
+    Examples: lower case, dashes for the rest, at most 64 characters as every id
+      | name                                                                        | agent id                                                         |
+      | Billing Desk 2!                                                             | billing-desk-2                                                   |
+      | Customer Support Desk for the Northern Region and All of Its Branch Offices | customer-support-desk-for-the-northern-region-and-all-of-its-bra |
 
   Scenario: Defining an agent again under its id replaces it, and says so
     Given the tenant has an agent "helpdesk" with the knowledge base search tool, through the agent API

@@ -15,10 +15,10 @@ Feature: The gateway service over HTTP
 
   @scripted
   Scenario: A completion over HTTP passes the caller's model, sampling and limits on to the model
-    When a client asks the gateway service "Write a haiku about rain." with the model "chat-backup" and a temperature of 0.3 and at most 40 tokens and a top_p of 0.35 and the stop word "END"
+    When a client asks the gateway service "Write a haiku about rain." with the model "chat-backup" and a temperature of 0.3 and at most 40 tokens and a top_p of 0.35 and the stop words "END", "STOP", "###", "Q:"
     Then the backup model was asked once
     And the language model was asked with temperature 0.3 and at most 40 tokens
-    And the language model was asked with top_p 0.35 and the stop word "END"
+    And the language model was asked with top_p 0.35 and the stop words "END", "STOP", "###", "Q:"
 
   Scenario: A completion over HTTP of a conversation gives the model the caller's instruction before the question
     When a client asks the gateway service "Write a haiku about rain." under the instruction "Answer as a pirate would."
@@ -39,6 +39,8 @@ Feature: The gateway service over HTTP
       | a completion request with the temperature 5         | 400    | VALIDATION_ERROR   | temperature            |
       | a completion request with the temperature -0.5      | 400    | VALIDATION_ERROR   | temperature            |
       | a completion request with the top_p 0               | 400    | VALIDATION_ERROR   | top_p                  |
+      | a completion request with the top_p 1.5             | 400    | VALIDATION_ERROR   | top_p                  |
+      | a completion request with five stop words           | 400    | VALIDATION_ERROR   | stop                   |
       | a completion request with the max_tokens 0          | 400    | VALIDATION_ERROR   | max_tokens             |
       | a completion request with neither prompt nor messages | 400  | VALIDATION_ERROR   | prompt or messages     |
       | a completion request with an empty conversation     | 400    | VALIDATION_ERROR   | messages               |

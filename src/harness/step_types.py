@@ -24,6 +24,7 @@ GENERATION_OPTIONS = {
     r"a top_p of (\d+(?:\.\d+)?)": ("top_p", float),
     r"at most (\d+) tokens?": ("max_tokens", int),
     r'the stop word "([^"]+)"': ("stop", lambda word: [word]),
+    r'the stop words ("[^"]+"(?:, "[^"]+")*)': ("stop", lambda words: re.findall(r'"([^"]+)"', words)),
 }
 # In a step pattern the groups must not capture (parse numbers the fields by them).
 _OPTION = "|".join(re.sub(r"\((?!\?)", "(?:", pattern) for pattern in GENERATION_OPTIONS)
@@ -66,8 +67,10 @@ TYPES = {
     # how a caller limits the model's answer: no limit, the stop word "END", at most 3 tokens
     "Limit": _typed(r'no limit|the stop word "[^"]+"|at most \d+ tokens?'),
     # generation options in words, joined by "and": the model "chat-backup" and a temperature of 0.2 and at most
-    # 50 tokens (also a top_p of 0.5, the stop word "END")
+    # 50 tokens (also a top_p of 0.5, the stop word "END", the stop words "END", "STOP")
     "GenerationOptions": _typed(rf"(?:{_OPTION})(?: and (?:{_OPTION}))*", _generation_options),
+    # quoted words listed with commas: "END", "STOP", "###"
+    "QuotedList": _typed(r'"[^"]+"(?:, "[^"]+")*', lambda text: tuple(re.findall(r'"([^"]+)"', text))),
     # a JSON value written in the sentence: 42, "high", [], {"top_k": 5}
     "Json": _typed(r".+", json.loads),
 }

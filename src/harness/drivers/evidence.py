@@ -31,6 +31,13 @@ class Evidence:
         instance of its own, deployed for the watch)."""
         return [*self.logs.lines, *self._world.services.logs().splitlines()]
 
+    def assert_platform_logged(self, text: str, what: str) -> None:
+        """Some line the scenario's services logged holds the text: a masked log still says what happened."""
+        lines = self._world.services.logs().splitlines()
+        assert any(text in line for line in lines), (
+            f"expected the platform's log to show {what} (a line with {text!r}); of its {len(lines)} lines none "
+            f"does, the last are {[line[:120] for line in lines[-3:]]}")
+
     def assert_no_log_line_holds(self, text: str, what: str) -> None:
         """No line logged at any level holds the text; the watch must have seen some lines to say so."""
         lines = self.log_lines()

@@ -398,6 +398,9 @@ class Services:
             "a completion request with the temperature 5": {"body": {"prompt": "Hello", "temperature": 5}},
             "a completion request with the temperature -0.5": {"body": {"prompt": "Hello", "temperature": -0.5}},
             "a completion request with the top_p 0": {"body": {"prompt": "Hello", "top_p": 0}},
+            "a completion request with the top_p 1.5": {"body": {"prompt": "Hello", "top_p": 1.5}},
+            "a completion request with five stop words": {"body": {"prompt": "Hello", "stop": [
+                "END", "STOP", "###", "Q:", "FIN"]}},
             "a completion request with the max_tokens 0": {"body": {"prompt": "Hello", "max_tokens": 0}},
             "a completion request with neither prompt nor messages": {"body": {"temperature": 0.5}},
             "a completion request with an empty conversation": {"body": {"messages": []}},
