@@ -111,7 +111,7 @@ FAULTS = [
      ["features/services/gateway_contract_fuzzing.feature"]),
     ("documented statuses: a route forgets its 404", "src/ai_platform/services/agent.py",
      '"/api/v1/agents/{agent_id}", **answers(404, 503))', '"/api/v1/agents/{agent_id}", **answers(503))',
-     ["features/services/contract_fuzzing.feature"]),
+     ["features/services/agent_contract_fuzzing.feature"]),
     ("a delete does not supersede a queued document", "src/ai_platform/store/store.py",
      "                if entry is None or entry.superseded:  # a DELETE superseded it, or its tenant was removed\n",
      "                if False:\n",

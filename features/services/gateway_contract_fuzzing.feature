@@ -3,10 +3,9 @@ Feature: The gateway keeps its OpenAPI contract under fuzzing
   The gateway's OpenAPI document is the contract its clients read: its own routes and the
   OpenAI-compatible ones, the key they need, the headers they take, every status they answer with and
   the shape of each answer. Schemathesis reads the document and sends each operation requests the
-  document allows and requests it forbids, with a fixed seed, under a tenant's key. It is the largest of
-  the four documents, so it has a feature of its own (the other services' are in contract_fuzzing.feature),
-  which a parallel run gives a worker of its own. It needs the scripted model: thousands of requests
-  reach the model, which a real one answers in seconds each.
+  document allows and requests it forbids, with a fixed seed, under a tenant's key. Each service's
+  document has a feature of its own, so a parallel run shares them out over its workers. It needs the
+  scripted model: thousands of requests reach the model, which a real one answers in seconds each.
 
   Scenario: The gateway answers any request its contract allows or forbids without a server error
     When schemathesis tries every operation of the gateway service's OpenAPI document with all its checks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sysconfig
+import tempfile
 from pathlib import Path
 
 import psutil
@@ -128,9 +130,9 @@ class EmbeddedPostgres:
                 shutil.chown(path, user, user)
         log = self._root / "postgres.log"
         if not (self.pgdata / "PG_VERSION").exists():
-            subprocess.run([str(binaries / "initdb"), "-D", str(self.pgdata), "-U", PG_USER, "--auth=trust",
-                            "--encoding=utf8", "--no-sync", "--no-instructions"], check=True, user=user,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            # A copy of a cluster initdb made once: ~0.3 s of copying instead of ~1.3 s of CPU per server.
+            subprocess.run(["cp", "-a", f"{_initialised_cluster(binaries, user)}/.", str(self.pgdata)], check=True,
+                           user=user, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         with log.open("ab") as out:
             # Own session: a Ctrl-C in the terminal reaches us, and we stop the server in order.
             self._process = psutil.Popen(
@@ -171,6 +173,29 @@ class EmbeddedPostgres:
         self._record.forget_process(process.pid)
         self._process = None
         shutil.rmtree(self.pgdata, ignore_errors=True)
+
+
+def _initialised_cluster(binaries: Path, user: str | None) -> Path:
+    """An empty cluster, as initdb makes it for this build of PostgreSQL, kept in the state dir for every run."""
+    build = hashlib.sha256((binaries / "postgres").read_bytes()).hexdigest()[:12]
+    cluster = STATE_DIR / f"pgcluster-{build}"
+    if (cluster / "PG_VERSION").exists():
+        return cluster
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    making = Path(tempfile.mkdtemp(prefix="pgcluster-", dir=STATE_DIR))  # two runs at once: each makes its own
+    making.chmod(0o711)
+    if user is not None:
+        shutil.chown(making, user, user)
+    try:
+        subprocess.run([str(binaries / "initdb"), "-D", str(making / "data"), "-U", PG_USER, "--auth=trust",
+                        "--encoding=utf8", "--no-sync", "--no-instructions"], check=True, user=user,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        (making / "data").rename(cluster)  # whole or not at all; a rename onto another run's copy fails harmlessly
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(making, ignore_errors=True)
+    return cluster
 
 
 def _connects(socket_file: Path) -> bool:

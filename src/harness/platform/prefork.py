@@ -14,7 +14,8 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -24,17 +25,21 @@ from harness.platform.launch import Launch
 
 LAUNCHER = "ai_platform.services.prefork"
 STOP_GRACE_S = 5.0
+# The socket of a launcher several runs share (a parallel run's workers): each run forks its instances there
+# and neither starts nor stops a launcher of its own.
+SHARED_LAUNCHER = "LLM_ACCEPTANCE_LAUNCHER"
 
 
 class Preforker:
     """Launches of the reference platform's services through one launcher process, started when the first
     instance starts and stopped by stop() (its instances live on with their `run` processes)."""
 
-    def __init__(self, record: RunRecord) -> None:
+    def __init__(self, record: RunRecord, *, join_shared: bool = True) -> None:
         self._record = record
         self._dir: Path | None = None
         self._process: psutil.Popen | None = None
         self._lock = threading.RLock()
+        self._shared = (os.environ.get(SHARED_LAUNCHER) or None) if join_shared else None
 
     def launch(self, name: str, environment: Mapping[str, str] | None = None) -> Launch:
         """The reference platform's service by its app factory: `run` with uvicorn's arguments."""
@@ -49,7 +54,7 @@ class Preforker:
     def start(self) -> None:
         """The launcher, if it is not running; its socket exists at once, the imports follow in the background."""
         with self._lock:
-            if self._process is not None and self._process.poll() is None:
+            if self._shared or (self._process is not None and self._process.poll() is None):
                 return
             socket_path = self._socket()
             # The launcher's own settings must not leak into instances built before the fork: LOG_LEVEL is read
@@ -77,8 +82,28 @@ class Preforker:
             pass
         self._record.forget_process(process.pid)
 
+    @property
+    def socket_path(self) -> Path:
+        return self._socket()
+
     def _socket(self) -> Path:
+        if self._shared:
+            return Path(self._shared)
         with self._lock:
             if self._dir is None:
                 self._dir = self._record.new_temp_dir()
             return self._dir / "launcher.sock"
+
+
+@contextmanager
+def shared_launcher() -> Iterator[dict[str, str]]:
+    """A launcher for runs that start while it lives (a parallel run's workers), so its imports are paid once:
+    yields the environment that points a run at it. Stopped, with its record, on the way out."""
+    record = RunRecord()
+    launcher = Preforker(record, join_shared=False)
+    try:
+        launcher.start()
+        yield {SHARED_LAUNCHER: str(launcher.socket_path)}
+    finally:
+        launcher.stop()
+        record.close()
