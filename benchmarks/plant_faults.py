@@ -561,6 +561,12 @@ FAULTS = [
     ("masking a log line loses what it said", "src/ai_platform/services/redaction.py",
      '    return URL_PASSWORD.sub(rf"\\g<1>{MASK}@", TENANT_KEY_SHAPE.sub(MASK, text))',
      '    URL_PASSWORD.sub(rf"\\g<1>{MASK}@", TENANT_KEY_SHAPE.sub(MASK, text))', ["features/gateway/secrets.feature"]),
+    ("a key under any prefix is a tenant key when its signature matches", "src/ai_platform/services/identity.py",
+     "if prefix != TENANT_KEY_PREFIX or not is_valid_id(tenant_id):",
+     "if prefix != TENANT_KEY_PREFIX and not is_valid_id(tenant_id):", ["features/security/identity.feature"]),
+    ("the agent service parks unreadable agent messages under no component's name",
+     "src/ai_platform/messaging/workers.py", '    component = "agent"\n    in_flight = 8', '    in_flight = 8',
+     ["features/messaging/codec_on_the_wire.feature"]),
 ]
 
 

@@ -76,7 +76,7 @@ def step_service_reads(context, service):
 def step_send_flawed(context, service, message, flaw):
     """A message of the kind the service reads, with one flaw; a caller that waits keeps the reply."""
     messaging = context.world.messaging
-    context.world.attempt(lambda: messaging.send_flawed(service, flaw))
+    context.world.attempt(lambda: messaging.send_flawed(service, flaw, message))
 
 
 @when('the API asks over the message bus "{question:Q}" in a request that names the tenant "{tenant:Name}"')

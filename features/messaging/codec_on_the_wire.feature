@@ -36,6 +36,16 @@ Feature: The services apply the message codec to what reaches them over NATS
       | a key written twice       | validation_failed   |
       | a field of the wrong type | validation_failed   |
 
+  Scenario Outline: The agent service parks a message between agents with <flaw> as "<reason>"
+    Given the agent service reads its subjects on the message bus
+    When a producer sends the agent service a message between agents with <flaw>
+    Then the message is parked on the agent dead-letter subject with the reason "<reason>" and its original bytes
+
+    Examples:
+      | flaw                      | reason              |
+      | an unknown major version  | unsupported_version |
+      | a field of the wrong type | validation_failed   |
+
   @scripted @rag
   Scenario: The RAG service answers a question written as MessagePack
     Given the RAG service reads its subjects on the message bus

@@ -28,6 +28,7 @@ Feature: Every request says who is calling, and its key decides the tenant
       | door                      | credential                              | status | code            | named     |
       | a question                | a made-up key                           | 401    | UNAUTHENTICATED | not valid |
       | a completion request      | the tenant's key with another signature | 401    | UNAUTHENTICATED | not valid |
+      | a document list           | the tenant's key under another prefix   | 401    | UNAUTHENTICATED | not valid |
       | an agent list             | the tenant's key with the Basic scheme  | 401    | UNAUTHENTICATED | Bearer    |
       | a query                   | the operator's key                      | 403    | FORBIDDEN       | operator  |
 

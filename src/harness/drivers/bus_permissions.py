@@ -29,6 +29,8 @@ VERDICT_BUDGET_S = 5.0  # how long the server may take to answer a round trip
 # How long a message watched by the operator may take to pass (it or a violation ends the wait): on 2 cores with four
 # workers a permitted message once took longer than 5 s (CI, December 2026); only a lost one spends all of it.
 PASS_BUDGET_S = 15.0
+# A probe's whole budget: a lost message ends in the verdict "nothing passed", not in the step running out of time.
+PROBE_BUDGET_S = PASS_BUDGET_S + 3 * VERDICT_BUDGET_S
 ANSWER_BUDGET_S = 2.0  # how long an API subject may take to answer (a refused one never does: this is spent)
 
 # A tenant's subjects, as the specs name them.
@@ -108,7 +110,7 @@ class BusPermissions:
             await seen.unsubscribe()
             return probe
 
-        return self._record("publish", subject, self._run(attempt()))
+        return self._record("publish", subject, self._run(attempt(), PROBE_BUDGET_S))
 
     def subscribe(self, tenant: str, subject: str) -> Probe:
         """The tenant's client subscribes; the operator then publishes a message the subscription would match."""
@@ -123,7 +125,7 @@ class BusPermissions:
             await _settle(client, probe, operator)
             return probe
 
-        return self._record("subscribe", subject, self._run(attempt()))
+        return self._record("subscribe", subject, self._run(attempt(), PROBE_BUDGET_S))
 
     def request(self, tenant: str, subject: str) -> Probe:
         """The tenant's client asks an API subject (the JetStream API); an answer is what passed."""

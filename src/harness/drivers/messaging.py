@@ -54,7 +54,10 @@ READERS = {"gateway": ("gateway", "llm_request", subjects.gateway_requests, True
            "RAG": ("rag", "rag_query", subjects.rag_queries, True),
            "agent": ("agent", "agent_task", subjects.agent_tasks, False)}
 # A field of each message type given a value of the wrong type.
-WRONG_TYPES = {"llm_request": ("model", 5), "rag_query": ("query", 5), "agent_task": ("task_id", 5)}
+WRONG_TYPES = {"llm_request": ("model", 5), "rag_query": ("query", 5), "agent_task": ("task_id", 5),
+               "agent_message": ("content", 5)}
+# What else a service reads, by the specs' name: (message type, the tenant's subject, whether a caller waits).
+OTHER_MESSAGES = {"message between agents": ("agent_message", subjects.agent_messages, False)}
 FLAWS = ("an unknown major version", "a key written twice", "a field of the wrong type", "a truncated body")
 
 
@@ -375,7 +378,10 @@ class Messaging:
                                       "tenant_id": tenant_id, "timestamp": now()},
                 "agent_task": lambda: {"task_id": "task-flawed", "agent_id": "helper", "task_type": "answer",
                                        "parameters": {"question": "Please handle task number 0."},
-                                       "timestamp": now()}}[message_type]()
+                                       "timestamp": now()},
+                "agent_message": lambda: {"message_id": codec.new_message_id(), "source_agent_id": "probe",
+                                          "target_agent_id": "helper", "content": "Are you there, helper?",
+                                          "message_type": "text", "timestamp": now(), "metadata": {}}}[message_type]()
         whole = codec.encode(message_type, data)
         if flaw == "an unknown major version":
             return whole.replace(b'"1.0"', b'"9.0"', 1)
@@ -390,9 +396,12 @@ class Messaging:
             return whole[: len(whole) // 2]
         raise ValueError(f"no flaw called {flaw!r}; known: {', '.join(FLAWS)}")
 
-    def send_flawed(self, reader: str, flaw: str) -> Msg | None:
-        """A flawed message on the tenant's subject of the service; the reply, for a service that replies."""
+    def send_flawed(self, reader: str, flaw: str, message: str | None = None) -> Msg | None:
+        """A flawed message (the service's main kind unless another is named) on the tenant's subject of the
+        service; the reply, for a service that replies."""
         _, message_type, tenant_subject, replies = READERS[reader]
+        if message in OTHER_MESSAGES:
+            message_type, tenant_subject, replies = OTHER_MESSAGES[message]
         raw = self.flawed(message_type, flaw)
         if replies:
             return self.request_raw(raw, tenant_subject(self.tenant()), codec.headers_for("json"))

@@ -427,6 +427,7 @@ class Services:
         key = {"no key": "", "the tenant's key": None, "the operator's key": self._world.session.operator_key,
                "a made-up key": "sk-made-up-0123456789abcdef",
                "the tenant's key with another signature": forged(self.key_of(tenant_id, base)),
+               "the tenant's key under another prefix": reprefixed(self.key_of(tenant_id, base)),
                "the tenant's key with the Basic scheme": None}[credential]
         headers = {TENANT: self._world.tenants.id_of(naming_tenant)} if naming_tenant else {}
         if credential == "the tenant's key with the Basic scheme":
@@ -551,6 +552,12 @@ def forged(key: str) -> str:
     """The same tenant, a signature the platform never made."""
     head, _, signature = key.rpartition(".")
     return f"{head}.{'A' * len(signature)}"
+
+
+def reprefixed(key: str) -> str:
+    """The same tenant and signature under a first part the platform never gave a key."""
+    _, dot, rest = key.partition(".")
+    return f"sk{dot}{rest}" if dot else f"sk-{key}"
 
 
 def _body(response: httpx.Response) -> Any:
