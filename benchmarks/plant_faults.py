@@ -567,6 +567,9 @@ FAULTS = [
     ("the agent service parks unreadable agent messages under no component's name",
      "src/ai_platform/messaging/workers.py", '    component = "agent"\n    in_flight = 8', '    in_flight = 8',
      ["features/messaging/codec_on_the_wire.feature"]),
+    ("an answer the gateway cannot read is not named as such", "src/ai_platform/gateway/gateway.py",
+     "            return MalformedResponse(model, cause)\n        # An error", "        # An error",
+     ["features/gateway/failures.feature"]),
 ]
 
 

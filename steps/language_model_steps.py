@@ -48,6 +48,12 @@ def step_model_malformed(context, role):
     context.world.model.fails(role, "malformed")
 
 
+@given("the {role:ModelRole} model answers with no choices")
+def step_model_no_choices(context, role):
+    """The model answers 200 with a chat completion that holds no choice: valid JSON, nothing to read."""
+    context.world.model.fails(role, "no-choices")
+
+
 @given("the {role:ModelRole} model drops the connection")
 def step_model_drops(context, role):
     """The model closes the connection without answering."""

@@ -37,6 +37,7 @@ Feature: The gateway when a model fails
       | fails with HTTP 401         | the provider refused the platform's credentials |
       | fails with HTTP 403         | the provider refused the platform's credentials |
       | sends a malformed answer    | the provider sent a response that could not be read |
+      | answers with no choices     | the provider sent a response that could not be read |
       | drops the connection        | the provider is unavailable                    |
 
   Scenario: When the backup model fails too, the error says so

@@ -186,7 +186,7 @@ class Gateway:
             if "json" in text or "decode" in text or "expecting" in text:
                 return MalformedResponse(model, cause)
             return ProviderUnavailable(model, cause)
-        if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+        if isinstance(exc, ValueError | LookupError | TypeError | AttributeError):  # an answer with nothing to read
             return MalformedResponse(model, cause)
         # An error LiteLLM did not classify (its APIError, for a 403 say) still carries the provider's status.
         status = getattr(exc, "status_code", None)

@@ -10,7 +10,7 @@ DEFAULT_ANSWER = "I am the scripted language model."
 # "quotes-key": a 401 whose error message quotes the key the caller presented, as some providers do.
 # "breaks-off": a stream that stops after its first half with an error event, as providers report a failure
 # midway (a request that does not stream gets a 500).
-FAULT_KINDS = ("status", "delay", "malformed", "drop", "quotes-key", "breaks-off")
+FAULT_KINDS = ("status", "delay", "malformed", "no-choices", "drop", "quotes-key", "breaks-off")
 
 
 @dataclass(frozen=True)

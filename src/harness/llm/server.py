@@ -30,6 +30,10 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 READ_TIMEOUT_S = 5.0
 ROUTES = {"/v1/models": "GET", "/v1/chat/completions": "POST", "/v1/embeddings": "POST"}
 MALFORMED_BODY = b'{"id": "chatcmpl-broken", "choices": [ this is not json'
+# Valid JSON in a chat completion's shape, with nothing in it to read: no choice at all.
+NO_CHOICES_BODY = json.dumps({"id": "chatcmpl-empty", "object": "chat.completion", "created": 0, "model": "scripted",
+                              "choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 0,
+                                                       "total_tokens": 3}}).encode()
 _MISSING = object()
 
 
@@ -186,7 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is None:
             return False
         outcome = f"{fault.kind} {fault.status}" if fault.kind == "status" else fault.kind
-        status = {"status": fault.status, "malformed": 200, "quotes-key": 401, "breaks-off": 500}.get(fault.kind)
+        status = {"status": fault.status, "malformed": 200, "no-choices": 200, "quotes-key": 401,
+                  "breaks-off": 500}.get(fault.kind)
         self._record(endpoint, model, tuple(messages), parameters, inputs, outcome, status=status)
         if fault.kind == "delay":
             time.sleep(fault.delay_s)  # then answer normally, often to a caller who gave up
@@ -203,6 +208,8 @@ class _Handler(BaseHTTPRequestHandler):
                                    "you sent in the Authorization header."))
         elif fault.kind == "malformed":
             self._raw(200, "application/json", MALFORMED_BODY)
+        elif fault.kind == "no-choices":
+            self._raw(200, "application/json", NO_CHOICES_BODY)
         elif fault.kind == "drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
