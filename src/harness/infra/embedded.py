@@ -16,10 +16,20 @@ from pathlib import Path
 import psutil
 
 from harness.infra.nats_auth import BusCredentials
-from harness.infra.processes import STATE_DIR, AdoptedProcess, RunRecord, exited, free_port, kill_tree, wait_for_port
+from harness.infra.processes import (
+    STATE_DIR,
+    AdoptedProcess,
+    PortTaken,
+    RunRecord,
+    exited,
+    free_port,
+    kill_tree,
+    wait_for_port,
+)
 from harness.waiting import poll
 
 READY_BUDGET_S = 10.0
+PORT_ATTEMPTS = 3  # a first start whose port was taken meanwhile tries another
 STOP_GRACE_S = 3.0
 PG_USER = "postgres"  # the database user and database the platform connects as
 PG_PORT = 5432  # names the socket file only: the server listens on no TCP port
@@ -49,6 +59,7 @@ class EmbeddedNats:
         self.host = "127.0.0.1"
         self.port = free_port(self.host)
         self._process: psutil.Popen | None = None
+        self._started = False  # once started, a restart keeps the port
 
     @property
     def url(self) -> str:
@@ -66,19 +77,31 @@ class EmbeddedNats:
     def start(self) -> None:
         if self.running:
             return
-        self._config.write_text(self.credentials.server_config(self.host, self.port, str(self.store_dir)))
-        self._config.chmod(0o600)
-        cmd = [_nats_binary(), "-c", str(self._config)]
-        # Own session: a Ctrl-C in the terminal reaches us, and we stop the server in order.
-        self._process = psutil.Popen(
-            cmd, stdout=open(os.devnull, "wb"), stderr=open(os.devnull, "wb"), start_new_session=True
-        )
-        self._record.add_process(self._process.pid, "nats-server")
-        wait_for_port(self.host, self.port, READY_BUDGET_S, self._process)
+        for attempt in range(PORT_ATTEMPTS):
+            self._config.write_text(self.credentials.server_config(self.host, self.port, str(self.store_dir)))
+            self._config.chmod(0o600)
+            cmd = [_nats_binary(), "-c", str(self._config)]
+            # Own session: a Ctrl-C in the terminal reaches us, and we stop the server in order.
+            self._process = psutil.Popen(
+                cmd, stdout=open(os.devnull, "wb"), stderr=open(os.devnull, "wb"), start_new_session=True
+            )
+            self._record.add_process(self._process.pid, "nats-server")
+            try:
+                wait_for_port(self.host, self.port, READY_BUDGET_S, self._process)
+            except PortTaken:
+                self._record.forget_process(self._process.pid)
+                self._process = None
+                # Its port was taken since it was chosen; a restart must keep the port its clients know.
+                if self._started or attempt == PORT_ATTEMPTS - 1:
+                    raise
+                self.port = free_port(self.host)
+                continue
+            self._started = True
+            return
 
     def adopt(self, port: int, pid: int) -> None:
         """A warm platform's server, on its port: this object stops it as if it had started it."""
-        self.port, self._process = port, AdoptedProcess(pid)
+        self.port, self._process, self._started = port, AdoptedProcess(pid), True
 
     def stop(self) -> None:
         if self._process is None:

@@ -161,12 +161,21 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    """The server exited before it listened: another process may have bound its port since it was chosen."""
+
+
 def wait_for_port(host: str, port: int, budget_s: float, process: psutil.Popen | None = None) -> None:
-    """Poll until something accepts on host:port, or fail after budget_s; at once if the process (ours) exits."""
+    """Poll until the process (ours) listens on host:port, or, without one, until something accepts there; fail
+    after budget_s, at once if the process exits. The process's own sockets are what count: a port chosen by
+    free_port() is free again at once, and another process may take it before ours binds it."""
 
     def accepts() -> bool:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server on port {port} exited with code {process.returncode} before it was ready")
+            raise PortTaken(f"server on port {port} exited with code {process.returncode} before it was ready")
+        if process is not None:
+            return any(connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+                       for connection in process.net_connections(kind="tcp"))
         try:
             with socket.create_connection((host, port), timeout=0.2):
                 return True

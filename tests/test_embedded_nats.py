@@ -1,0 +1,26 @@
+"""The embedded NATS server when the port chosen for it was taken before it could bind it."""
+
+import socket
+
+import psutil
+
+from harness.infra.embedded import EmbeddedNats
+from harness.infra.nats_auth import BusCredentials
+from harness.infra.processes import RunRecord
+
+
+def test_a_port_taken_since_it_was_chosen_is_not_mistaken_for_the_server(tmp_path):
+    record = RunRecord(tmp_path)
+    nats = EmbeddedNats(record, tmp_path, BusCredentials.fresh())
+    with socket.socket() as squatter:  # another process took the port between free_port() and the bind
+        squatter.bind((nats.host, nats.port))
+        squatter.listen()
+        taken = nats.port
+        try:
+            nats.start()
+            listening = {c.laddr.port for c in psutil.Process(nats.pid).net_connections(kind="tcp")
+                         if c.status == psutil.CONN_LISTEN}
+            assert nats.port != taken and nats.port in listening, (taken, nats.port, listening)
+        finally:
+            nats.stop()
+            record.close()
