@@ -1,4 +1,4 @@
-"""The embedded NATS server when the port chosen for it was taken before it could bind it."""
+"""Ports of the embedded servers and services: below the ephemeral range, and one taken before its server bound it."""
 
 import socket
 
@@ -6,7 +6,7 @@ import psutil
 
 from harness.infra.embedded import EmbeddedNats
 from harness.infra.nats_auth import BusCredentials
-from harness.infra.processes import RunRecord
+from harness.infra.processes import PORT_FLOOR, RunRecord, free_port
 
 
 def test_a_port_taken_since_it_was_chosen_is_not_mistaken_for_the_server(tmp_path):
@@ -24,3 +24,9 @@ def test_a_port_taken_since_it_was_chosen_is_not_mistaken_for_the_server(tmp_pat
         finally:
             nats.stop()
             record.close()
+
+
+def test_a_chosen_port_is_below_the_range_outgoing_connections_take_theirs_from():
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    ports = {free_port() for _ in range(20)}
+    assert all(PORT_FLOOR <= port < low for port in ports), (sorted(ports), low)

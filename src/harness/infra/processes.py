@@ -11,6 +11,7 @@ import atexit
 import functools
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -155,10 +156,33 @@ class AdoptedProcess(psutil.Process):
         return self.returncode
 
 
+# Servers' ports are chosen below the kernel's ephemeral range: every outgoing connection takes its local port from
+# that range, so one of the thousands a run makes could hold a port chosen there before our server binds it.
+PORT_FLOOR = 20_000
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
+    """A port nothing is bound to now, below the ephemeral range where the machine allows it."""
+    low = _ephemeral_low()
+    for _ in range(200 if low - PORT_FLOOR >= 1000 else 0):
+        port = random.randrange(PORT_FLOOR, low)
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # no room below the range (or all taken): any port the kernel gives
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+@functools.cache
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return PORT_FLOOR  # not Linux: the kernel's choice
 
 
 class PortTaken(RuntimeError):
