@@ -17,6 +17,11 @@ def _typed(pattern: str, convert=None):
     return parse.with_pattern(pattern)(typed)
 
 
+def _quoted(text: str) -> list[str]:
+    """The words between double quotes: '"END", "STOP"' -> ['END', 'STOP']."""
+    return re.findall(r'"([^"]+)"', text)
+
+
 # A generation option as a spec says it, and the request field it sets (the gateway's completion body).
 GENERATION_OPTIONS = {
     r'the model "([^"]+)"': ("model", str),
@@ -24,7 +29,7 @@ GENERATION_OPTIONS = {
     r"a top_p of (\d+(?:\.\d+)?)": ("top_p", float),
     r"at most (\d+) tokens?": ("max_tokens", int),
     r'the stop word "([^"]+)"': ("stop", lambda word: [word]),
-    r'the stop words ("[^"]+"(?:, "[^"]+")*)': ("stop", lambda words: re.findall(r'"([^"]+)"', words)),
+    r'the stop words ("[^"]+"(?:, "[^"]+")*)': ("stop", _quoted),
 }
 # In a step pattern the groups must not capture (parse numbers the fields by them).
 _OPTION = "|".join(re.sub(r"\((?!\?)", "(?:", pattern) for pattern in GENERATION_OPTIONS)
@@ -70,7 +75,7 @@ TYPES = {
     # 50 tokens (also a top_p of 0.5, the stop word "END", the stop words "END", "STOP")
     "GenerationOptions": _typed(rf"(?:{_OPTION})(?: and (?:{_OPTION}))*", _generation_options),
     # quoted words listed with commas: "END", "STOP", "###"
-    "QuotedList": _typed(r'"[^"]+"(?:, "[^"]+")*', lambda text: tuple(re.findall(r'"([^"]+)"', text))),
+    "QuotedList": _typed(r'"[^"]+"(?:, "[^"]+")*', lambda text: tuple(_quoted(text))),
     # a JSON value written in the sentence: 42, "high", [], {"top_k": 5}
     "Json": _typed(r".+", json.loads),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shutil
@@ -218,11 +219,16 @@ def _initialise(pgdata: Path, binaries: Path, user: str | None) -> None:
     _initdb(pgdata, binaries, user)
 
 
+@functools.cache
+def _build_of(postgres: Path) -> str:
+    """A short hash of the server binary: a run that starts PostgreSQL again does not read its 10 MB again."""
+    return hashlib.sha256(postgres.read_bytes()).hexdigest()[:12]
+
+
 def _initialised_cluster(binaries: Path, user: str | None) -> Path:
     """An empty cluster, as initdb makes it for this build of PostgreSQL, kept in the state dir for every run;
     raises when it cannot be made there."""
-    build = hashlib.sha256((binaries / "postgres").read_bytes()).hexdigest()[:12]
-    cluster = STATE_DIR / f"pgcluster-{build}"
+    cluster = STATE_DIR / f"pgcluster-{_build_of(binaries / 'postgres')}"
     if (cluster / "PG_VERSION").exists():
         return cluster
     STATE_DIR.mkdir(parents=True, exist_ok=True)
