@@ -3,14 +3,17 @@
 behave runs one scenario at a time, and most of a scenario's time is spent waiting on the platform (a timeout,
 a message, an export), so several behave processes on one machine finish sooner. Each worker is a whole
 run of its own: its servers, scripted model, receiver and services, its tenants, its cleanups; the workers share
-nothing but the results directories. Feature files, never scenarios, are shared out, so a feature's Background
-and its order hold. Shards balance by each feature's measured duration (reports/profile.json, written at the end
-of every run); a feature not measured yet counts as the median one.
+the service launcher, one queue of feature files and the results directories. Feature files, never scenarios,
+are shared out, so a feature's Background and its order hold. The queue holds the longest features first, by
+each feature's measured duration (reports/profile.json, written at the end of every run; a feature not
+measured yet counts as the median one), and a worker takes the next file whenever it finished one
+(harness.feature_queue): the workers end within a short feature's time of each other.
 
 The results merge as if one behave had run: the JUnit files in reports/junit, the Allure results in
 reports/allure-results, the failed scenarios in reports/rerun.txt (for `behave @reports/rerun.txt`), the
 coverage of the contract in reports/coverage.json, the profile and the model transcript; the last lines are
-behave's own summary counts. `--shard I/N` runs only the I-th of N balanced shards (one CI machine's part).
+behave's own summary counts. `--shard I/N` runs only the I-th of N shards balanced by the committed durations
+(one CI machine's part).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from xml.etree import ElementTree
 
+from harness.feature_queue import QUEUE_VARIABLE, WORKER_NAME_VARIABLE, QueueRunner, taken_by, write_queue
 from harness.platform.prefork import shared_launcher
 from harness.reporting.allure_output import DEFAULT_DIR as ALLURE_DIR
 from harness.reporting.allure_output import clear_results
@@ -86,9 +90,11 @@ def balanced(features: Sequence[str], durations: dict[str, float], shards: int) 
     return groups
 
 
-def worker_groups(features: Sequence[str], workers: int) -> list[list[str]]:
-    """The features of each worker, balanced by measured duration; no worker without a feature."""
-    return [group for group in balanced(features, measured_durations(), workers) if group]
+def longest_first(features: Sequence[str], durations: dict[str, float]) -> list[str]:
+    """The order the workers take the features in: the longest measured first, so the run ends on short ones."""
+    known = [durations[name] for name in features if name in durations]
+    typical = statistics.median(known) if known else 1.0
+    return sorted(features, key=lambda name: -durations.get(name, typical))
 
 
 def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -99,23 +105,32 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
     return paths, options
 
 
+RUNNER = f"{QueueRunner.__module__}:{QueueRunner.__name__}"
+QUEUE = REPORTS / "workers" / "queue.json"
+
+
 class Worker:
-    def __init__(self, number: int, features: list[str], options: list[str], *, external: bool = False,
+    """One behave process taking feature files from the queue until it is empty."""
+
+    def __init__(self, number: int, base: str, options: list[str], *, external: bool = False,
                  environment: dict[str, str] | None = None) -> None:
         self.number = number
-        self.features = features
+        self.features: list[str] = []  # what it took, known once the run is over
         self.dir = worker_dir(str(number))
         shutil.rmtree(self.dir, ignore_errors=True)
         self.dir.mkdir(parents=True)
         self.output = self.dir / "output.txt"
-        behave = [*options, "--junit", "--junit-directory", str(JUNIT), "-f", "rerun", "-o",
-                  str(self.dir / "rerun.txt"), "-f", "progress", "-D", "allure_history=keep", *features]
+        # `base`, a feature file of the run, only shows behave where the steps are: the features come from the queue.
+        behave = [*options, "--runner", RUNNER, "--junit", "--junit-directory", str(JUNIT), "-f", "rerun", "-o",
+                  str(self.dir / "rerun.txt"), "-f", "progress", "-D", "allure_history=keep", base]
         # External: each worker deploys the platform command of its own and runs against it (make external).
         command = [sys.executable, "-m", *(["harness.platform", "external", "--"] if external else ["behave"]),
                    *behave]
         with self.output.open("wb") as out:
+            env = {**os.environ, **(environment or {}), WORKER_VARIABLE: str(number),
+                   QUEUE_VARIABLE: str(QUEUE.resolve()), WORKER_NAME_VARIABLE: str(number)}
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            env={**os.environ, **(environment or {}), WORKER_VARIABLE: str(number)})
+                                            env=env)
         self.began = time.monotonic()
         self.seconds = 0.0
 
@@ -143,7 +158,8 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
     JUNIT.mkdir(parents=True, exist_ok=True)  # here: two workers' behave creating it at once, one fails
     for stale in JUNIT.glob("TESTS-*.xml"):
         stale.unlink()
-    groups = worker_groups(features, workers)
+    QUEUE.parent.mkdir(parents=True, exist_ok=True)
+    write_queue(QUEUE, longest_first(features, measured_durations()))
     began = time.monotonic()
     started: list[Worker] = []
     _stop_workers_on_sigterm(started)
@@ -151,8 +167,8 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
     # not once per worker while they all start at once. An external deployment keeps its own.
     with nullcontext({}) if external else shared_launcher() as launcher:
         try:
-            for number, group in enumerate(groups, 1):
-                started.append(Worker(number, group, options, external=external, environment=launcher))
+            for number in range(1, min(workers, len(features)) + 1):
+                started.append(Worker(number, features[0], options, external=external, environment=launcher))
             with ThreadPoolExecutor(len(started)) as waiting:  # each worker's own end time, whatever the order
                 codes = list(waiting.map(Worker.wait, started))
         finally:
@@ -161,6 +177,9 @@ def run(features: list[str], options: list[str], workers: int, *, external: bool
                     worker.process.terminate()
                     worker.process.wait()
     wall = time.monotonic() - began
+    taken = taken_by(QUEUE)
+    for worker in started:
+        worker.features = taken.get(str(worker.number), [])
     _merge(started)
     totals = {kind: [0, 0, 0, 0] for kind in ("feature", "scenario", "step")}
     for worker, code in zip(started, codes, strict=True):
@@ -281,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard", help="I/N: run only the I-th of N shards balanced by measured duration (CI)")
     parser.add_argument("--platform", choices=("embedded", "external"), default="embedded",
                         help="external: each worker runs against a platform command of its own (make external)")
-    parser.add_argument("--list", action="store_true", help="print the feature files each worker would run, and stop")
+    parser.add_argument("--list", action="store_true",
+                        help="print the order the workers take the feature files in, and stop")
     parser.add_argument("--save-durations", action="store_true",
                         help=f"each feature's seconds from {PROFILE} (the last whole run) to {COMMITTED_DURATIONS}")
     parser.add_argument("--merge-shards", action="store_true",
@@ -303,8 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         print("parallel: no feature file to run", file=sys.stderr)
         return 1
     if args.list:
-        for number, group in enumerate(worker_groups(features, args.workers), 1):
-            print(f"worker {number}: {' '.join(group)}")
+        durations = measured_durations()
+        print(f"{max(1, min(args.workers, len(features)))} worker(s) take these feature files in turn, longest first:")
+        for name in longest_first(features, durations):
+            print(f"  {name}" + (f" ({durations[name]:.1f} s last measured)" if name in durations else ""))
         return 0
     return run(features, options, max(1, args.workers), external=args.platform == "external")
 

@@ -44,7 +44,9 @@ class ScriptedModelServer:
         self.dimensions = dimensions
         handler = type("Handler", (_Handler,), {"model_server": self, "timeout": read_timeout_s})
         self._httpd = _Server((host, port), handler)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="scripted-llm", daemon=True)
+        # A short poll: close() waits for the serving loop to notice, up to one interval (the default is 0.5 s).
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="scripted-llm", daemon=True)
 
     @property
     def base_url(self) -> str:
