@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 CAP ?= rag
 FORMAT ?= pretty
-WORKERS ?= 4
+WORKERS ?= 5
 
 .PHONY: help venv install lint unit test progress parallel capability rerun coverage durations report report-deps external platform containers images ci clean-reports
 .PHONY: warm cold
@@ -33,7 +33,7 @@ test:  ## the whole suite, with JUnit and the rerun list (FORMAT=progress for th
 progress:  ## the whole suite, one line per feature
 	$(MAKE) test FORMAT=progress
 
-parallel:  ## the suite over WORKERS behave processes (default 4), one set of reports as make test writes; BEHAVE_ARGS for behave (tags, -D, paths)
+parallel:  ## the suite over WORKERS behave processes (default 5), one set of reports as make test writes; BEHAVE_ARGS for behave (tags, -D, paths)
 	$(BIN)/python -m harness.parallel --workers $(WORKERS) -- $(BEHAVE_ARGS)
 
 capability:  ## one capability: make capability CAP=rag (BEHAVE_ARGS for behave: -D keep=yes, a path:line)

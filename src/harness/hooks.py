@@ -76,6 +76,12 @@ def before_scenario(context, scenario) -> None:
     context.add_cleanup(context.world.cleanup)  # registered first, so it runs after every driver's cleanup
 
 
+def before_step(context, step) -> None:
+    world = getattr(context, "world", None)
+    if world is not None:
+        world.step_type = step.step_type
+
+
 def _reason_to_skip(tags: set[str], session: SuiteSession) -> str | None:
     """Why this run cannot play the scenario, or None."""
     external = session.platform_mode == "external"

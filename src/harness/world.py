@@ -113,8 +113,8 @@ class Driver:
 
 
 class World:
-    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "stops_services", "_add_cleanup",
-                 "_drivers")
+    __slots__ = ("session", "tenants", "outcome", "config", "own_workers", "stops_services", "step_type",
+                 "_add_cleanup", "_drivers")
 
     model = Driver("harness.drivers.model:ScriptedModel")
     knowledge_base = Driver("harness.drivers.knowledge_base:KnowledgeBase")
@@ -140,6 +140,7 @@ class World:
         # The scenario stops services (@service-control): on instances of its own, never the shared ones.
         self.stops_services = stops_services
         self.tenants = Tenants()
+        self.step_type = "given"  # of the step running now (before_step): a Given sets the stage, it is no action
         self.outcome = Outcome()
         threshold = SIMILARITY_THRESHOLDS.get(session.llm_profile, PLATFORM_SIMILARITY_THRESHOLD)
         self.config = PlatformConfig(Retrieval(top_k=5, similarity_threshold=threshold))

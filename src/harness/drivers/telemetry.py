@@ -148,7 +148,10 @@ class Telemetry:
 
     def settle(self) -> None:
         """Wait, when asked to, until the earlier requests' metric points have surely been exported. Called in
-        the thread that sends the request, never on the event loop."""
+        the thread that sends the request, never on the event loop. A Given's request does not wait: no step
+        measures a Given, and the first action after the Givens waits for all of them."""
+        if self._world.step_type == "given":
+            return
         if self._settle and self._in_flight == 0 and self._last_end_ns:
             wait_until(lambda: time.time_ns() >= self._last_end_ns + METRICS_SETTLE_NS, 5.0,
                        "the metric export of the scenario's earlier requests")
@@ -223,15 +226,12 @@ class Telemetry:
 
     def settled_trace(self, request: Request | None = None, budget_s: float = EXPORT_BUDGET_S) -> Trace:
         """The whole trace: every span's parent has arrived, the services answered under the suite's span, and
-        nothing new came for a moment."""
-        seen: dict[str, Any] = {"count": -1, "since": time.monotonic()}
+        nothing new came for a moment (counted from the trace's latest span, so an old trace is settled at once)."""
+        store = self.store
 
         def settled(found: Trace) -> Trace | None:
-            if len(found.spans) != seen["count"]:
-                seen.update(count=len(found.spans), since=time.monotonic())
-                return None
             whole = len(found.roots) == 1 and len(found.spans) > 1
-            return found if whole and time.monotonic() - seen["since"] >= QUIET_S else None
+            return found if whole and store.quiet_for(found.trace_id) >= QUIET_S else None
 
         return self.await_trace("the whole trace", settled, request, budget_s)
 

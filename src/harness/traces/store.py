@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ class TelemetryStore:
         self._lock = threading.Lock()
         self._spans: dict[tuple[str, str], ReceivedSpan] = {}  # keyed by ids: a retried export adds nothing
         self._points: list[MetricPoint] = []
+        self._arrived: dict[str, float] = {}  # trace id -> when its latest span arrived (time.monotonic)
         self._listeners: list[Callable[[list[ReceivedSpan]], None]] = []
 
     def listen(self, listener: Callable[[list[ReceivedSpan]], None]) -> None:
@@ -35,9 +37,11 @@ class TelemetryStore:
 
     def add_spans(self, spans: Iterable[ReceivedSpan]) -> None:
         spans = list(spans)
+        now = time.monotonic()
         with self._lock:
             for span in spans:
                 self._spans.setdefault((span.trace_id, span.span_id), span)
+                self._arrived[span.trace_id] = now
         for listener in self._listeners:
             listener(spans)
 
@@ -49,6 +53,7 @@ class TelemetryStore:
         with self._lock:
             self._spans.clear()
             self._points.clear()
+            self._arrived.clear()
 
     def forget(self, trace_ids: Iterable[str] = (), attribute: str = "", values: Iterable[Any] = ()) -> None:
         """Drop the spans of these traces, and the spans and metric points whose attribute has one of the values
@@ -57,10 +62,18 @@ class TelemetryStore:
         with self._lock:
             self._spans = {key: span for key, span in self._spans.items() if span.trace_id not in traces
                            and not (attribute and span.attributes.get(attribute) in dropped)}
+            kept = {span.trace_id for span in self._spans.values()}
+            self._arrived = {trace: at for trace, at in self._arrived.items() if trace in kept}
             if attribute:
                 self._points = [p for p in self._points if p.attributes.get(attribute) not in dropped]
 
     # --- spans ------------------------------------------------------------------------------------
+
+    def quiet_for(self, trace_id: str) -> float:
+        """Seconds since a span of the trace last arrived; infinite when none did."""
+        with self._lock:
+            arrived = self._arrived.get(trace_id.lower())
+        return float("inf") if arrived is None else time.monotonic() - arrived
 
     def spans(
         self, name: str | None = None, attributes: Attributes | None = None, trace_id: str | None = None,
