@@ -570,6 +570,12 @@ FAULTS = [
     ("an answer the gateway cannot read is not named as such", "src/ai_platform/gateway/gateway.py",
      "            return MalformedResponse(model, cause)\n        # An error", "        # An error",
      ["features/gateway/failures.feature"]),
+    ("a provider's HTTP 502 is not taken for an unavailable provider", "src/ai_platform/gateway/gateway.py",
+     "        if isinstance(status, int) and status >= 500:\n", "        if isinstance(status, int) and status >= 503:\n",
+     ["features/gateway/failures.feature"]),
+    ("a provider's HTTP 409 is not taken for a refused request", "src/ai_platform/gateway/gateway.py",
+     "        if isinstance(status, int) and 400 <= status < 500:\n",
+     "        if isinstance(status, int) and 400 <= status < 409:\n", ["features/gateway/failures.feature"]),
 ]
 
 

@@ -32,8 +32,11 @@ Feature: The gateway when a model fails
       | fails with HTTP 429         | the provider rate-limited the request          |
       | fails with HTTP 500         | the provider is unavailable                    |
       | fails with HTTP 503         | the provider is unavailable                    |
+      | fails with HTTP 502         | the provider is unavailable                    |
       | fails with HTTP 400         | the provider refused the request as invalid    |
       | fails with HTTP 404         | the provider refused the request as invalid    |
+      | fails with HTTP 409         | the provider refused the request as invalid    |
+      | fails with HTTP 422         | the provider refused the request as invalid    |
       | fails with HTTP 401         | the provider refused the platform's credentials |
       | fails with HTTP 403         | the provider refused the platform's credentials |
       | sends a malformed answer    | the provider sent a response that could not be read |
