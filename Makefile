@@ -75,7 +75,7 @@ containers: images  ## the suite with its servers in Docker containers (-D infra
 platform:  ## the whole platform by hand (servers, scripted model, services); Ctrl-C stops it
 	$(BIN)/python -m harness.platform up
 
-ci:  ## what CI runs (.ci/run, about 16 min here; a "ci time:" line per part): install ~64 s; lint ~1 s; pytest ~130 s; behave, embedded platform ~130 s (parallel); coverage check ~1 s; allure report ~5 s; behave, external platform ~180 s (parallel); containers ~356 s (engine, images, four capabilities in containers mode and against the compose platform); local profile ~83 s with a warm cache (its first build of llama-cpp-python takes ~15 min more)
+ci:  ## what CI runs (.ci/run, about 13 min here; a "ci time:" line per part): install ~46 s; lint ~1 s; pytest ~86 s; behave, embedded platform ~99 s (parallel); coverage check ~1 s; allure report ~4 s; behave, external platform ~152 s (parallel); containers ~323 s (engine, images, four capabilities in containers mode and against the compose platform); local profile ~78 s with a warm cache (its first build of llama-cpp-python takes ~15 min more)
 	.ci/run
 
 clean-reports:  ## remove reports/ (results, JUnit, rerun list, HTML report)
