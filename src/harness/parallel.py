@@ -76,25 +76,30 @@ def measured_durations(*sources: Path) -> dict[str, float]:
     return durations
 
 
-def balanced(features: Sequence[str], durations: dict[str, float], shards: int) -> list[list[str]]:
-    """The features in `shards` groups of about equal measured duration (longest first, each to the lightest). Each
-    group runs its longest features first: its last minutes are short features, so the workers end together."""
+def expected_seconds(features: Sequence[str], durations: dict[str, float]) -> dict[str, float]:
+    """Each feature's measured seconds; a feature not measured yet counts as the median one."""
     known = [durations[name] for name in features if name in durations]
     typical = statistics.median(known) if known else 1.0
-    groups: list[list[str]] = [[] for _ in range(shards)]
-    loads = [0.0] * shards
-    for name in sorted(features, key=lambda name: -durations.get(name, typical)):
-        lightest = loads.index(min(loads))
-        groups[lightest].append(name)
-        loads[lightest] += durations.get(name, typical)
-    return groups
+    return {name: durations.get(name, typical) for name in features}
 
 
 def longest_first(features: Sequence[str], durations: dict[str, float]) -> list[str]:
     """The order the workers take the features in: the longest measured first, so the run ends on short ones."""
-    known = [durations[name] for name in features if name in durations]
-    typical = statistics.median(known) if known else 1.0
-    return sorted(features, key=lambda name: -durations.get(name, typical))
+    seconds = expected_seconds(features, durations)
+    return sorted(features, key=lambda name: -seconds[name])
+
+
+def balanced(features: Sequence[str], durations: dict[str, float], shards: int) -> list[list[str]]:
+    """The features in `shards` groups of about equal measured duration (longest first, each to the lightest): a
+    CI machine's part of the run, whose workers take it from their queue longest first."""
+    seconds = expected_seconds(features, durations)
+    groups: list[list[str]] = [[] for _ in range(shards)]
+    loads = [0.0] * shards
+    for name in longest_first(features, durations):
+        lightest = loads.index(min(loads))
+        groups[lightest].append(name)
+        loads[lightest] += seconds[name]
+    return groups
 
 
 def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:

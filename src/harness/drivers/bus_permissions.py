@@ -174,9 +174,8 @@ async def _settle(client: Bus, probe: Probe, operator: Bus, send) -> None:
             await send()
             sent = loop.time()
         await client.nc.flush()
-        if operator is not None:
-            await operator.nc.flush()
-        if _record_violation(client, probe) or (operator is not None and probe.passed):
+        await operator.nc.flush()
+        if _record_violation(client, probe) or probe.passed:
             return
         await asyncio.sleep(0.05)
 
