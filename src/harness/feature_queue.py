@@ -19,8 +19,9 @@ from behave.model import Feature
 from behave.runner import Context, Runner, make_formatters
 from behave.runner_util import parse_features
 
+from harness.reporting.paths import WORKER_VARIABLE
+
 QUEUE_VARIABLE = "LLM_ACCEPTANCE_FEATURE_QUEUE"  # the queue file a worker takes its features from
-WORKER_NAME_VARIABLE = "LLM_ACCEPTANCE_QUEUE_WORKER"  # how the worker signs what it took
 
 
 def write_queue(path: Path, features: list[str]) -> None:
@@ -81,7 +82,8 @@ class QueueRunner(Runner):
         self.context = Context(self)
         self.load_hooks()
         self.load_step_definitions()
-        queue, worker = Path(os.environ[QUEUE_VARIABLE]), os.environ.get(WORKER_NAME_VARIABLE, str(os.getpid()))
+        # The worker signs what it took with its number (the one its reports directory is named after).
+        queue, worker = Path(os.environ[QUEUE_VARIABLE]), os.environ.get(WORKER_VARIABLE) or str(os.getpid())
 
         def next_feature() -> Feature | None:
             while (name := take(queue, worker)) is not None:

@@ -34,7 +34,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from xml.etree import ElementTree
 
-from harness.feature_queue import QUEUE_VARIABLE, WORKER_NAME_VARIABLE, QueueRunner, taken_by, write_queue
+from harness.feature_queue import QUEUE_VARIABLE, QueueRunner, taken_by, write_queue
 from harness.platform.prefork import shared_launcher
 from harness.reporting.allure_output import DEFAULT_DIR as ALLURE_DIR
 from harness.reporting.allure_output import clear_results
@@ -48,6 +48,8 @@ PROFILE = REPORTS / "profile.json"
 COMMITTED_DURATIONS = Path(".ci/durations.json")
 JUNIT = REPORTS / "junit"
 RERUN = REPORTS / "rerun.txt"
+QUEUE = REPORTS / "workers" / "queue.json"  # the feature files the workers take, and who took which
+RUNNER = f"{QueueRunner.__module__}:{QueueRunner.__name__}"  # behave's --runner for a worker
 DEFAULT_WORKERS = 5  # on 2 cores: with 4 a quarter of the CPU still idled while every worker waited (README, figures)
 
 
@@ -110,10 +112,6 @@ def split_arguments(arguments: Sequence[str]) -> tuple[list[str], list[str]]:
     return paths, options
 
 
-RUNNER = f"{QueueRunner.__module__}:{QueueRunner.__name__}"
-QUEUE = REPORTS / "workers" / "queue.json"
-
-
 class Worker:
     """One behave process taking feature files from the queue until it is empty."""
 
@@ -133,7 +131,7 @@ class Worker:
                    *behave]
         with self.output.open("wb") as out:
             env = {**os.environ, **(environment or {}), WORKER_VARIABLE: str(number),
-                   QUEUE_VARIABLE: str(QUEUE.resolve()), WORKER_NAME_VARIABLE: str(number)}
+                   QUEUE_VARIABLE: str(QUEUE.resolve())}
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             env=env)
         self.began = time.monotonic()
