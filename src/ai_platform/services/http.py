@@ -284,10 +284,15 @@ KEEPALIVE_EXPIRY_S = 2.0
 CALL_LIMITS = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S)
 
 
-@functools.cache
 def tls() -> ssl.SSLContext:
     """The TLS settings of every HTTP client this process makes (`verify=tls()`), built once: building them
-    loads the CA bundle, ~50 ms of CPU, and the gateway's readiness check makes a client each time it is asked."""
+    loads the CA bundle, ~50 ms of CPU, and the gateway's readiness check makes a client each time it is asked.
+    Kept per CA setting, so an instance forked with other SSL_CERT_FILE or SSL_CERT_DIR builds its own."""
+    return _tls(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _tls(_cert_file: str | None, _cert_dir: str | None) -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
