@@ -96,6 +96,26 @@ def step_answers_error(context, status, code, named):
         assert body.get(key), f"expected the error envelope to carry {key}, it is {body}"
 
 
+@when('a client asks the gateway service for {kind:Phrase} with the request id "{request_id:Q}" and the correlation '
+      'id "{correlation_id:Q}"')
+def step_ask_for_kind(context, kind, request_id, correlation_id):
+    """A request whose answer is not the contract's envelope: a stream, an OpenAI body, a document."""
+    services = context.world.services
+    services.url("gateway")
+    context.world.attempt(lambda: services.ask_gateway_for(kind, **{"X-Request-ID": request_id,
+                                                                   "X-Correlation-ID": correlation_id}))
+
+
+@then('the answer is a 200 whose headers carry the request id "{request_id:Q}" and the correlation id '
+      '"{correlation_id:Q}"')
+def step_ids_in_headers(context, request_id, correlation_id):
+    """Whatever the answer's shape, its headers echo the caller's ids."""
+    response = _response(context)
+    seen = (response.status_code, response.headers.get("X-Request-ID"), response.headers.get("X-Correlation-ID"))
+    assert seen == (200, request_id, correlation_id), (
+        f"expected 200 with the ids {request_id!r} and {correlation_id!r} in the headers, seen {seen}")
+
+
 @then('the response carries the request id "{request_id:Q}" and the correlation id "{correlation_id:Q}"')
 def step_ids_echoed(context, request_id, correlation_id):
     """Both ids come back in the headers and in the envelope."""

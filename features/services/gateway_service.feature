@@ -24,6 +24,18 @@ Feature: The gateway service over HTTP
     When a client asks the gateway service "Write a haiku about rain." under the instruction "Answer as a pirate would."
     Then the language model was given the conversation "system: Answer as a pirate would." then "user: Write a haiku about rain."
 
+  @scripted
+  Scenario Outline: <kind> echoes the caller's request and correlation ids in its headers
+    When a client asks the gateway service for <kind> with the request id "<request id>" and the correlation id "<correlation id>"
+    Then the answer is a 200 whose headers carry the request id "<request id>" and the correlation id "<correlation id>"
+
+    Examples:
+      | kind                      | request id  | correlation id   |
+      | a streamed completion     | req-stream  | journey-stream-7 |
+      | an OpenAI chat completion | req-openai  | journey-openai   |
+      | the OpenAI model list     | models-1    | journey-models   |
+      | its OpenAPI document      | doc-req-305 | journey-document |
+
   Scenario: A response carries generated request and correlation ids when the caller sent none
     When a client asks the gateway service "Hello there."
     Then the response carries a request id and a correlation id of its own

@@ -352,6 +352,18 @@ class Services:
         return self.send(instance, "POST", ROUTES["gateway"], body={**asked, **(options or {})}, headers=headers,
                          tenant=tenant)
 
+    def ask_gateway_for(self, kind: str, **headers: str) -> httpx.Response:
+        """A request of a kind the specs name, with the caller's headers: each gets an answer of its own shape."""
+        question = [{"role": "user", "content": "Which day is the market open?"}]
+        kinds = {"a streamed completion": ("POST", routes.GENERATE_STREAM, {"prompt": "Which day is the market open?"}),
+                 "an OpenAI chat completion": ("POST", routes.OPENAI_CHAT,
+                                               {"model": PLATFORM_MODEL_NAMES["primary"], "messages": question}),
+                 "the OpenAI model list": ("GET", routes.OPENAI_MODELS, None),
+                 "its OpenAPI document": ("GET", "/openapi.json", None)}
+        assert kind in kinds, f"unknown kind of request {kind!r}; the specs name {', '.join(kinds)}"
+        method, path, body = kinds[kind]
+        return self.send("gateway", method, path, body=body, headers=headers)
+
     def stream(self, prompt: str) -> httpx.Response:
         """The gateway's server-sent events for the prompt, read to the end."""
         return self.send("gateway", "POST", "/api/v1/gateway/generate/stream", body={"prompt": prompt})
