@@ -7,6 +7,7 @@ import psutil
 from harness.infra.embedded import EmbeddedNats
 from harness.infra.nats_auth import BusCredentials
 from harness.infra.processes import PORT_FLOOR, RunRecord, free_port
+from harness.reporting.paths import WORKER_VARIABLE
 
 
 def test_a_port_taken_since_it_was_chosen_is_not_mistaken_for_the_server(tmp_path):
@@ -30,3 +31,14 @@ def test_a_chosen_port_is_below_the_range_outgoing_connections_take_theirs_from(
     low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
     ports = {free_port() for _ in range(20)}
     assert all(PORT_FLOOR <= port < low for port in ports), (sorted(ports), low)
+
+
+def test_no_port_is_handed_out_twice_and_parallel_workers_choose_from_disjoint_slices(monkeypatch):
+    """A port chosen but not yet bound must not be chosen again: not by this process, not by another worker."""
+    chosen = {}
+    for worker in ("1", "2"):
+        monkeypatch.setenv(WORKER_VARIABLE, worker)
+        chosen[worker] = [free_port() for _ in range(300)]
+    for worker, ports in chosen.items():
+        assert len(set(ports)) == len(ports), f"worker {worker} was handed a port twice"
+    assert max(chosen["1"]) < min(chosen["2"]), "the workers' slices overlap"

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
+from harness.reporting.paths import WORKER_VARIABLE
 from harness.waiting import poll
 
 STATE_DIR = Path(os.environ.get("LLM_ACCEPTANCE_STATE", Path(tempfile.gettempdir()) / "llm-acceptance-state"))
@@ -159,22 +160,40 @@ class AdoptedProcess(psutil.Process):
 # Servers' ports are chosen below the kernel's ephemeral range: every outgoing connection takes its local port from
 # that range, so one of the thousands a run makes could hold a port chosen there before our server binds it.
 PORT_FLOOR = 20_000
+# A port is free when chosen and bound by the server a moment later: in that moment another choice must not fall on
+# it. So a process never hands out a port twice, and each parallel worker chooses from a slice of its own.
+PORT_SLICES = 8
+_handed_out: set[int] = set()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing is bound to now, below the ephemeral range where the machine allows it."""
-    low = _ephemeral_low()
-    for _ in range(200 if low - PORT_FLOOR >= 1000 else 0):
-        port = random.randrange(PORT_FLOOR, low)
+    """A port nothing is bound to now and that this process has not handed out before, below the ephemeral range
+    where the machine allows it (in the parallel worker's slice of it)."""
+    first, last = _port_slice(PORT_FLOOR, _ephemeral_low())
+    for _ in range(200 if last - first >= 1000 else 0):
+        port = random.randrange(first, last)
+        if port in _handed_out:
+            continue
         with socket.socket() as sock:
             try:
                 sock.bind((host, port))
             except OSError:
                 continue
-            return port
+        _handed_out.add(port)
+        return port
     with socket.socket() as sock:  # no room below the range (or all taken): any port the kernel gives
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def _port_slice(low: int, high: int) -> tuple[int, int]:
+    """The ports [first, last) this process chooses from: the whole span, or a parallel worker's share of it."""
+    worker = os.environ.get(WORKER_VARIABLE, "")
+    if not worker.isdigit() or int(worker) < 1:
+        return low, high
+    size = (high - low) // PORT_SLICES
+    first = low + ((int(worker) - 1) % PORT_SLICES) * size
+    return first, first + size
 
 
 @functools.cache
