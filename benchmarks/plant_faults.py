@@ -587,6 +587,9 @@ FAULTS = [
     ("an answer carries the caller's ids only where the route set them", "src/ai_platform/services/http.py",
      'message = {**message, "headers": headers + [h for h in ids if h[0] not in present]}',
      'message = {**message, "headers": headers}', ["features/services/gateway_service.feature"]),
+    ("a gateway without the message bus answers no cache statistics", "src/ai_platform/services/cache.py",
+     '            return {"hits": 0, "misses": 0, "entries": 0, "enabled": False, "ttl_s": self.ttl_s}\n',
+     "            return None\n", ["features/services/gateway_cache.feature"]),
 ]
 
 

@@ -206,6 +206,12 @@ def step_cache_ttl(context, seconds):
     context.world.services.deploy_with(GATEWAY_CACHE_TTL_S=str(seconds))
 
 
+@given("the gateway service is deployed without the message bus")
+def step_gateway_without_bus(context):
+    """An operator's deployment with no NATS_URL: the gateway answers over HTTP alone, with no shared cache."""
+    context.world.services.deploy_with(NATS_URL="")
+
+
 @when('a client of the tenant "{tenant:Name}" asks the gateway service "{prompt:Q}"')
 def step_generate_as(context, tenant, prompt):
     """A named tenant's client asks the gateway service for a completion."""

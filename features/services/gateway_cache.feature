@@ -78,6 +78,16 @@ Feature: The gateway answers repeated requests from its cache
     Then the gateway service did not answer from its cache
     And the language model was asked 2 times
 
+  @deploys
+  Scenario: A gateway deployed without the message bus has no cache: each request asks the model, and nothing is counted
+    Given the gateway service is deployed without the message bus
+    And the language model answers "The office opens at 8 am on weekdays." when asked about "office open"
+    When a client asks the gateway service "When does the office open?"
+    And a client asks the gateway service "When does the office open?"
+    Then the gateway service answered "The office opens at 8 am on weekdays." from the model
+    And the language model was asked 2 times
+    And the tenant's cache statistics show 0 hits, 0 misses and 0 entries
+
   Scenario: A streamed answer always comes from the model, and is not counted
     When a client streams the gateway service's answer to "Tell me a story about refunds."
     And a client streams the gateway service's answer to "Tell me a story about refunds."
