@@ -7,7 +7,7 @@ import psutil
 from harness.infra.embedded import EmbeddedNats
 from harness.infra.nats_auth import BusCredentials
 from harness.infra.processes import PORT_FLOOR, RunRecord, free_port
-from harness.reporting.paths import WORKER_VARIABLE
+from harness.worker import WORKER_VARIABLE
 
 
 def test_a_port_taken_since_it_was_chosen_is_not_mistaken_for_the_server(tmp_path):

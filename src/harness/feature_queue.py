@@ -19,7 +19,7 @@ from behave.model import Feature
 from behave.runner import Context, Runner, make_formatters
 from behave.runner_util import parse_features
 
-from harness.reporting.paths import WORKER_VARIABLE
+from harness.worker import WORKER_VARIABLE
 
 QUEUE_VARIABLE = "LLM_ACCEPTANCE_FEATURE_QUEUE"  # the queue file a worker takes its features from
 

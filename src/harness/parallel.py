@@ -40,7 +40,8 @@ from harness.reporting.allure_output import DEFAULT_DIR as ALLURE_DIR
 from harness.reporting.allure_output import clear_results
 from harness.reporting.counts import closing_counts
 from harness.reporting.coverage import merge_reports
-from harness.reporting.paths import REPORTS, WORKER_VARIABLE, worker_dir
+from harness.reporting.paths import REPORTS, worker_dir
+from harness.worker import WORKER_VARIABLE
 
 PROFILE = REPORTS / "profile.json"
 # Each feature's duration as measured on main (make durations): what CI machines balance their shards with,

@@ -354,10 +354,10 @@ class Services:
 
     def ask_gateway_for(self, kind: str, **headers: str) -> httpx.Response:
         """A request of a kind the specs name, with the caller's headers: each gets an answer of its own shape."""
-        question = [{"role": "user", "content": "Which day is the market open?"}]
-        kinds = {"a streamed completion": ("POST", routes.GENERATE_STREAM, {"prompt": "Which day is the market open?"}),
-                 "an OpenAI chat completion": ("POST", routes.OPENAI_CHAT,
-                                               {"model": PLATFORM_MODEL_NAMES["primary"], "messages": question}),
+        question = "Which day is the market open?"
+        kinds = {"a streamed completion": ("POST", routes.GENERATE_STREAM, {"prompt": question}),
+                 "an OpenAI chat completion": ("POST", routes.OPENAI_CHAT, {
+                     "model": PLATFORM_MODEL_NAMES["primary"], "messages": [{"role": "user", "content": question}]}),
                  "the OpenAI model list": ("GET", routes.OPENAI_MODELS, None),
                  "its OpenAPI document": ("GET", "/openapi.json", None)}
         assert kind in kinds, f"unknown kind of request {kind!r}; the specs name {', '.join(kinds)}"
@@ -366,7 +366,7 @@ class Services:
 
     def stream(self, prompt: str) -> httpx.Response:
         """The gateway's server-sent events for the prompt, read to the end."""
-        return self.send("gateway", "POST", "/api/v1/gateway/generate/stream", body={"prompt": prompt})
+        return self.send("gateway", "POST", routes.GENERATE_STREAM, body={"prompt": prompt})
 
     def cache_stats(self, *, tenant: str | None = None) -> dict:
         return self._look("gateway", routes.CACHE_STATS, "the cache statistics", tenant)

@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from harness.reporting.paths import WORKER_VARIABLE
 from harness.waiting import poll
+from harness.worker import worker_number
 
 STATE_DIR = Path(os.environ.get("LLM_ACCEPTANCE_STATE", Path(tempfile.gettempdir()) / "llm-acceptance-state"))
 TEMP_PREFIX = "llm-acceptance-"
@@ -188,11 +188,11 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def _port_slice(low: int, high: int) -> tuple[int, int]:
     """The ports [first, last) this process chooses from: the whole span, or a parallel worker's share of it."""
-    worker = os.environ.get(WORKER_VARIABLE, "")
-    if not worker.isdigit() or int(worker) < 1:
+    worker = worker_number()
+    if worker is None:
         return low, high
     size = (high - low) // PORT_SLICES
-    first = low + ((int(worker) - 1) % PORT_SLICES) * size
+    first = low + ((worker - 1) % PORT_SLICES) * size
     return first, first + size
 
 

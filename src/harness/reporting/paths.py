@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from harness.worker import WORKER_VARIABLE
+
 REPORTS = Path("reports")
-WORKER_VARIABLE = "LLM_ACCEPTANCE_WORKER"
 
 
 def worker_dir(worker: str) -> Path:
